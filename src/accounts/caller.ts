@@ -1,0 +1,33 @@
+/** Who is calling the REST API, as established by authentication. Pure types, no I/O. */
+export type Caller =
+  | { kind: 'admin' }
+  | { kind: 'warehouse'; credentialId: number; apiUser: string; warehouseId: number; warehouseCode: string }
+  | {
+      kind: 'merchant';
+      credentialId: number;
+      apiUser: string;
+      merchantId: number;
+      merchantCode: string;
+      warehouseId: number | null;
+    };
+
+/** How the caller is named in order events and logs (never a secret). */
+export function actorOf(caller: Caller): { actor_type: 'admin' | 'credential'; actor: string } {
+  return caller.kind === 'admin'
+    ? { actor_type: 'admin', actor: 'admin' }
+    : { actor_type: 'credential', actor: caller.apiUser };
+}
+
+/** May this caller act on a merchant with this id and warehouse? */
+export function mayActOnMerchant(caller: Caller, merchant: { id: number; warehouse_id: number | null }): boolean {
+  switch (caller.kind) {
+    case 'admin':
+      return true;
+    case 'warehouse':
+      return merchant.warehouse_id === caller.warehouseId;
+    case 'merchant':
+      return merchant.id === caller.merchantId;
+  }
+}
+
+export const CODE_PATTERN = /^[A-Za-z0-9_-]{1,50}$/;

@@ -1,0 +1,251 @@
+import type { Kysely } from 'kysely';
+import { AppError, conflict, notFound } from '../http/errors.js';
+import { generateIdentifier, generateSecret, type SecretHasher } from '../lib/secrets.js';
+import type { DB, Merchant } from '../db/schema.js';
+import type { Caller } from './caller.js';
+import { mayActOnMerchant } from './caller.js';
+
+const isUniqueViolation = (e: unknown) => (e as { code?: string } | null)?.code === '23505';
+
+export interface IssuedCredential {
+  api_user: string;
+  api_key: string;
+}
+
+export interface CredentialView {
+  api_user: string;
+  scope: 'warehouse' | 'merchant';
+  warehouse: string | null;
+  merchant: string | null;
+  label: string | null;
+  created_at: Date;
+  revoked_at: Date | null;
+  last_used_at: Date | null;
+}
+
+export class AccountsRepository {
+  constructor(
+    private readonly db: Kysely<DB>,
+    private readonly hasher: SecretHasher,
+  ) {}
+
+  /** Authenticates an api_user/api_key pair. Unknown users cost the same as wrong keys. */
+  async authenticate(apiUser: string, apiKey: string): Promise<Caller | undefined> {
+    const row = await this.db
+      .selectFrom('credentials as c')
+      .leftJoin('warehouses as w', 'w.id', 'c.warehouse_id')
+      .leftJoin('merchants as m', 'm.id', 'c.merchant_id')
+      .select([
+        'c.id',
+        'c.key_hash',
+        'c.revoked_at',
+        'c.warehouse_id',
+        'c.merchant_id',
+        'w.code as warehouse_code',
+        'm.code as merchant_code',
+        'm.warehouse_id as merchant_warehouse_id',
+      ])
+      .where('c.api_user', '=', apiUser)
+      .executeTakeFirst();
+    const ok = this.hasher.verify(apiKey, row && !row.revoked_at ? row.key_hash : undefined);
+    if (!ok || !row) return undefined;
+    if (row.warehouse_id !== null) {
+      return {
+        kind: 'warehouse',
+        credentialId: row.id,
+        apiUser,
+        warehouseId: row.warehouse_id,
+        warehouseCode: row.warehouse_code!,
+      };
+    }
+    return {
+      kind: 'merchant',
+      credentialId: row.id,
+      apiUser,
+      merchantId: row.merchant_id!,
+      merchantCode: row.merchant_code!,
+      warehouseId: row.merchant_warehouse_id ?? null,
+    };
+  }
+
+  private async issue(
+    trx: Kysely<DB>,
+    owner: { warehouse_id: number } | { merchant_id: number },
+    createdBy: string,
+    label?: string,
+  ): Promise<IssuedCredential> {
+    const prefix = 'warehouse_id' in owner ? 'wh' : 'mc';
+    const api_user = generateIdentifier(prefix);
+    const api_key = generateSecret(24);
+    await trx
+      .insertInto('credentials')
+      .values({
+        api_user,
+        key_hash: this.hasher.hash(api_key),
+        warehouse_id: 'warehouse_id' in owner ? owner.warehouse_id : null,
+        merchant_id: 'merchant_id' in owner ? owner.merchant_id : null,
+        label: label ?? null,
+        created_by: createdBy,
+      })
+      .execute();
+    return { api_user, api_key };
+  }
+
+  async createWarehouse(code: string, name: string) {
+    try {
+      return await this.db.transaction().execute(async (trx) => {
+        const warehouse = await trx
+          .insertInto('warehouses')
+          .values({ code, name })
+          .returning(['id', 'code', 'name', 'created_at'])
+          .executeTakeFirstOrThrow();
+        const credential = await this.issue(trx, { warehouse_id: warehouse.id }, 'admin');
+        return { warehouse: { code: warehouse.code, name: warehouse.name, created_at: warehouse.created_at }, credential };
+      });
+    } catch (e) {
+      if (isUniqueViolation(e)) throw conflict(`a warehouse with code '${code}' already exists`);
+      throw e;
+    }
+  }
+
+  async createMerchant(caller: Caller, input: { code: string; name: string; warehouse?: string | undefined }) {
+    let warehouseId: number | null = null;
+    let warehouseCode: string | null = null;
+    if (caller.kind === 'warehouse') {
+      if (input.warehouse !== undefined && input.warehouse !== caller.warehouseCode) {
+        throw new AppError('invalid_request', 'a warehouse credential creates merchants under its own warehouse', [
+          { path: 'warehouse', message: `must be omitted or '${caller.warehouseCode}'` },
+        ]);
+      }
+      warehouseId = caller.warehouseId;
+      warehouseCode = caller.warehouseCode;
+    } else if (caller.kind === 'admin') {
+      if (input.warehouse !== undefined) {
+        const w = await this.db
+          .selectFrom('warehouses')
+          .select(['id', 'code'])
+          .where('code', '=', input.warehouse)
+          .executeTakeFirst();
+        if (!w) {
+          throw new AppError('invalid_request', `warehouse '${input.warehouse}' does not exist`, [
+            { path: 'warehouse', message: 'no warehouse with this code' },
+          ]);
+        }
+        warehouseId = w.id;
+        warehouseCode = w.code;
+      }
+    } else {
+      throw new AppError('forbidden', 'a merchant credential cannot create merchants');
+    }
+    const createdBy = caller.kind === 'admin' ? 'admin' : caller.apiUser;
+    try {
+      return await this.db.transaction().execute(async (trx) => {
+        const m = await trx
+          .insertInto('merchants')
+          .values({ code: input.code, name: input.name, warehouse_id: warehouseId })
+          .returning(['id', 'code', 'name', 'created_at'])
+          .executeTakeFirstOrThrow();
+        const credential = await this.issue(trx, { merchant_id: m.id }, createdBy);
+        return {
+          merchant: { code: m.code, name: m.name, warehouse: warehouseCode, created_at: m.created_at },
+          credential,
+        };
+      });
+    } catch (e) {
+      if (isUniqueViolation(e)) throw conflict(`a merchant with code '${input.code}' already exists`);
+      throw e;
+    }
+  }
+
+  /** The merchant with this code, if the caller may act on it; otherwise 404 (never a hint it exists). */
+  async merchantFor(caller: Caller, code: string): Promise<Merchant> {
+    if (caller.kind === 'merchant' && caller.merchantCode === code) {
+      return { id: caller.merchantId, code, warehouse_id: caller.warehouseId, name: '', created_at: new Date(0) };
+    }
+    const m = await this.db.selectFrom('merchants').selectAll().where('code', '=', code).executeTakeFirst();
+    if (!m || !mayActOnMerchant(caller, m)) throw notFound(`merchant '${code}'`);
+    return m;
+  }
+
+  async listMerchants(caller: Caller, cursor: number | undefined, limit: number) {
+    let q = this.db
+      .selectFrom('merchants as m')
+      .leftJoin('warehouses as w', 'w.id', 'm.warehouse_id')
+      .select(['m.id', 'm.code', 'm.name', 'w.code as warehouse', 'm.created_at'])
+      .orderBy('m.id')
+      .limit(limit + 1);
+    if (caller.kind === 'warehouse') q = q.where('m.warehouse_id', '=', caller.warehouseId);
+    if (caller.kind === 'merchant') q = q.where('m.id', '=', caller.merchantId);
+    if (cursor !== undefined) q = q.where('m.id', '>', cursor);
+    const rows = await q.execute();
+    const page = rows.slice(0, limit);
+    return { rows: page, last: rows.length > limit ? page[page.length - 1]!.id : undefined };
+  }
+
+  async createMerchantCredential(caller: Caller, merchantCode: string, label?: string): Promise<IssuedCredential> {
+    const m = await this.merchantFor(caller, merchantCode);
+    return this.issue(this.db, { merchant_id: m.id }, caller.kind === 'admin' ? 'admin' : caller.apiUser, label);
+  }
+
+  async createWarehouseCredential(caller: Caller, warehouseCode: string, label?: string): Promise<IssuedCredential> {
+    const w = await this.db.selectFrom('warehouses').select(['id']).where('code', '=', warehouseCode).executeTakeFirst();
+    const allowed = w && (caller.kind === 'admin' || (caller.kind === 'warehouse' && caller.warehouseId === w.id));
+    if (!w || !allowed) throw notFound(`warehouse '${warehouseCode}'`);
+    return this.issue(this.db, { warehouse_id: w.id }, caller.kind === 'admin' ? 'admin' : caller.apiUser, label);
+  }
+
+  private credentialsQuery(caller: Caller) {
+    let q = this.db
+      .selectFrom('credentials as c')
+      .leftJoin('warehouses as w', 'w.id', 'c.warehouse_id')
+      .leftJoin('merchants as m', 'm.id', 'c.merchant_id')
+      .leftJoin('warehouses as mw', 'mw.id', 'm.warehouse_id')
+      .select([
+        'c.id',
+        'c.api_user',
+        'c.label',
+        'c.created_at',
+        'c.revoked_at',
+        'c.last_used_at',
+        'w.code as warehouse_code',
+        'm.code as merchant_code',
+        'mw.code as merchant_warehouse_code',
+      ]);
+    if (caller.kind === 'warehouse') {
+      const wid = caller.warehouseId;
+      q = q.where((eb) => eb.or([eb('c.warehouse_id', '=', wid), eb('m.warehouse_id', '=', wid)]));
+    } else if (caller.kind === 'merchant') {
+      q = q.where('c.merchant_id', '=', caller.merchantId);
+    }
+    return q;
+  }
+
+  async listCredentials(caller: Caller, cursor: number | undefined, limit: number) {
+    let q = this.credentialsQuery(caller).orderBy('c.id').limit(limit + 1);
+    if (cursor !== undefined) q = q.where('c.id', '>', cursor);
+    const rows = await q.execute();
+    const page = rows.slice(0, limit);
+    const views: CredentialView[] = page.map((r) => ({
+      api_user: r.api_user,
+      scope: r.warehouse_code ? 'warehouse' : 'merchant',
+      warehouse: r.warehouse_code ?? r.merchant_warehouse_code ?? null,
+      merchant: r.merchant_code ?? null,
+      label: r.label,
+      created_at: r.created_at,
+      revoked_at: r.revoked_at,
+      last_used_at: r.last_used_at,
+    }));
+    return { rows: views, last: rows.length > limit ? page[page.length - 1]!.id : undefined };
+  }
+
+  async revokeCredential(caller: Caller, apiUser: string): Promise<void> {
+    const row = await this.credentialsQuery(caller).where('c.api_user', '=', apiUser).executeTakeFirst();
+    if (!row) throw notFound(`credential '${apiUser}'`);
+    await this.db
+      .updateTable('credentials')
+      .set({ revoked_at: new Date() })
+      .where('id', '=', row.id)
+      .where('revoked_at', 'is', null)
+      .execute();
+  }
+}

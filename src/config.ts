@@ -1,0 +1,85 @@
+import { z } from 'zod';
+
+/**
+ * The service's whole configuration, read once from the environment at start-up.
+ * A bad value stops start-up with one line naming the variable and what is expected.
+ */
+const emptyToUndefined = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
+
+const envSchema = z.object({
+  PORT: z.preprocess(emptyToUndefined, z.coerce.number().int().min(0).max(65535).default(3000)),
+  HOST: z.preprocess(emptyToUndefined, z.string().default('0.0.0.0')),
+  DATABASE_URL: z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, 'a postgres:// or postgresql:// URL')
+      .optional(),
+  ),
+  DATA_DIR: z.preprocess(emptyToUndefined, z.string().default('./data')),
+  PGLITE_IN_MEMORY: z.preprocess(
+    emptyToUndefined,
+    z.enum(['true', 'false', '1', '0'], 'true or false').default('false'),
+  ),
+  PUBLIC_URL: z.preprocess(emptyToUndefined, z.url('an absolute http(s) URL').optional()),
+  ADMIN_TOKEN: z.preprocess(emptyToUndefined, z.string().min(16, 'at least 16 characters').optional()),
+  SECRET_KEY: z.preprocess(emptyToUndefined, z.string().min(32, 'at least 32 characters').optional()),
+  LOG_LEVEL: z.preprocess(
+    emptyToUndefined,
+    z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  ),
+  DB_POOL_SIZE: z.preprocess(emptyToUndefined, z.coerce.number().int().min(1).max(200).default(10)),
+  SHUTDOWN_GRACE_MS: z.preprocess(emptyToUndefined, z.coerce.number().int().min(0).default(10000)),
+  EXPORT_SNAPSHOT_TTL_MINUTES: z.preprocess(emptyToUndefined, z.coerce.number().int().min(1).default(30)),
+  AUTH_FAILURE_LIMIT: z.preprocess(emptyToUndefined, z.coerce.number().int().min(1).default(10)),
+  AUTH_FAILURE_WINDOW_SECONDS: z.preprocess(emptyToUndefined, z.coerce.number().int().min(1).default(300)),
+});
+
+export interface Config {
+  readonly port: number;
+  readonly host: string;
+  readonly databaseUrl: string | undefined;
+  readonly dataDir: string;
+  readonly pgliteInMemory: boolean;
+  readonly publicUrl: string | undefined;
+  readonly adminToken: string | undefined;
+  readonly secretKey: string | undefined;
+  readonly logLevel: string;
+  readonly dbPoolSize: number;
+  readonly shutdownGraceMs: number;
+  readonly exportSnapshotTtlMinutes: number;
+  readonly authFailureLimit: number;
+  readonly authFailureWindowSeconds: number;
+}
+
+export class ConfigError extends Error {}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const name = String(issue.path[0] ?? 'environment');
+    const got = env[name];
+    throw new ConfigError(
+      `invalid configuration: ${name} must be ${issue.message.replace(/^Invalid input: /, '')}` +
+        (got === undefined ? '' : ` (got ${JSON.stringify(name === 'ADMIN_TOKEN' || name === 'SECRET_KEY' ? '<redacted>' : got)})`),
+    );
+  }
+  const e = parsed.data;
+  return Object.freeze({
+    port: e.PORT,
+    host: e.HOST,
+    databaseUrl: e.DATABASE_URL,
+    dataDir: e.DATA_DIR,
+    pgliteInMemory: e.PGLITE_IN_MEMORY === 'true' || e.PGLITE_IN_MEMORY === '1',
+    publicUrl: e.PUBLIC_URL?.replace(/\/+$/, ''),
+    adminToken: e.ADMIN_TOKEN,
+    secretKey: e.SECRET_KEY,
+    logLevel: e.LOG_LEVEL,
+    dbPoolSize: e.DB_POOL_SIZE,
+    shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
+    exportSnapshotTtlMinutes: e.EXPORT_SNAPSHOT_TTL_MINUTES,
+    authFailureLimit: e.AUTH_FAILURE_LIMIT,
+    authFailureWindowSeconds: e.AUTH_FAILURE_WINDOW_SECONDS,
+  });
+}

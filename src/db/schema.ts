@@ -1,0 +1,273 @@
+import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
+
+/** Table types, kept by hand in step with migrations/. */
+
+type Id = Generated<number>;
+type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
+type Timestamp = ColumnType<Date, Date | string, Date | string>;
+type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+/** numeric(12,2): exact decimal strings in and out. */
+type Money = ColumnType<string, string, string>;
+type NullableMoney = ColumnType<string | null, string | null | undefined, string | null>;
+type TextArray = ColumnType<string[], string[] | undefined, string[]>;
+type Json<T> = ColumnType<T, string, string>;
+type NullableJson<T> = ColumnType<T | null, string | null | undefined, string | null>;
+
+export type OrderStatus = 'await_payment' | 'new' | 'at_wms' | 'shipped' | 'confirmed' | 'canceled' | 'on_hold';
+export const ORDER_STATUSES: readonly OrderStatus[] = [
+  'await_payment',
+  'new',
+  'at_wms',
+  'shipped',
+  'confirmed',
+  'canceled',
+  'on_hold',
+];
+
+export interface ServerSettingsTable {
+  key: string;
+  value: string;
+  created_at: CreatedAt;
+}
+
+export interface WarehousesTable {
+  id: Id;
+  code: string;
+  name: string;
+  created_at: CreatedAt;
+}
+
+export interface MerchantsTable {
+  id: Id;
+  code: string;
+  name: string;
+  warehouse_id: number | null;
+  created_at: CreatedAt;
+}
+
+export interface CredentialsTable {
+  id: Id;
+  api_user: string;
+  key_hash: Buffer;
+  warehouse_id: number | null;
+  merchant_id: number | null;
+  label: string | null;
+  created_at: CreatedAt;
+  created_by: string | null;
+  revoked_at: NullableTimestamp;
+  last_used_at: NullableTimestamp;
+}
+
+export interface StoresTable {
+  merchant_id: number;
+  id: Id;
+  name: string;
+  username: string;
+  password_hash: Buffer;
+  order_sources: TextArray;
+  include_tags: TextArray;
+  exclude_tags: TextArray;
+  priority: Generated<number>;
+  page_size: Generated<number>;
+  timezone: Generated<string>;
+  lookback_minutes: Generated<number>;
+  order_number_prefix: Generated<string>;
+  created_at: CreatedAt;
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
+  retired_at: NullableTimestamp;
+  password_rotated_at: NullableTimestamp;
+  last_export_at: NullableTimestamp;
+  last_window_start: NullableTimestamp;
+  last_window_end: NullableTimestamp;
+  last_notice_at: NullableTimestamp;
+}
+
+export interface OrdersTable {
+  merchant_id: number;
+  id: Id;
+  order_source: string;
+  order_number: string;
+  status: OrderStatus;
+  held_from: 'await_payment' | 'new' | 'at_wms' | null;
+  order_date: Timestamp;
+  currency: string | null;
+  tags: TextArray;
+  order_total: Money;
+  tax_amount: NullableMoney;
+  shipping_amount: NullableMoney;
+  amount_paid: NullableMoney;
+  /** The normalised order as the merchant sent it, less the lines (which live in order_lines). */
+  content: Json<Record<string, unknown>>;
+  /** Hash of the normalised content (lines included, requested status excluded): duplicate detection. */
+  content_hash: string;
+  store_id: number | null;
+  routing_reason: string | null;
+  served_store_id: number | null;
+  served_at: NullableTimestamp;
+  last_modified: ColumnType<Date, Date | string | undefined, Date | string>;
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
+  created_at: CreatedAt;
+}
+
+export interface OrderLinesTable {
+  merchant_id: number;
+  order_id: number;
+  id: Id;
+  position: number;
+  line_id: string | null;
+  sku: string | null;
+  name: string | null;
+  quantity: number;
+  unit_price: Money;
+  adjustment: Generated<boolean>;
+  shipped_quantity: Generated<number>;
+  /** The normalised line as the merchant sent it. */
+  content: Json<Record<string, unknown>>;
+}
+
+export interface OrderEventsTable {
+  merchant_id: number;
+  order_id: number;
+  id: Id;
+  at: CreatedAt;
+  type: string;
+  from_status: string | null;
+  to_status: string | null;
+  actor_type: 'credential' | 'store' | 'system' | 'admin';
+  actor: string | null;
+  data: NullableJson<Record<string, unknown>>;
+}
+
+export type NoticeStatus = 'received' | 'applied' | 'duplicate' | 'unmatched' | 'dismissed';
+
+export interface ShipNoticesTable {
+  merchant_id: number;
+  id: Id;
+  store_id: number;
+  received_at: CreatedAt;
+  query: Json<Record<string, string>>;
+  content_type: string | null;
+  body: string;
+  order_number: string | null;
+  tracking_number: string | null;
+  status: ColumnType<NoticeStatus, NoticeStatus | undefined, NoticeStatus>;
+  reason: string | null;
+  order_id: number | null;
+  shipment_id: number | null;
+  resolved_at: NullableTimestamp;
+  resolved_by: string | null;
+}
+
+export interface ShipmentsTable {
+  merchant_id: number;
+  id: Id;
+  order_id: number;
+  store_id: number | null;
+  notice_id: number | null;
+  carrier: string | null;
+  service: string | null;
+  tracking_number: string | null;
+  /** 'YYYY-MM-DD' */
+  ship_date: string | null;
+  label_created_at: NullableTimestamp;
+  shipping_cost: NullableMoney;
+  notify_customer: boolean | null;
+  idempotency_key: string;
+  created_at: CreatedAt;
+  confirmed_at: NullableTimestamp;
+  voided_at: NullableTimestamp;
+}
+
+export interface ShipmentLinesTable {
+  merchant_id: number;
+  shipment_id: number;
+  order_line_id: number;
+  quantity: number;
+  requested_quantity: number;
+}
+
+export interface AlertsTable {
+  merchant_id: number;
+  id: Id;
+  kind: string;
+  message: string;
+  order_id: number | null;
+  store_id: number | null;
+  notice_id: number | null;
+  data: NullableJson<Record<string, unknown>>;
+  created_at: CreatedAt;
+  dismissed_at: NullableTimestamp;
+  dismissed_by: string | null;
+}
+
+export interface ExportSnapshotsTable {
+  merchant_id: number;
+  id: Id;
+  store_id: number;
+  window_start: Timestamp;
+  window_end: Timestamp;
+  page_size: number;
+  total: number;
+  created_at: CreatedAt;
+  expires_at: Timestamp;
+}
+
+export interface ExportSnapshotOrdersTable {
+  merchant_id: number;
+  snapshot_id: number;
+  position: number;
+  order_id: number;
+}
+
+export interface ExportLogTable {
+  merchant_id: number;
+  id: Id;
+  store_id: number;
+  at: CreatedAt;
+  window_start: Timestamp;
+  window_end: Timestamp;
+  page: number;
+  pages: number;
+  orders: number;
+  duration_ms: number;
+}
+
+export interface AuthFailuresTable {
+  username: string;
+  client: string;
+  window_start: Timestamp;
+  failures: number;
+}
+
+export interface DB {
+  server_settings: ServerSettingsTable;
+  warehouses: WarehousesTable;
+  merchants: MerchantsTable;
+  credentials: CredentialsTable;
+  stores: StoresTable;
+  orders: OrdersTable;
+  order_lines: OrderLinesTable;
+  order_events: OrderEventsTable;
+  ship_notices: ShipNoticesTable;
+  shipments: ShipmentsTable;
+  shipment_lines: ShipmentLinesTable;
+  alerts: AlertsTable;
+  export_snapshots: ExportSnapshotsTable;
+  export_snapshot_orders: ExportSnapshotOrdersTable;
+  export_log: ExportLogTable;
+  auth_failures: AuthFailuresTable;
+}
+
+export type Warehouse = Selectable<WarehousesTable>;
+export type Merchant = Selectable<MerchantsTable>;
+export type Credential = Selectable<CredentialsTable>;
+export type Store = Selectable<StoresTable>;
+export type NewStore = Insertable<StoresTable>;
+export type StoreUpdate = Updateable<StoresTable>;
+export type OrderRow = Selectable<OrdersTable>;
+export type NewOrderRow = Insertable<OrdersTable>;
+export type OrderLineRow = Selectable<OrderLinesTable>;
+export type OrderEventRow = Selectable<OrderEventsTable>;
+export type ShipmentRow = Selectable<ShipmentsTable>;
+export type ShipNoticeRow = Selectable<ShipNoticesTable>;
+export type AlertRow = Selectable<AlertsTable>;

@@ -1,0 +1,59 @@
+import path from 'node:path';
+import closeWithGrace from 'close-with-grace';
+import { buildApp } from './app.js';
+import { ConfigError, loadConfig } from './config.js';
+import { createDatabase } from './db/database.js';
+import { migrateToLatest } from './db/migrate.js';
+import { resolveServerSecret } from './db/server-secret.js';
+import { createLogger } from './lib/logger.js';
+import { SecretHasher } from './lib/secrets.js';
+
+/** Process entry: configuration, database, migrations, listen, graceful close. */
+async function main(): Promise<void> {
+  let config: ReturnType<typeof loadConfig>;
+  try {
+    config = loadConfig();
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(`shipbridge: ${e.message}\n`);
+      process.exit(78);
+    }
+    throw e;
+  }
+  const logger = createLogger(config.logLevel);
+  const pgliteDir = config.databaseUrl || config.pgliteInMemory ? undefined : path.join(config.dataDir, 'pgdata');
+  const database = await createDatabase({
+    url: config.databaseUrl,
+    pgliteDir,
+    poolSize: config.dbPoolSize,
+  });
+  const applied = await migrateToLatest(database.db);
+  logger.info(
+    { engine: database.engine, ...(pgliteDir ? { dataDir: path.resolve(pgliteDir) } : {}), applied },
+    'database ready',
+  );
+  const secret = await resolveServerSecret(
+    config.secretKey,
+    database,
+    pgliteDir ? config.dataDir : undefined,
+    logger,
+  );
+  const app = await buildApp({ config, database, hasher: new SecretHasher(secret), logger });
+  app.addHook('onClose', async () => {
+    await database.close();
+  });
+
+  closeWithGrace({ delay: config.shutdownGraceMs, logger }, async ({ signal, err }) => {
+    if (err) logger.error({ err }, 'closing after an error');
+    else logger.info({ signal }, 'draining in-flight requests and closing');
+    await app.close();
+  });
+
+  await app.listen({ port: config.port, host: config.host });
+  if (!config.adminToken) logger.info('ADMIN_TOKEN is not set: admin routes are off');
+}
+
+main().catch((err) => {
+  process.stderr.write(`shipbridge: failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

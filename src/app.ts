@@ -23,6 +23,7 @@ import type { SecretHasher } from './lib/secrets.js';
 import { ordersRoutes } from './orders/routes.js';
 import { shipmentsRoutes } from './shipments/routes.js';
 import { shipstationRoutes } from './shipstation/routes.js';
+import { storeTestRoutes } from './shipstation/test-connection.js';
 import { storesRoutes } from './stores/routes.js';
 
 export interface AppDeps {
@@ -124,6 +125,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       installApiAuth(v1, accounts, deps.config.adminToken);
       await v1.register(accountsRoutes(accounts, deps.config.adminToken !== undefined));
       await v1.register(storesRoutes(ctx));
+      await v1.register(storeTestRoutes(ctx));
       await v1.register(ordersRoutes(ctx));
       await v1.register(shipmentsRoutes(ctx));
     },

@@ -19,7 +19,11 @@ function newest(dir) {
 const sources = Math.max(newest(path.join(root, 'src')), newest(path.join(root, 'migrations')));
 if (!existsSync(entry) || statSync(entry).mtimeMs < sources) {
   process.stderr.write('shipbridge: building dist/ …\n');
-  execFileSync(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', path.join(root, 'tsconfig.build.json')], {
-    stdio: 'inherit',
-  });
+  execFileSync(
+    process.execPath,
+    [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', path.join(root, 'tsconfig.build.json')],
+    {
+      stdio: 'inherit',
+    },
+  );
 }

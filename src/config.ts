@@ -6,8 +6,14 @@ import { z } from 'zod';
  */
 const emptyToUndefined = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
 
+/** An integer in [min, max], with one message for every way of missing it. */
+const intIn = (min: number, max: number) => {
+  const message = `an integer from ${min} to ${max}`;
+  return z.coerce.number({ error: message }).int(message).min(min, message).max(max, message);
+};
+
 const envSchema = z.object({
-  PORT: z.preprocess(emptyToUndefined, z.coerce.number().int().min(0).max(65535).default(3000)),
+  PORT: z.preprocess(emptyToUndefined, intIn(0, 65535).default(3000)),
   HOST: z.preprocess(emptyToUndefined, z.string().default('0.0.0.0')),
   DATABASE_URL: z.preprocess(
     emptyToUndefined,
@@ -28,11 +34,11 @@ const envSchema = z.object({
     emptyToUndefined,
     z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   ),
-  DB_POOL_SIZE: z.preprocess(emptyToUndefined, z.coerce.number().int().min(1).max(200).default(10)),
-  SHUTDOWN_GRACE_MS: z.preprocess(emptyToUndefined, z.coerce.number().int().min(0).default(10000)),
-  EXPORT_SNAPSHOT_TTL_MINUTES: z.preprocess(emptyToUndefined, z.coerce.number().int().min(1).default(30)),
-  AUTH_FAILURE_LIMIT: z.preprocess(emptyToUndefined, z.coerce.number().int().min(1).default(10)),
-  AUTH_FAILURE_WINDOW_SECONDS: z.preprocess(emptyToUndefined, z.coerce.number().int().min(1).default(300)),
+  DB_POOL_SIZE: z.preprocess(emptyToUndefined, intIn(1, 200).default(10)),
+  SHUTDOWN_GRACE_MS: z.preprocess(emptyToUndefined, intIn(0, 600000).default(10000)),
+  EXPORT_SNAPSHOT_TTL_MINUTES: z.preprocess(emptyToUndefined, intIn(1, 1440).default(30)),
+  AUTH_FAILURE_LIMIT: z.preprocess(emptyToUndefined, intIn(1, 100000).default(10)),
+  AUTH_FAILURE_WINDOW_SECONDS: z.preprocess(emptyToUndefined, intIn(1, 86400).default(300)),
 });
 
 export interface Config {
@@ -62,7 +68,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     const got = env[name];
     throw new ConfigError(
       `invalid configuration: ${name} must be ${issue.message.replace(/^Invalid input: /, '')}` +
-        (got === undefined ? '' : ` (got ${JSON.stringify(name === 'ADMIN_TOKEN' || name === 'SECRET_KEY' ? '<redacted>' : got)})`),
+        (got === undefined
+          ? ''
+          : ` (got ${JSON.stringify(name === 'ADMIN_TOKEN' || name === 'SECRET_KEY' ? '<redacted>' : got)})`),
     );
   }
   const e = parsed.data;

@@ -21,7 +21,8 @@ async function main(): Promise<void> {
     throw e;
   }
   const logger = createLogger(config.logLevel);
-  const pgliteDir = config.databaseUrl || config.pgliteInMemory ? undefined : path.join(config.dataDir, 'pgdata');
+  const pgliteDir =
+    config.databaseUrl || config.pgliteInMemory ? undefined : path.join(config.dataDir, 'pgdata');
   const database = await createDatabase({
     url: config.databaseUrl,
     pgliteDir,

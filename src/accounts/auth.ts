@@ -34,7 +34,11 @@ const unauthorized = (message: string) =>
  * Authenticates every request of the scope it is installed in (the /v1 API):
  * `Authorization: Bearer <ADMIN_TOKEN>` or `Authorization: Basic api_user:api_key`.
  */
-export function installApiAuth(app: FastifyInstance, accounts: AccountsRepository, adminToken: string | undefined) {
+export function installApiAuth(
+  app: FastifyInstance,
+  accounts: AccountsRepository,
+  adminToken: string | undefined,
+) {
   const adminDigest = adminToken ? digest(adminToken) : undefined;
   app.addHook('onRequest', async (req: FastifyRequest) => {
     const header = req.headers.authorization;

@@ -19,7 +19,10 @@ export function actorOf(caller: Caller): { actor_type: 'admin' | 'credential'; a
 }
 
 /** May this caller act on a merchant with this id and warehouse? */
-export function mayActOnMerchant(caller: Caller, merchant: { id: number; warehouse_id: number | null }): boolean {
+export function mayActOnMerchant(
+  caller: Caller,
+  merchant: { id: number; warehouse_id: number | null },
+): boolean {
   switch (caller.kind) {
     case 'admin':
       return true;

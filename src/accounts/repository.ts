@@ -100,7 +100,10 @@ export class AccountsRepository {
           .returning(['id', 'code', 'name', 'created_at'])
           .executeTakeFirstOrThrow();
         const credential = await this.issue(trx, { warehouse_id: warehouse.id }, 'admin');
-        return { warehouse: { code: warehouse.code, name: warehouse.name, created_at: warehouse.created_at }, credential };
+        return {
+          warehouse: { code: warehouse.code, name: warehouse.name, created_at: warehouse.created_at },
+          credential,
+        };
       });
     } catch (e) {
       if (isUniqueViolation(e)) throw conflict(`a warehouse with code '${code}' already exists`);
@@ -108,14 +111,19 @@ export class AccountsRepository {
     }
   }
 
-  async createMerchant(caller: Caller, input: { code: string; name: string; warehouse?: string | undefined }) {
+  async createMerchant(
+    caller: Caller,
+    input: { code: string; name: string; warehouse?: string | undefined },
+  ) {
     let warehouseId: number | null = null;
     let warehouseCode: string | null = null;
     if (caller.kind === 'warehouse') {
       if (input.warehouse !== undefined && input.warehouse !== caller.warehouseCode) {
-        throw new AppError('invalid_request', 'a warehouse credential creates merchants under its own warehouse', [
-          { path: 'warehouse', message: `must be omitted or '${caller.warehouseCode}'` },
-        ]);
+        throw new AppError(
+          'invalid_request',
+          'a warehouse credential creates merchants under its own warehouse',
+          [{ path: 'warehouse', message: `must be omitted or '${caller.warehouseCode}'` }],
+        );
       }
       warehouseId = caller.warehouseId;
       warehouseCode = caller.warehouseCode;
@@ -160,7 +168,13 @@ export class AccountsRepository {
   /** The merchant with this code, if the caller may act on it; otherwise 404 (never a hint it exists). */
   async merchantFor(caller: Caller, code: string): Promise<Merchant> {
     if (caller.kind === 'merchant' && caller.merchantCode === code) {
-      return { id: caller.merchantId, code, warehouse_id: caller.warehouseId, name: '', created_at: new Date(0) };
+      return {
+        id: caller.merchantId,
+        code,
+        warehouse_id: caller.warehouseId,
+        name: '',
+        created_at: new Date(0),
+      };
     }
     const m = await this.db.selectFrom('merchants').selectAll().where('code', '=', code).executeTakeFirst();
     if (!m || !mayActOnMerchant(caller, m)) throw notFound(`merchant '${code}'`);
@@ -182,16 +196,39 @@ export class AccountsRepository {
     return { rows: page, last: rows.length > limit ? page[page.length - 1]!.id : undefined };
   }
 
-  async createMerchantCredential(caller: Caller, merchantCode: string, label?: string): Promise<IssuedCredential> {
+  async createMerchantCredential(
+    caller: Caller,
+    merchantCode: string,
+    label?: string,
+  ): Promise<IssuedCredential> {
     const m = await this.merchantFor(caller, merchantCode);
-    return this.issue(this.db, { merchant_id: m.id }, caller.kind === 'admin' ? 'admin' : caller.apiUser, label);
+    return this.issue(
+      this.db,
+      { merchant_id: m.id },
+      caller.kind === 'admin' ? 'admin' : caller.apiUser,
+      label,
+    );
   }
 
-  async createWarehouseCredential(caller: Caller, warehouseCode: string, label?: string): Promise<IssuedCredential> {
-    const w = await this.db.selectFrom('warehouses').select(['id']).where('code', '=', warehouseCode).executeTakeFirst();
-    const allowed = w && (caller.kind === 'admin' || (caller.kind === 'warehouse' && caller.warehouseId === w.id));
+  async createWarehouseCredential(
+    caller: Caller,
+    warehouseCode: string,
+    label?: string,
+  ): Promise<IssuedCredential> {
+    const w = await this.db
+      .selectFrom('warehouses')
+      .select(['id'])
+      .where('code', '=', warehouseCode)
+      .executeTakeFirst();
+    const allowed =
+      w && (caller.kind === 'admin' || (caller.kind === 'warehouse' && caller.warehouseId === w.id));
     if (!w || !allowed) throw notFound(`warehouse '${warehouseCode}'`);
-    return this.issue(this.db, { warehouse_id: w.id }, caller.kind === 'admin' ? 'admin' : caller.apiUser, label);
+    return this.issue(
+      this.db,
+      { warehouse_id: w.id },
+      caller.kind === 'admin' ? 'admin' : caller.apiUser,
+      label,
+    );
   }
 
   private credentialsQuery(caller: Caller) {
@@ -221,7 +258,9 @@ export class AccountsRepository {
   }
 
   async listCredentials(caller: Caller, cursor: number | undefined, limit: number) {
-    let q = this.credentialsQuery(caller).orderBy('c.id').limit(limit + 1);
+    let q = this.credentialsQuery(caller)
+      .orderBy('c.id')
+      .limit(limit + 1);
     if (cursor !== undefined) q = q.where('c.id', '>', cursor);
     const rows = await q.execute();
     const page = rows.slice(0, limit);

@@ -6,11 +6,24 @@ import { codeSchema, listQuery, timestamp } from '../http/common.js';
 import { decodeCursor, encodeCursor, isPositiveInt } from '../lib/cursor.js';
 import { errorBodySchema } from '../http/errors.js';
 
-const credentialSchema = z.object({ api_user: z.string(), api_key: z.string() }).meta({ id: 'IssuedCredential' });
+const credentialSchema = z
+  .object({ api_user: z.string(), api_key: z.string() })
+  .meta({ id: 'IssuedCredential' });
 const nameSchema = z.string().trim().min(1).max(100);
-const errors = { 400: errorBodySchema, 401: errorBodySchema, 403: errorBodySchema, 404: errorBodySchema, 409: errorBodySchema };
+const errors = {
+  400: errorBodySchema,
+  401: errorBodySchema,
+  403: errorBodySchema,
+  404: errorBodySchema,
+  409: errorBodySchema,
+};
 
-const merchantView = z.object({ code: z.string(), name: z.string(), warehouse: z.string().nullable(), created_at: timestamp });
+const merchantView = z.object({
+  code: z.string(),
+  name: z.string(),
+  warehouse: z.string().nullable(),
+  created_at: timestamp,
+});
 const credentialView = z
   .object({
     api_user: z.string(),
@@ -45,7 +58,8 @@ export function accountsRoutes(accounts: AccountsRepository, adminEnabled: boole
             },
           },
         },
-        async (req, reply) => reply.code(201).send(await accounts.createWarehouse(req.body.code, req.body.name)),
+        async (req, reply) =>
+          reply.code(201).send(await accounts.createWarehouse(req.body.code, req.body.name)),
       );
     }
 
@@ -69,7 +83,10 @@ export function accountsRoutes(accounts: AccountsRepository, adminEnabled: boole
           tags: ['accounts'],
           summary: 'The merchants the caller may act on',
           querystring: listQuery,
-          response: { 200: z.object({ merchants: z.array(merchantView), next_cursor: z.string().nullable() }), ...errors },
+          response: {
+            200: z.object({ merchants: z.array(merchantView), next_cursor: z.string().nullable() }),
+            ...errors,
+          },
         },
       },
       async (req) => {
@@ -89,7 +106,10 @@ export function accountsRoutes(accounts: AccountsRepository, adminEnabled: boole
           tags: ['accounts'],
           summary: "The caller's credentials and those of the merchants it owns (never the keys)",
           querystring: listQuery,
-          response: { 200: z.object({ credentials: z.array(credentialView), next_cursor: z.string().nullable() }), ...errors },
+          response: {
+            200: z.object({ credentials: z.array(credentialView), next_cursor: z.string().nullable() }),
+            ...errors,
+          },
         },
       },
       async (req) => {
@@ -132,7 +152,9 @@ export function accountsRoutes(accounts: AccountsRepository, adminEnabled: boole
       async (req, reply) =>
         reply
           .code(201)
-          .send(await accounts.createWarehouseCredential(callerOf(req), req.params.warehouse, req.body?.label)),
+          .send(
+            await accounts.createWarehouseCredential(callerOf(req), req.params.warehouse, req.body?.label),
+          ),
     );
 
     app.delete(

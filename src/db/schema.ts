@@ -13,7 +13,14 @@ type TextArray = ColumnType<string[], string[] | undefined, string[]>;
 type Json<T> = ColumnType<T, string, string>;
 type NullableJson<T> = ColumnType<T | null, string | null | undefined, string | null>;
 
-export type OrderStatus = 'await_payment' | 'new' | 'at_wms' | 'shipped' | 'confirmed' | 'canceled' | 'on_hold';
+export type OrderStatus =
+  | 'await_payment'
+  | 'new'
+  | 'at_wms'
+  | 'shipped'
+  | 'confirmed'
+  | 'canceled'
+  | 'on_hold';
 export const ORDER_STATUSES: readonly OrderStatus[] = [
   'await_payment',
   'new',

@@ -36,6 +36,8 @@ export async function resolveServerSecret(
     .select('value')
     .where('key', '=', 'secret_key')
     .executeTakeFirstOrThrow();
-  logger.warn('SECRET_KEY is not set: using the key generated and kept in the database; set SECRET_KEY in production');
+  logger.warn(
+    'SECRET_KEY is not set: using the key generated and kept in the database; set SECRET_KEY in production',
+  );
   return row.value;
 }

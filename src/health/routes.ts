@@ -37,10 +37,13 @@ export function healthRoutes(ctx: AppContext, schema?: string): FastifyPluginAsy
         try {
           await sql`select 1`.execute(ctx.db);
           if (!migrated) migrated = await isMigrated(ctx.db, schema);
-          if (!migrated) return reply.code(503).send({ status: 'unavailable', reason: 'database is not migrated' });
+          if (!migrated)
+            return reply.code(503).send({ status: 'unavailable', reason: 'database is not migrated' });
           return { status: 'ready' as const, database: ctx.engine };
         } catch (e) {
-          return reply.code(503).send({ status: 'unavailable', reason: `database unreachable: ${(e as Error).message}` });
+          return reply
+            .code(503)
+            .send({ status: 'unavailable', reason: `database unreachable: ${(e as Error).message}` });
         }
       },
     );

@@ -2,9 +2,7 @@ import { z } from 'zod';
 import { CODE_PATTERN } from '../accounts/caller.js';
 
 /** Shared pieces of route schemas. */
-export const codeSchema = z
-  .string()
-  .regex(CODE_PATTERN, '1–50 characters of letters, digits, - and _');
+export const codeSchema = z.string().regex(CODE_PATTERN, '1–50 characters of letters, digits, - and _');
 
 export const idParam = z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER);
 

@@ -42,7 +42,8 @@ export class AppError extends Error {
 }
 
 export const notFound = (what: string) => new AppError('not_found', `${what} not found`);
-export const conflict = (message: string, details?: ErrorDetail[]) => new AppError('conflict', message, details);
+export const conflict = (message: string, details?: ErrorDetail[]) =>
+  new AppError('conflict', message, details);
 export const invalid = (message: string, details?: ErrorDetail[]) =>
   new AppError('invalid_request', message, details);
 
@@ -72,7 +73,10 @@ export function formatPath(path: readonly (string | number | symbol)[]): string 
 }
 
 /** zod issues → §6 details, prefixed with where the value sat (body, query, params). */
-export function zodDetails(issues: readonly z.core.$ZodIssue[], prefix: (string | number)[] = []): ErrorDetail[] {
+export function zodDetails(
+  issues: readonly z.core.$ZodIssue[],
+  prefix: (string | number)[] = [],
+): ErrorDetail[] {
   return issues.map((i) => ({ path: formatPath([...prefix, ...i.path]) || '(root)', message: i.message }));
 }
 
@@ -94,11 +98,20 @@ export function installErrorHandling(app: FastifyInstance): void {
       const details = err.validation.map((v) => {
         const segs = v.instancePath.split('/').filter((s) => s !== '');
         const prefix = where === 'body' ? [] : where ? [where === 'querystring' ? 'query' : where] : [];
-        return { path: formatPath([...prefix, ...segs]) || where || '(root)', message: v.message ?? 'invalid' };
+        return {
+          path: formatPath([...prefix, ...segs]) || where || '(root)',
+          message: v.message ?? 'invalid',
+        };
       });
       return reply
         .code(400)
-        .send(errorBody('invalid_request', `invalid ${where === 'querystring' ? 'query' : (where ?? 'request')}`, details));
+        .send(
+          errorBody(
+            'invalid_request',
+            `invalid ${where === 'querystring' ? 'query' : (where ?? 'request')}`,
+            details,
+          ),
+        );
     }
     if (isResponseSerializationError(err)) {
       req.log.error({ err }, 'response did not match its schema');
@@ -115,7 +128,9 @@ export function installErrorHandling(app: FastifyInstance): void {
         .send(errorBody('unsupported_media_type', 'send JSON with Content-Type: application/json'));
     }
     if (status === 400 && fcode === 'FST_ERR_CTP_EMPTY_JSON_BODY') {
-      return reply.code(400).send(errorBody('invalid_request', 'request body is empty; send a JSON document'));
+      return reply
+        .code(400)
+        .send(errorBody('invalid_request', 'request body is empty; send a JSON document'));
     }
     if (status === 400 || err instanceof SyntaxError) {
       return reply.code(400).send(errorBody('invalid_request', `malformed request: ${err.message}`));
@@ -123,7 +138,9 @@ export function installErrorHandling(app: FastifyInstance): void {
     if (status === 401) return reply.code(401).send(errorBody('unauthorized', err.message));
     if (status === 429) return reply.code(429).send(errorBody('rate_limited', err.message));
     if (status >= 400 && status < 500) {
-      return reply.code(status).send(errorBody(status === 404 ? 'not_found' : 'invalid_request', err.message));
+      return reply
+        .code(status)
+        .send(errorBody(status === 404 ? 'not_found' : 'invalid_request', err.message));
     }
     req.log.error({ err }, 'unhandled error');
     return reply.code(500).send(errorBody('internal', 'internal error'));

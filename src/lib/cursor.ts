@@ -22,4 +22,5 @@ export function decodeCursor<T>(cursor: string | undefined, accept: (v: unknown)
   return value;
 }
 
-export const isPositiveInt = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v > 0;
+export const isPositiveInt = (v: unknown): v is number =>
+  typeof v === 'number' && Number.isSafeInteger(v) && v > 0;

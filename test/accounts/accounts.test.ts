@@ -6,7 +6,11 @@ t.test('accounts, credentials and scopes', async (t) => {
   const s = await seedAccounts(app);
 
   t.test('admin routes need the bearer token', async (t) => {
-    const none = await app.inject({ method: 'POST', url: '/v1/warehouses', payload: { code: 'x', name: 'x' } });
+    const none = await app.inject({
+      method: 'POST',
+      url: '/v1/warehouses',
+      payload: { code: 'x', name: 'x' },
+    });
     t.equal(none.statusCode, 401);
     t.equal(none.json().error.code, 'unauthorized');
     t.match(none.headers['www-authenticate'], /Basic realm="shipbridge"/);
@@ -38,7 +42,11 @@ t.test('accounts, credentials and scopes', async (t) => {
     t.equal(r.json().error.code, 'unauthorized');
     t.type(r.json().error.message, 'string');
     t.ok(r.headers['x-request-id']);
-    const unknown = await app.inject({ method: 'GET', url: '/v1/merchants', headers: basic('mc_nobody', 'x') });
+    const unknown = await app.inject({
+      method: 'GET',
+      url: '/v1/merchants',
+      headers: basic('mc_nobody', 'x'),
+    });
     t.equal(unknown.statusCode, 401);
     const noAuth = await app.inject({ method: 'GET', url: '/v1/merchants' });
     t.equal(noAuth.statusCode, 401);
@@ -51,7 +59,11 @@ t.test('accounts, credentials and scopes', async (t) => {
       [s.merchant.code],
     );
     t.equal(asWh.json().merchants[0].warehouse, s.warehouse.code);
-    const asAdmin = await app.inject({ method: 'GET', url: '/v1/merchants?limit=1', headers: { authorization: 'Bearer test-admin-token-0123456789' } });
+    const asAdmin = await app.inject({
+      method: 'GET',
+      url: '/v1/merchants?limit=1',
+      headers: { authorization: 'Bearer test-admin-token-0123456789' },
+    });
     t.equal(asAdmin.json().merchants.length, 1);
     t.type(asAdmin.json().next_cursor, 'string');
     const page2 = await app.inject({
@@ -62,7 +74,11 @@ t.test('accounts, credentials and scopes', async (t) => {
     t.equal(page2.json().merchants.length, 1);
     t.not(page2.json().merchants[0].code, asAdmin.json().merchants[0].code);
     t.equal(page2.json().next_cursor, null);
-    const bad = await app.inject({ method: 'GET', url: '/v1/merchants?cursor=zzz', headers: s.merchant.auth });
+    const bad = await app.inject({
+      method: 'GET',
+      url: '/v1/merchants?cursor=zzz',
+      headers: s.merchant.auth,
+    });
     t.equal(bad.statusCode, 400);
     t.equal(bad.json().error.details[0].path, 'query.cursor');
   });
@@ -101,7 +117,11 @@ t.test('accounts, credentials and scopes', async (t) => {
     const cred = created.json();
     t.match(cred, { api_user: /^mc_/, api_key: String });
     t.ok(Buffer.from(cred.api_key, 'base64url').length >= 16, 'at least 128 random bits');
-    const works = await app.inject({ method: 'GET', url: '/v1/merchants', headers: basic(cred.api_user, cred.api_key) });
+    const works = await app.inject({
+      method: 'GET',
+      url: '/v1/merchants',
+      headers: basic(cred.api_user, cred.api_key),
+    });
     t.equal(works.statusCode, 200);
 
     const list = await app.inject({ method: 'GET', url: '/v1/credentials', headers: s.warehouse.auth });
@@ -113,31 +133,77 @@ t.test('accounts, credentials and scopes', async (t) => {
     t.notMatch(list.body, cred.api_key);
     t.notMatch(list.body, /api_key|key_hash/);
 
-    const soloCannot = await app.inject({ method: 'DELETE', url: `/v1/credentials/${cred.api_user}`, headers: s.solo.auth });
+    const soloCannot = await app.inject({
+      method: 'DELETE',
+      url: `/v1/credentials/${cred.api_user}`,
+      headers: s.solo.auth,
+    });
     t.equal(soloCannot.statusCode, 404);
-    const revoke = await app.inject({ method: 'DELETE', url: `/v1/credentials/${cred.api_user}`, headers: s.merchant.auth });
+    const revoke = await app.inject({
+      method: 'DELETE',
+      url: `/v1/credentials/${cred.api_user}`,
+      headers: s.merchant.auth,
+    });
     t.equal(revoke.statusCode, 204);
-    const revoked = await app.inject({ method: 'GET', url: '/v1/merchants', headers: basic(cred.api_user, cred.api_key) });
+    const revoked = await app.inject({
+      method: 'GET',
+      url: '/v1/merchants',
+      headers: basic(cred.api_user, cred.api_key),
+    });
     t.equal(revoked.statusCode, 401, 'revoked credential is 401');
   });
 
   t.test('warehouse credentials', async (t) => {
-    const r = await app.inject({ method: 'POST', url: `/v1/warehouses/${s.warehouse.code}/credentials`, headers: s.warehouse.auth });
+    const r = await app.inject({
+      method: 'POST',
+      url: `/v1/warehouses/${s.warehouse.code}/credentials`,
+      headers: s.warehouse.auth,
+    });
     t.equal(r.statusCode, 201);
     t.match(r.json().api_user, /^wh_/);
-    const asMerchant = await app.inject({ method: 'POST', url: `/v1/warehouses/${s.warehouse.code}/credentials`, headers: s.merchant.auth });
+    const asMerchant = await app.inject({
+      method: 'POST',
+      url: `/v1/warehouses/${s.warehouse.code}/credentials`,
+      headers: s.merchant.auth,
+    });
     t.equal(asMerchant.statusCode, 404);
   });
 
   t.test('merchant creation rules', async (t) => {
-    const dup = await app.inject({ method: 'POST', url: '/v1/merchants', headers: s.warehouse.auth, payload: { code: s.merchant.code, name: 'again' } });
+    const dup = await app.inject({
+      method: 'POST',
+      url: '/v1/merchants',
+      headers: s.warehouse.auth,
+      payload: { code: s.merchant.code, name: 'again' },
+    });
     t.equal(dup.statusCode, 409);
-    const bad = await app.inject({ method: 'POST', url: '/v1/merchants', headers: s.warehouse.auth, payload: { code: 'has space', name: '' } });
+    const bad = await app.inject({
+      method: 'POST',
+      url: '/v1/merchants',
+      headers: s.warehouse.auth,
+      payload: { code: 'has space', name: '' },
+    });
     t.equal(bad.statusCode, 400);
-    t.same(bad.json().error.details.map((d: { path: string }) => d.path).sort(), ['code', 'name']);
-    const byMerchant = await app.inject({ method: 'POST', url: '/v1/merchants', headers: s.merchant.auth, payload: { code: 'zz', name: 'zz' } });
+    t.same(
+      bad
+        .json()
+        .error.details.map((d: { path: string }) => d.path)
+        .sort(),
+      ['code', 'name'],
+    );
+    const byMerchant = await app.inject({
+      method: 'POST',
+      url: '/v1/merchants',
+      headers: s.merchant.auth,
+      payload: { code: 'zz', name: 'zz' },
+    });
     t.equal(byMerchant.statusCode, 403);
-    const otherWh = await app.inject({ method: 'POST', url: '/v1/merchants', headers: s.warehouse.auth, payload: { code: 'zz', name: 'zz', warehouse: 'other' } });
+    const otherWh = await app.inject({
+      method: 'POST',
+      url: '/v1/merchants',
+      headers: s.warehouse.auth,
+      payload: { code: 'zz', name: 'zz', warehouse: 'other' },
+    });
     t.equal(otherWh.statusCode, 400);
     t.equal(otherWh.json().error.details[0].path, 'warehouse');
   });
@@ -147,7 +213,11 @@ t.test('accounts, credentials and scopes', async (t) => {
       t.notOk(rawLogs().includes(c.api_key), 'api key not logged');
     }
     t.notOk(rawLogs().includes('test-admin-token-0123456789'), 'admin token not logged');
-    t.notOk(rawLogs().includes(Buffer.from(`${s.merchant.credential.api_user}:${s.merchant.credential.api_key}`).toString('base64')));
+    t.notOk(
+      rawLogs().includes(
+        Buffer.from(`${s.merchant.credential.api_user}:${s.merchant.credential.api_key}`).toString('base64'),
+      ),
+    );
   });
 });
 

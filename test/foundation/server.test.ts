@@ -1,0 +1,101 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import t from 'tap';
+
+/** The real process: `src/server.ts` under tsx, as `npm run dev` runs it. */
+function start(env: Record<string, string>): {
+  child: ChildProcess;
+  output: () => string;
+  exited: Promise<number | null>;
+} {
+  let out = '';
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+    env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout?.on('data', (d) => {
+    out += d;
+  });
+  child.stderr?.on('data', (d) => {
+    out += d;
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, output: () => out, exited };
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitReady(port: number, ms = 60000): Promise<void> {
+  const until = Date.now() + ms;
+  while (Date.now() < until) {
+    try {
+      const r = await fetch(`http://127.0.0.1:${port}/readyz`);
+      if (r.status === 200) return;
+    } catch {}
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error('not ready');
+}
+
+t.test('bad configuration stops start-up with one clear line', async (t) => {
+  const p = start({ PORT: 'not-a-port' });
+  const code = await p.exited;
+  t.not(code, 0);
+  const lines = p.output().trim().split('\n');
+  t.equal(lines.length, 1, p.output());
+  t.match(lines[0], /^shipbridge: invalid configuration: PORT must be/);
+});
+
+const engines: [string, Record<string, string>][] = [['PGlite on disk', {}]];
+if (process.env.DATABASE_URL) engines.push(['PostgreSQL', { DATABASE_URL: process.env.DATABASE_URL }]);
+
+for (const [name, extra] of engines) {
+  t.test(`${name}: serves, data survives a restart, SIGTERM closes cleanly`, async (t) => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'shipbridge-'));
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+    const port = await freePort();
+    const env = {
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      DATA_DIR: dir,
+      ADMIN_TOKEN: 'server-test-admin-token',
+      ...extra,
+    };
+    const code = `srv-${process.pid}-${Date.now().toString(36)}`;
+
+    const first = start(env);
+    t.teardown(() => first.child.kill('SIGKILL'));
+    await waitReady(port);
+    const created = await fetch(`http://127.0.0.1:${port}/v1/warehouses`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer server-test-admin-token', 'content-type': 'application/json' },
+      body: JSON.stringify({ code, name: 'Restart Test' }),
+    });
+    t.equal(created.status, 201);
+    const { credential } = (await created.json()) as { credential: { api_user: string; api_key: string } };
+    first.child.kill('SIGTERM');
+    t.equal(await first.exited, 0, 'SIGTERM exits 0');
+    t.match(first.output(), /draining in-flight requests/);
+    t.notOk(first.output().includes(credential.api_key), 'the key is not logged');
+
+    const second = start(env);
+    t.teardown(() => second.child.kill('SIGKILL'));
+    await waitReady(port);
+    const auth = `Basic ${Buffer.from(`${credential.api_user}:${credential.api_key}`).toString('base64')}`;
+    const list = await fetch(`http://127.0.0.1:${port}/v1/credentials`, { headers: { authorization: auth } });
+    t.equal(list.status, 200, 'the credential issued before the restart still works');
+    second.child.kill('SIGTERM');
+    t.equal(await second.exited, 0);
+  });
+}

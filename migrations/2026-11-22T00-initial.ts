@@ -204,7 +204,7 @@ const SCHEMA = `
       merchant_id bigint not null,
       shipment_id bigint not null,
       order_line_id bigint not null,
-      quantity integer not null check (quantity > 0),
+      quantity integer not null check (quantity >= 0),
       requested_quantity integer not null,
       primary key (merchant_id, shipment_id, order_line_id),
       foreign key (merchant_id, shipment_id) references shipments(merchant_id, id) on delete cascade,

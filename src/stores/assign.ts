@@ -1,21 +1,141 @@
-import type { Kysely } from 'kysely';
+import { type Kysely, type RawBuilder, sql } from 'kysely';
 import type { DB } from '../db/schema.js';
+import { NO_CONNECTIONS } from './routing.js';
 
 /**
- * The routing hook (§4). Called inside the transaction of every order create and change, with the
- * ids of the orders just written. Assigns each unpinned, not canceled/shipped/confirmed order to the
- * first accepting store connection of its merchant (store_id), or leaves it unrouted with a reason
- * (routing_reason), moving last_modified and updated_at when the assignment changes.
+ * Persistence of routing (§4), set-wise in SQL. The SQL below is the database twin of routeOrder()
+ * in routing.ts: the same filter, the same order of connections, the same reason text. The property
+ * test checks that they agree.
  *
- * PLACEHOLDER until the routing issue lands: marks the orders unrouted.
+ * Only unpinned orders (served_store_id null) whose status is not canceled, shipped or confirmed are
+ * (re)routed. Candidate rows are locked `FOR UPDATE` in id order — the lock the export takes when it
+ * pins an order — so an order re-routed while a store walks its pages is not served by the old store.
+ * When an order's store (or its unrouted state) changes, store_id, routing_reason, last_modified and
+ * updated_at move and a 'routed' order event is written, all in one statement; when only the reason
+ * text changes (a refusing store was renamed…), routing_reason and updated_at move; otherwise nothing
+ * is written.
  */
-export async function routeOrders(trx: Kysely<DB>, merchantId: number, orderIds: readonly number[]): Promise<void> {
+
+export interface RoutingOutcome {
+  /** Orders whose routing was written (store change or reason change). */
+  changed: number;
+  /** Orders that moved to another store, or between routed and unrouted. */
+  moved: number;
+}
+
+/**
+ * The routing hook: called inside the transaction of every order create and change, with the ids of
+ * the orders just written. Takes a share lock on the merchant row first, so routing waits for a
+ * store-connection change of the same merchant that is in flight and then sees it.
+ */
+export async function routeOrders(
+  trx: Kysely<DB>,
+  merchantId: number,
+  orderIds: readonly number[],
+): Promise<void> {
   if (orderIds.length === 0) return;
-  await trx
-    .updateTable('orders')
-    .set({ routing_reason: 'routing is not implemented yet' })
-    .where('merchant_id', '=', merchantId)
-    .where('id', 'in', orderIds)
-    .where('served_store_id', 'is', null)
-    .execute();
+  await sql`select 1 from merchants where id = ${merchantId} for share`.execute(trx);
+  const ids = [...new Set(orderIds)];
+  await assign(trx, merchantId, sql`and o.id in (${sql.join(ids)})`);
+}
+
+/**
+ * Re-routes every unpinned, open order of a merchant after one of its store connections was created,
+ * changed (filters, priority) or retired. Call it in the transaction that made the change, after
+ * lockMerchantStores().
+ */
+export async function rerouteMerchant(trx: Kysely<DB>, merchantId: number): Promise<RoutingOutcome> {
+  return assign(trx, merchantId, sql``);
+}
+
+/**
+ * Serialises store-connection changes of one merchant, and orders routing behind them (routeOrders
+ * takes a share lock on the same row). `for no key update` does not block the foreign-key checks of
+ * rows that reference the merchant.
+ */
+export async function lockMerchantStores(trx: Kysely<DB>, merchantId: number): Promise<void> {
+  await sql`select 1 from merchants where id = ${merchantId} for no key update`.execute(trx);
+}
+
+/** The filter of a connection `s` against an order `o`, exactly as routing.ts refusal() === null. */
+const ACCEPTS = sql`(cardinality(s.order_sources) = 0 or o.order_source = any(s.order_sources))
+  and (cardinality(s.include_tags) = 0 or o.tags && s.include_tags)
+  and not (o.tags && s.exclude_tags)`;
+
+/** Why connection `s` refuses order `o` (only evaluated for refusing ones): routing.ts refusal(). */
+const REFUSAL = sql`case
+  when cardinality(s.order_sources) > 0 and not (o.order_source = any(s.order_sources))
+    then 'order_source ''' || o.order_source || ''' not in [' || array_to_string(s.order_sources, ', ') || ']'
+  when cardinality(s.include_tags) > 0 and not (o.tags && s.include_tags)
+    then 'has none of the tags [' || array_to_string(s.include_tags, ', ') || ']'
+  else (
+    select case when count(*) = 1 then 'has excluded tag ' else 'has excluded tags ' end
+      || string_agg(x.t, ', ' order by x.i)
+    from unnest(s.exclude_tags) with ordinality as x(t, i)
+    where x.t = any(o.tags)
+  )
+end`;
+
+async function assign(
+  trx: Kysely<DB>,
+  merchantId: number,
+  restrict: RawBuilder<unknown>,
+): Promise<RoutingOutcome> {
+  const result = await sql<{ changed: number; moved: number }>`
+    with live as materialized (
+      select s.id, s.name, s.order_sources, s.include_tags, s.exclude_tags, s.priority, s.created_at
+      from stores s
+      where s.merchant_id = ${merchantId} and s.retired_at is null
+    ),
+    cand as materialized (
+      select o.id, o.order_source, o.tags, o.store_id, o.routing_reason
+      from orders o
+      where o.merchant_id = ${merchantId} ${restrict}
+        and o.served_store_id is null
+        and o.status not in ('canceled', 'shipped', 'confirmed')
+      order by o.id
+      for update
+    ),
+    decided as (
+      select o.id, o.store_id as old_store_id, o.routing_reason as old_reason, pick.id as new_store_id,
+        case when pick.id is not null then null
+          else coalesce(
+            (select string_agg('store ' || s.id || ' ''' || s.name || ''': ' || ${REFUSAL}, '; '
+                      order by s.priority, s.created_at, s.id)
+             from live s),
+            ${NO_CONNECTIONS})
+        end as new_reason
+      from cand o
+      left join lateral (
+        select s.id from live s where ${ACCEPTS} order by s.priority, s.created_at, s.id limit 1
+      ) pick on true
+    ),
+    diff as (
+      select d.*,
+        (d.old_store_id is distinct from d.new_store_id
+          or (d.old_store_id is null and d.old_reason is null)) as moved
+      from decided d
+      where d.old_store_id is distinct from d.new_store_id or d.old_reason is distinct from d.new_reason
+    ),
+    changed as (
+      update orders o
+      set store_id = d.new_store_id,
+          routing_reason = d.new_reason,
+          last_modified = case when d.moved then now() else o.last_modified end,
+          updated_at = now()
+      from diff d
+      where o.merchant_id = ${merchantId} and o.id = d.id and o.served_store_id is null
+      returning o.id, d.old_store_id, d.new_store_id, d.new_reason, d.moved
+    ),
+    events as (
+      insert into order_events (merchant_id, order_id, type, actor_type, actor, data)
+      select ${merchantId}, c.id, 'routed', 'system', 'routing',
+        jsonb_build_object('from_store_id', c.old_store_id, 'store_id', c.new_store_id, 'reason', c.new_reason)
+      from changed c
+      where c.moved
+    )
+    select count(*)::int as changed, (count(*) filter (where c.moved))::int as moved from changed c
+  `.execute(trx);
+  const row = result.rows[0];
+  return { changed: row?.changed ?? 0, moved: row?.moved ?? 0 };
 }

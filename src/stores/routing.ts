@@ -1,0 +1,66 @@
+/**
+ * Routing (§4) as a pure function: which store connection of a merchant takes an order.
+ *
+ * The database path (assign.ts) computes the same thing set-wise in SQL; the two are kept in step by
+ * the property test in test/stores/routing-property.test.ts (same store, same reason text).
+ */
+
+/** What routing looks at in an order. */
+export interface RoutableOrder {
+  readonly order_source: string;
+  readonly tags: readonly string[];
+}
+
+/** What routing looks at in a store connection (a live one: retired connections never take orders). */
+export interface RoutingConnection {
+  readonly id: number;
+  readonly name: string;
+  readonly order_sources: readonly string[];
+  readonly include_tags: readonly string[];
+  readonly exclude_tags: readonly string[];
+  readonly priority: number;
+  readonly created_at: Date;
+}
+
+export type RoutingDecision = { store_id: number; reason: null } | { store_id: null; reason: string };
+
+export const NO_CONNECTIONS = 'no store connections';
+
+/** The routing order of connections: ascending priority, then creation, then id. */
+export function compareConnections(a: RoutingConnection, b: RoutingConnection): number {
+  return a.priority - b.priority || a.created_at.getTime() - b.created_at.getTime() || a.id - b.id;
+}
+
+/**
+ * Why a connection refuses an order (the first rule that fails), or null when it accepts it.
+ * Matching is exact and case-sensitive.
+ */
+export function refusal(conn: RoutingConnection, order: RoutableOrder): string | null {
+  if (conn.order_sources.length > 0 && !conn.order_sources.includes(order.order_source)) {
+    return `order_source '${order.order_source}' not in [${conn.order_sources.join(', ')}]`;
+  }
+  if (conn.include_tags.length > 0 && !conn.include_tags.some((t) => order.tags.includes(t))) {
+    return `has none of the tags [${conn.include_tags.join(', ')}]`;
+  }
+  const excluded = conn.exclude_tags.filter((t) => order.tags.includes(t));
+  if (excluded.length > 0) {
+    return `${excluded.length === 1 ? 'has excluded tag' : 'has excluded tags'} ${excluded.join(', ')}`;
+  }
+  return null;
+}
+
+/**
+ * The first connection (by priority, creation, id) whose filter accepts the order, or unrouted with a
+ * reason naming every connection tried and why it refused.
+ */
+export function routeOrder(order: RoutableOrder, connections: readonly RoutingConnection[]): RoutingDecision {
+  if (connections.length === 0) return { store_id: null, reason: NO_CONNECTIONS };
+  const sorted = [...connections].sort(compareConnections);
+  const reasons: string[] = [];
+  for (const conn of sorted) {
+    const why = refusal(conn, order);
+    if (why === null) return { store_id: conn.id, reason: null };
+    reasons.push(`store ${conn.id} '${conn.name}': ${why}`);
+  }
+  return { store_id: null, reason: reasons.join('; ') };
+}

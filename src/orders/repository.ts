@@ -1,0 +1,623 @@
+/**
+ * Orders in the database: batch ingestion, replace, lifecycle transitions, reads and lists.
+ * Every write runs in one transaction that also calls the routing hook (routeOrders).
+ */
+import { type Kysely, sql } from 'kysely';
+import type { OrderStatus, DB } from '../db/schema.js';
+import { AppError, conflict, type ErrorDetail, formatPath, invalid, notFound } from '../http/errors.js';
+import { decodeCursor, encodeCursor } from '../lib/cursor.js';
+import { routeOrders } from '../stores/assign.js';
+import { canonicalJson, contentHash, orderContent } from './content.js';
+import { type HeldFrom, isEditable, type MerchantEvent, nextStatus, refusalMessage } from './lifecycle.js';
+import { type ParsedOrder, parseOrder } from './schema.js';
+import type { NormalizedItem, NormalizedOrder } from './types.js';
+import { attachLines, loadOrders, type OrderRow, type OrderView, ordersWithMerchant } from './view.js';
+
+export interface MerchantRef {
+  id: number;
+  code: string;
+}
+
+export interface Actor {
+  actor_type: 'credential' | 'store' | 'system' | 'admin';
+  actor: string;
+}
+
+export type IngestResult =
+  | { index: number; result: 'created' | 'duplicate'; order: OrderView }
+  | {
+      index: number;
+      result: 'conflict' | 'invalid';
+      error: { code: string; message: string; details?: ErrorDetail[] };
+    };
+
+const RETRYABLE = new Set(['40P01', '40001']);
+
+/** Runs fn in a transaction, retrying a few times on deadlock / serialization failure. */
+async function inTransaction<T>(db: Kysely<DB>, fn: (trx: Kysely<DB>) => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await db.transaction().execute(fn);
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if (attempt >= 4 || !code || !RETRYABLE.has(code)) throw err;
+      await new Promise((r) => setTimeout(r, 5 * attempt + Math.random() * 20));
+    }
+  }
+}
+
+const keyOf = (source: string, number: string) => JSON.stringify([source, number]);
+
+function conflictMessage(merchant: MerchantRef, o: NormalizedOrder, id: number): string {
+  return (
+    `order '${o.order_number}' from source '${o.order_source}' already exists (id ${id}) with different content; ` +
+    `use PUT /v1/merchants/${merchant.code}/orders/${id} to replace it`
+  );
+}
+
+function moneyColumns(o: NormalizedOrder) {
+  return {
+    order_date: o.order_date,
+    currency: o.currency,
+    order_total: o.order_total,
+    tax_amount: o.tax_amount,
+    shipping_amount: o.shipping_amount,
+    amount_paid: o.amount_paid,
+  };
+}
+
+function lineColumns(it: NormalizedItem) {
+  return {
+    line_id: it.line_id,
+    sku: it.sku,
+    name: it.name,
+    quantity: it.quantity,
+    unit_price: it.unit_price,
+    adjustment: it.adjustment,
+    content: it,
+  };
+}
+
+/** Inserts lines of many orders in one statement (one JSON parameter: no bind-parameter limit). */
+async function insertLines(
+  trx: Kysely<DB>,
+  merchantId: number,
+  lines: { order_id: number; position: number; item: NormalizedItem }[],
+): Promise<void> {
+  if (lines.length === 0) return;
+  const rows = lines.map((l) => ({ order_id: l.order_id, position: l.position, ...lineColumns(l.item) }));
+  await sql`
+    insert into order_lines (merchant_id, order_id, position, line_id, sku, name, quantity, unit_price, adjustment, content)
+    select ${merchantId}, r.order_id, r.position, r.line_id, r.sku, r.name, r.quantity, r.unit_price, r.adjustment, r.content
+    from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as r(
+      order_id bigint, position integer, line_id text, sku text, name text, quantity integer,
+      unit_price numeric, adjustment boolean, content jsonb)
+  `.execute(trx);
+}
+
+interface EventRow {
+  order_id: number;
+  type: string;
+  from_status: string | null;
+  to_status: string | null;
+  data: Record<string, unknown> | null;
+}
+
+async function insertEvents(
+  trx: Kysely<DB>,
+  merchantId: number,
+  actor: Actor,
+  events: EventRow[],
+): Promise<void> {
+  if (events.length === 0) return;
+  await sql`
+    insert into order_events (merchant_id, order_id, type, from_status, to_status, actor_type, actor, data)
+    select ${merchantId}, e.order_id, e.type, e.from_status, e.to_status, ${actor.actor_type}, ${actor.actor}, e.data
+    from jsonb_to_recordset(${JSON.stringify(events)}::jsonb) as e(
+      order_id bigint, type text, from_status text, to_status text, data jsonb)
+    order by e.order_id
+  `.execute(trx);
+}
+
+interface Existing {
+  id: number;
+  order_source: string;
+  order_number: string;
+  content_hash: string;
+}
+
+async function selectExisting(
+  trx: Kysely<DB>,
+  merchantId: number,
+  keys: { s: string; n: string }[],
+): Promise<Existing[]> {
+  if (keys.length === 0) return [];
+  const r = await sql<Existing>`
+    select o.id, o.order_source, o.order_number, o.content_hash
+    from orders o
+    join jsonb_to_recordset(${JSON.stringify(keys)}::jsonb) as k(s text, n text)
+      on o.order_source = k.s and o.order_number = k.n
+    where o.merchant_id = ${merchantId}
+  `.execute(trx);
+  return r.rows;
+}
+
+/**
+ * Creates orders (a single order is a batch of one). Each input is validated and normalised; the
+ * valid ones are written in a handful of statements; each answers created, duplicate (same
+ * normalised content as the stored order), conflict (different content) or invalid.
+ */
+export async function ingestOrders(
+  db: Kysely<DB>,
+  merchant: MerchantRef,
+  actor: Actor,
+  inputs: readonly unknown[],
+  batch: boolean,
+): Promise<IngestResult[]> {
+  const results: (IngestResult | undefined)[] = new Array(inputs.length);
+  interface Valid {
+    index: number;
+    parsed: ParsedOrder;
+    hash: string;
+    key: string;
+  }
+  const valid: Valid[] = [];
+  inputs.forEach((input, index) => {
+    const r = parseOrder(input, 'create', batch ? ['orders', index] : []);
+    if (!r.ok) {
+      results[index] = {
+        index,
+        result: 'invalid',
+        error: { code: 'invalid_request', message: 'invalid order', details: r.details },
+      };
+      return;
+    }
+    const o = r.value.order;
+    valid.push({ index, parsed: r.value, hash: contentHash(o), key: keyOf(o.order_source, o.order_number) });
+  });
+  if (valid.length === 0) return results as IngestResult[];
+
+  // First occurrence of each (source, number) is the one that may create the order.
+  const firsts = new Map<string, Valid>();
+  for (const v of valid) if (!firsts.has(v.key)) firsts.set(v.key, v);
+
+  const { stored, createdBy, views } = await inTransaction(db, async (trx) => {
+    const stored = new Map<string, { id: number; hash: string }>();
+    const keys = [...firsts.values()].map((v) => ({
+      s: v.parsed.order.order_source,
+      n: v.parsed.order.order_number,
+    }));
+    for (const e of await selectExisting(trx, merchant.id, keys)) {
+      stored.set(keyOf(e.order_source, e.order_number), { id: e.id, hash: e.content_hash });
+    }
+    const toInsert = [...firsts.values()].filter((v) => !stored.has(v.key));
+    const createdBy = new Map<string, number>(); // key → index that created it
+    if (toInsert.length > 0) {
+      const rows = toInsert.map((v) => ({
+        order_source: v.parsed.order.order_source,
+        order_number: v.parsed.order.order_number,
+        status: v.parsed.status ?? 'new',
+        ...moneyColumns(v.parsed.order),
+        tags: v.parsed.order.tags,
+        content: orderContent(v.parsed.order),
+        content_hash: v.hash,
+      }));
+      // Sorted by key so that concurrent batches with overlapping orders wait on each other in
+      // the same order (no deadlock).
+      const inserted = await sql<{ id: number; order_source: string; order_number: string }>`
+        insert into orders (merchant_id, order_source, order_number, status, order_date, currency, tags,
+          order_total, tax_amount, shipping_amount, amount_paid, content, content_hash)
+        select ${merchant.id}, r.order_source, r.order_number, r.status, r.order_date, r.currency,
+          array(select jsonb_array_elements_text(r.tags)), r.order_total, r.tax_amount, r.shipping_amount,
+          r.amount_paid, r.content, r.content_hash
+        from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as r(order_source text, order_number text,
+          status text, order_date timestamptz, currency text, tags jsonb, order_total numeric, tax_amount numeric,
+          shipping_amount numeric, amount_paid numeric, content jsonb, content_hash text)
+        order by r.order_source, r.order_number
+        on conflict (merchant_id, order_source, order_number) do nothing
+        returning id, order_source, order_number
+      `.execute(trx);
+      for (const r of inserted.rows) {
+        const key = keyOf(r.order_source, r.order_number);
+        const v = firsts.get(key)!;
+        stored.set(key, { id: r.id, hash: v.hash });
+        createdBy.set(key, v.index);
+      }
+      // Orders another transaction created meanwhile (it committed before our insert went on).
+      const late = toInsert.filter((v) => !stored.has(v.key));
+      const more = await selectExisting(
+        trx,
+        merchant.id,
+        late.map((v) => ({ s: v.parsed.order.order_source, n: v.parsed.order.order_number })),
+      );
+      for (const e of more)
+        stored.set(keyOf(e.order_source, e.order_number), { id: e.id, hash: e.content_hash });
+
+      const created = toInsert.filter((v) => createdBy.get(v.key) === v.index);
+      const lines: { order_id: number; position: number; item: NormalizedItem }[] = [];
+      const events: EventRow[] = [];
+      for (const v of created) {
+        const id = stored.get(v.key)!.id;
+        v.parsed.order.items.forEach((item, position) => {
+          lines.push({ order_id: id, position, item });
+        });
+        events.push({
+          order_id: id,
+          type: 'created',
+          from_status: null,
+          to_status: v.parsed.status ?? 'new',
+          data: { order_source: v.parsed.order.order_source, order_number: v.parsed.order.order_number },
+        });
+      }
+      await insertLines(trx, merchant.id, lines);
+      await insertEvents(trx, merchant.id, actor, events);
+      await routeOrders(
+        trx,
+        merchant.id,
+        created.map((v) => stored.get(v.key)!.id),
+      );
+    }
+    const wanted = valid
+      .map((v) => stored.get(v.key))
+      .filter((s): s is { id: number; hash: string } => s !== undefined && s !== null)
+      .map((s) => s.id);
+    const views = new Map((await loadOrders(trx, merchant.id, wanted)).map((o) => [o.id, o]));
+    return { stored, createdBy, views };
+  });
+
+  for (const v of valid) {
+    const s = stored.get(v.key);
+    const view = s ? views.get(s.id) : undefined;
+    if (!s || !view) {
+      // The order vanished between statements (cannot happen: orders are never deleted).
+      throw new AppError('internal', 'order disappeared during ingestion');
+    }
+    if (createdBy.get(v.key) === v.index)
+      results[v.index] = { index: v.index, result: 'created', order: view };
+    else if (s.hash === v.hash) results[v.index] = { index: v.index, result: 'duplicate', order: view };
+    else {
+      results[v.index] = {
+        index: v.index,
+        result: 'conflict',
+        error: {
+          code: 'conflict',
+          message: conflictMessage(merchant, v.parsed.order, s.id),
+          details: [
+            {
+              path: formatPath(batch ? ['orders', v.index, 'order_number'] : ['order_number']),
+              message: 'exists',
+            },
+          ],
+        },
+      };
+    }
+  }
+  return results as IngestResult[];
+}
+
+async function lockOrder(trx: Kysely<DB>, merchantId: number, id: number) {
+  const row = await trx
+    .selectFrom('orders')
+    .selectAll()
+    .where('merchant_id', '=', merchantId)
+    .where('id', '=', id)
+    .forUpdate()
+    .executeTakeFirst();
+  if (!row) throw notFound(`order ${id}`);
+  return row;
+}
+
+async function viewOf(db: Kysely<DB>, merchantId: number, id: number): Promise<OrderView> {
+  const [v] = await loadOrders(db, merchantId, [id]);
+  if (!v) throw notFound(`order ${id}`);
+  return v;
+}
+
+export async function getOrder(db: Kysely<DB>, merchant: MerchantRef, id: number): Promise<OrderView> {
+  return viewOf(db, merchant.id, id);
+}
+
+/**
+ * Replaces an order's content (PUT). Refused once shipped, confirmed or canceled; line changes
+ * refused once served to ShipStation or shipped in part (any shipment row, voided or not, or any
+ * shipped quantity). order_source and order_number are the order's identity: they may be
+ * omitted, and must equal the stored ones when sent. The same content changes nothing.
+ */
+export async function replaceOrder(
+  db: Kysely<DB>,
+  merchant: MerchantRef,
+  actor: Actor,
+  id: number,
+  input: unknown,
+): Promise<OrderView> {
+  const parsed = parseOrder(input, 'replace');
+  if (!parsed.ok) throw invalid('invalid order', parsed.details);
+  return inTransaction(db, async (trx) => {
+    const row = await lockOrder(trx, merchant.id, id);
+    if (!isEditable(row.status)) {
+      throw conflict(`the order is ${row.status}: its content can no longer be replaced`);
+    }
+    const p = parsed.value;
+    const o = p.order;
+    const identity: ErrorDetail[] = [];
+    if (p.source_given && o.order_source !== row.order_source) {
+      identity.push({ path: 'order_source', message: `is '${row.order_source}' and cannot change` });
+    }
+    if (p.number_given && o.order_number !== row.order_number) {
+      identity.push({ path: 'order_number', message: `is '${row.order_number}' and cannot change` });
+    }
+    if (identity.length > 0) {
+      throw conflict(
+        'order_source and order_number identify the order and cannot change; create a new order',
+        identity,
+      );
+    }
+    o.order_source = row.order_source;
+    o.order_number = row.order_number;
+    const hash = contentHash(o);
+    if (hash === row.content_hash) return viewOf(trx, merchant.id, id);
+
+    const existing = await trx
+      .selectFrom('order_lines')
+      .select(['id', 'position', 'line_id', 'shipped_quantity', 'content'])
+      .where('merchant_id', '=', merchant.id)
+      .where('order_id', '=', id)
+      .orderBy('position')
+      .execute();
+    const itemsChanged = canonicalJson(existing.map((l) => l.content)) !== canonicalJson(o.items);
+    if (itemsChanged) {
+      const reasons: string[] = [];
+      if (row.served_store_id !== null) reasons.push('it has been served to ShipStation');
+      const shipment = await trx
+        .selectFrom('shipments')
+        .select('id')
+        .where('merchant_id', '=', merchant.id)
+        .where('order_id', '=', id)
+        .limit(1)
+        .executeTakeFirst();
+      if (shipment || existing.some((l) => l.shipped_quantity > 0)) reasons.push('it has a shipment');
+      if (reasons.length > 0) {
+        throw conflict(
+          `the order's lines and quantities can no longer change: ${reasons.join(' and ')} ` +
+            '(ShipStation may not take item changes on re-import); other fields can',
+          [{ path: 'items', message: 'differs from the stored lines' }],
+        );
+      }
+      await replaceLines(trx, merchant.id, id, existing, o.items);
+    }
+    const before = row.content as Record<string, unknown>;
+    const after = orderContent(o) as unknown as Record<string, unknown>;
+    const changed = Object.keys(after).filter((k) => canonicalJson(before[k]) !== canonicalJson(after[k]));
+    if (itemsChanged) changed.push('items');
+    await trx
+      .updateTable('orders')
+      .set({
+        ...moneyColumns(o),
+        tags: o.tags,
+        content: JSON.stringify(orderContent(o)),
+        content_hash: hash,
+        last_modified: sql<Date>`now()`,
+        updated_at: sql<Date>`now()`,
+      })
+      .where('merchant_id', '=', merchant.id)
+      .where('id', '=', id)
+      .execute();
+    await insertEvents(trx, merchant.id, actor, [
+      { order_id: id, type: 'replaced', from_status: row.status, to_status: row.status, data: { changed } },
+    ]);
+    await routeOrders(trx, merchant.id, [id]);
+    return viewOf(trx, merchant.id, id);
+  });
+}
+
+/**
+ * New lines replace the old: a line whose merchant line_id was there before keeps its row (and so
+ * its line_item_id); lines without line_id keep the row at the same position when that row had
+ * no line_id either; other old rows are deleted and other new lines inserted.
+ */
+async function replaceLines(
+  trx: Kysely<DB>,
+  merchantId: number,
+  orderId: number,
+  existing: { id: number; position: number; line_id: string | null }[],
+  items: NormalizedItem[],
+): Promise<void> {
+  const byLineId = new Map(existing.filter((l) => l.line_id !== null).map((l) => [l.line_id!, l.id]));
+  const byPosition = new Map(existing.filter((l) => l.line_id === null).map((l) => [l.position, l.id]));
+  const kept: { id: number; position: number; item: NormalizedItem }[] = [];
+  const added: { order_id: number; position: number; item: NormalizedItem }[] = [];
+  const used = new Set<number>();
+  items.forEach((item, position) => {
+    const match = item.line_id !== null ? byLineId.get(item.line_id) : byPosition.get(position);
+    if (match !== undefined && !used.has(match)) {
+      used.add(match);
+      kept.push({ id: match, position, item });
+    } else {
+      added.push({ order_id: orderId, position, item });
+    }
+  });
+  const removed = existing.filter((l) => !used.has(l.id)).map((l) => l.id);
+  if (removed.length > 0) {
+    await trx
+      .deleteFrom('order_lines')
+      .where('merchant_id', '=', merchantId)
+      .where('id', 'in', removed)
+      .execute();
+  }
+  if (kept.length > 0) {
+    // Out of the way first: positions are unique per order and checked row by row.
+    await trx
+      .updateTable('order_lines')
+      .set({ position: sql<number>`-1 - position` })
+      .where('merchant_id', '=', merchantId)
+      .where('order_id', '=', orderId)
+      .execute();
+    const rows = kept.map((k) => ({ id: k.id, position: k.position, ...lineColumns(k.item) }));
+    await sql`
+      update order_lines l set position = r.position, line_id = r.line_id, sku = r.sku, name = r.name,
+        quantity = r.quantity, unit_price = r.unit_price, adjustment = r.adjustment, content = r.content
+      from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as r(id bigint, position integer, line_id text,
+        sku text, name text, quantity integer, unit_price numeric, adjustment boolean, content jsonb)
+      where l.merchant_id = ${merchantId} and l.id = r.id
+    `.execute(trx);
+  }
+  await insertLines(trx, merchantId, added);
+}
+
+/** A merchant's lifecycle request (pay, hold, release, cancel), under the order's row lock. */
+export async function transitionOrder(
+  db: Kysely<DB>,
+  merchant: MerchantRef,
+  actor: Actor,
+  id: number,
+  event: MerchantEvent,
+  reason: string | null,
+): Promise<OrderView> {
+  return inTransaction(db, async (trx) => {
+    const row = await lockOrder(trx, merchant.id, id);
+    const next = nextStatus(row.status, event, row.held_from as HeldFrom | null);
+    if (!next)
+      throw conflict(refusalMessage(event, row.status), [{ path: 'status', message: `is ${row.status}` }]);
+    await trx
+      .updateTable('orders')
+      .set({
+        status: next.status,
+        held_from: next.held_from,
+        last_modified: sql<Date>`now()`,
+        updated_at: sql<Date>`now()`,
+      })
+      .where('merchant_id', '=', merchant.id)
+      .where('id', '=', id)
+      .execute();
+    await insertEvents(trx, merchant.id, actor, [
+      {
+        order_id: id,
+        type: event,
+        from_status: row.status,
+        to_status: next.status,
+        data: reason === null ? null : { reason },
+      },
+    ]);
+    await routeOrders(trx, merchant.id, [id]);
+    return viewOf(trx, merchant.id, id);
+  });
+}
+
+export interface EventView {
+  id: number;
+  at: Date;
+  type: string;
+  from_status: string | null;
+  to_status: string | null;
+  actor_type: string;
+  actor: string | null;
+  data: Record<string, unknown> | null;
+}
+
+export async function orderEvents(db: Kysely<DB>, merchant: MerchantRef, id: number): Promise<EventView[]> {
+  const order = await db
+    .selectFrom('orders')
+    .select('id')
+    .where('merchant_id', '=', merchant.id)
+    .where('id', '=', id)
+    .executeTakeFirst();
+  if (!order) throw notFound(`order ${id}`);
+  return db
+    .selectFrom('order_events')
+    .select(['id', 'at', 'type', 'from_status', 'to_status', 'actor_type', 'actor', 'data'])
+    .where('merchant_id', '=', merchant.id)
+    .where('order_id', '=', id)
+    .orderBy('id')
+    .execute();
+}
+
+export interface ListFilter {
+  status?: OrderStatus[] | undefined;
+  order_source?: string | undefined;
+  order_number?: string | undefined;
+  routing?: 'routed' | 'unrouted' | undefined;
+  /** ISO 8601 with offset; inclusive. */
+  updated_since?: string | undefined;
+  cursor?: string | undefined;
+  limit: number;
+}
+
+type IdCursor = { id: number };
+type UpdatedCursor = { us: number; id: number };
+const isIdCursor = (v: unknown): v is IdCursor =>
+  typeof v === 'object' &&
+  v !== null &&
+  Object.keys(v).length === 1 &&
+  Number.isSafeInteger((v as IdCursor).id);
+const isUpdatedCursor = (v: unknown): v is UpdatedCursor =>
+  typeof v === 'object' &&
+  v !== null &&
+  Object.keys(v).length === 2 &&
+  Number.isSafeInteger((v as UpdatedCursor).us) &&
+  Number.isSafeInteger((v as UpdatedCursor).id);
+
+/**
+ * Lists orders. Without updated_since: by id (ids only grow, so every order that existed when the
+ * walk began is answered exactly once, and orders added meanwhile at most once).
+ *
+ * With updated_since: by (updated_at, id), inclusive of updated_since. updated_at is the writing
+ * transaction's now(), i.e. its start; a transaction that commits late writes an updated_at older
+ * than rows already answered. So the list stops at a horizon: only rows with updated_at strictly
+ * before the start of the oldest transaction still open on the database (or before now()) are
+ * answered; whatever commits later has an updated_at at or after the horizon and is answered by a
+ * later page or poll. Nothing is skipped; an order changed again is answered again (at-least-once).
+ * A long-open transaction holds the horizon back (later pages wait for it), never loses data.
+ */
+export async function listOrders(
+  db: Kysely<DB>,
+  merchant: MerchantRef,
+  f: ListFilter,
+): Promise<{ orders: OrderView[]; next_cursor: string | null }> {
+  let q = ordersWithMerchant(db).where('o.merchant_id', '=', merchant.id);
+  if (f.status && f.status.length > 0) q = q.where('o.status', 'in', f.status);
+  if (f.order_source !== undefined) q = q.where('o.order_source', '=', f.order_source);
+  if (f.order_number !== undefined) q = q.where('o.order_number', '=', f.order_number);
+  if (f.routing === 'routed') q = q.where('o.store_id', 'is not', null);
+  if (f.routing === 'unrouted') q = q.where('o.store_id', 'is', null);
+
+  if (f.updated_since === undefined) {
+    const after = decodeCursor(f.cursor, isIdCursor);
+    if (after) q = q.where('o.id', '>', after.id);
+    const rows = await q
+      .orderBy('o.id')
+      .limit(f.limit + 1)
+      .execute();
+    const page = rows.slice(0, f.limit);
+    const orders = await attachLines(db, merchant.id, page);
+    const last = page[page.length - 1];
+    return { orders, next_cursor: rows.length > f.limit && last ? encodeCursor({ id: last.id }) : null };
+  }
+
+  const after = decodeCursor(f.cursor, isUpdatedCursor);
+  const horizon = sql<Date>`(select least(now(), coalesce(min(a.xact_start), now()))
+    from pg_stat_activity a
+    where a.datname = current_database() and a.backend_type = 'client backend'
+      and a.xact_start is not null and a.pid <> pg_backend_pid())`;
+  q = q
+    .where('o.updated_at', '>=', sql<Date>`${f.updated_since}::timestamptz`)
+    .where('o.updated_at', '<', horizon);
+  if (after) {
+    q = q.where(
+      sql<boolean>`(o.updated_at, o.id) > (timestamptz 'epoch' + ${after.us} * interval '1 microsecond', ${after.id})`,
+    );
+  }
+  const rows = await q
+    .select(sql<number>`(extract(epoch from o.updated_at) * 1000000)::bigint`.as('updated_us'))
+    .orderBy('o.updated_at')
+    .orderBy('o.id')
+    .limit(f.limit + 1)
+    .execute();
+  const page = rows.slice(0, f.limit);
+  const orders = await attachLines(db, merchant.id, page as OrderRow[]);
+  const last = page[page.length - 1];
+  return {
+    orders,
+    next_cursor:
+      rows.length > f.limit && last ? encodeCursor({ us: Number(last.updated_us), id: last.id }) : null,
+  };
+}

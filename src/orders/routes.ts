@@ -1,3 +1,4 @@
+import type { FastifyRouteSchemaDef, FastifyValidationResult } from 'fastify/types/schema.js';
 import { type FastifyPluginAsyncZod, validatorCompiler } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { callerOf } from '../accounts/auth.js';
@@ -100,8 +101,10 @@ const TRANSITION_SUMMARY: Record<MerchantEvent, string> = {
  * Params and query are validated by zod as usual; the order body is validated by the handler,
  * order by order (a batch must not fail as a whole, and paths name the order in the batch).
  */
-const bodyByHandler: typeof validatorCompiler = (route) =>
-  route.httpPart === 'body' ? (data: unknown) => ({ value: data }) : validatorCompiler(route);
+function bodyByHandler<T>(route: FastifyRouteSchemaDef<T>): FastifyValidationResult {
+  if (route.httpPart === 'body') return (data: unknown) => ({ value: data });
+  return validatorCompiler(route as unknown as Parameters<typeof validatorCompiler>[0]);
+}
 
 export function ordersRoutes(ctx: AppContext): FastifyPluginAsyncZod {
   return async (app) => {

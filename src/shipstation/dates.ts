@@ -187,8 +187,8 @@ export interface ExportWindow {
   /** Inclusive: `last_modified >= start`. Already widened backwards by the look-back. */
   start: Date;
   /**
-   * EXCLUSIVE: `last_modified < end`. It is the first instant after the end minute (end text +
-   * 1 minute), so the window includes every instant through the end minute's last microsecond —
+   * EXCLUSIVE: `last_modified < end`. It is the first instant after the end minute (its latest
+   * reading + 1 minute), so the window includes every instant through the end minute's last microsecond —
    * PostgreSQL timestamps have microseconds, which an inclusive `:59.999` bound would miss.
    */
   end: Date;
@@ -196,7 +196,7 @@ export interface ExportWindow {
 
 /**
  * The export window for ShipStation's `start_date` / `end_date` texts in the store's `zone`:
- * [earliest reading of start − lookback, latest reading of (end + 1 minute)). Seconds in the texts
+ * [earliest reading of start − lookback, latest reading of end + 1 minute). Seconds in the texts
  * are ignored (ShipStation's resolution is the minute). Returns undefined when either text is
  * unreadable (the caller answers 400). An end before the start gives an empty window, not an error.
  */
@@ -210,16 +210,16 @@ export function exportWindow(
   const e = parseLocalDateTime(endText);
   if (!s || !e) return undefined;
   const start = resolveLocal({ ...s, second: 0 }, zone, 'earliest');
-  const nextMinute = new Date(localMs({ ...e, second: 0 }) + MINUTE);
-  const endLocal: LocalDateTime = {
-    year: nextMinute.getUTCFullYear(),
-    month: nextMinute.getUTCMonth() + 1,
-    day: nextMinute.getUTCDate(),
-    hour: nextMinute.getUTCHours(),
-    minute: nextMinute.getUTCMinutes(),
-    second: 0,
-  };
-  const end = resolveLocal(endLocal, zone, 'latest');
+  // The latest reading of the end minute, plus one minute (offsets change on minute boundaries, so
+  // that whole minute reads as the end minute). If the end minute was skipped by a DST gap, every
+  // instant before the transition reads earlier than it and every one after reads later: the
+  // transition itself is the exclusive end, which is what resolveLocal gives for a gap.
+  const endMinute: LocalDateTime = { ...e, second: 0 };
+  const readings = instantsFor(localMs(endMinute), zone);
+  const end =
+    readings.length > 0
+      ? new Date(readings[readings.length - 1]! + MINUTE)
+      : resolveLocal(endMinute, zone, 'latest');
   return { start: new Date(start.getTime() - lookbackMinutes * MINUTE), end };
 }
 

@@ -1,7 +1,364 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { callerOf } from '../accounts/auth.js';
+import { actorOf } from '../accounts/caller.js';
 import type { AppContext } from '../context.js';
+import { idParam, listQuery, merchantParams, timestamp } from '../http/common.js';
+import { errorBodySchema } from '../http/errors.js';
+import { decodeCursor, encodeCursor, isPositiveInt } from '../lib/cursor.js';
+import {
+  applyStoredNotice,
+  confirmShipments,
+  dismissAlert,
+  dismissNotice,
+  getNotice,
+  getShipment,
+  listAlerts,
+  listNotices,
+  listShipments,
+  voidShipment,
+} from './repository.js';
 
-/** Placeholder: filled in by the shipments issue. */
-export function shipmentsRoutes(_ctx: AppContext): FastifyPluginAsyncZod {
-  return async () => {};
+const errors = {
+  400: errorBodySchema,
+  401: errorBodySchema,
+  404: errorBodySchema,
+  409: errorBodySchema,
+};
+
+const shipmentItemSchema = z
+  .object({
+    line_id: z.string().nullable().describe("the merchant's line id"),
+    line_item_id: z.number().int().describe('our line id (LineItemID in ShipStation)'),
+    sku: z.string().nullable(),
+    name: z.string().nullable(),
+    quantity: z
+      .number()
+      .int()
+      .describe('units of the line this shipment counts (capped at the ordered quantity)'),
+    requested_quantity: z.number().int().describe('units the notice reported for the line'),
+  })
+  .meta({ id: 'ShipmentItem' });
+
+const shipmentSchema = z
+  .object({
+    id: z.number().int(),
+    order_id: z.number().int(),
+    order_number: z.string(),
+    order_source: z.string(),
+    store_id: z.number().int().nullable(),
+    notice_id: z.number().int().nullable(),
+    carrier: z.string().nullable(),
+    service: z.string().nullable(),
+    tracking_number: z.string().nullable(),
+    ship_date: z.string().nullable().describe('YYYY-MM-DD'),
+    label_created_at: timestamp.nullable(),
+    shipping_cost: z.string().nullable().describe('two decimals'),
+    notify_customer: z
+      .boolean()
+      .nullable()
+      .describe('true: ShipStation did not e-mail the buyer, the store should notify them'),
+    created_at: timestamp,
+    confirmed_at: timestamp.nullable(),
+    voided_at: timestamp.nullable(),
+    items: z.array(shipmentItemSchema),
+  })
+  .meta({ id: 'Shipment' });
+
+const noticeStatus = z.enum(['received', 'applied', 'duplicate', 'unmatched', 'dismissed']);
+
+const noticeSchema = z
+  .object({
+    id: z.number().int(),
+    received_at: timestamp,
+    store_id: z.number().int(),
+    status: noticeStatus,
+    order_number: z.string().nullable(),
+    tracking_number: z.string().nullable(),
+    reason: z.string().nullable(),
+    order_id: z.number().int().nullable(),
+    shipment_id: z.number().int().nullable(),
+    content_type: z.string().nullable(),
+    query: z.record(z.string(), z.string()).describe('the query string as received, credentials removed'),
+    resolved_at: timestamp.nullable(),
+    resolved_by: z.string().nullable(),
+  })
+  .meta({ id: 'ShipNotice' });
+
+const noticeDetailSchema = noticeSchema
+  .extend({ body: z.string().describe('the raw request body as received') })
+  .meta({ id: 'ShipNoticeDetail' });
+
+const alertSchema = z
+  .object({
+    id: z.number().int(),
+    kind: z.string(),
+    message: z.string(),
+    order_id: z.number().int().nullable(),
+    store_id: z.number().int().nullable(),
+    notice_id: z.number().int().nullable(),
+    data: z.record(z.string(), z.unknown()).nullable(),
+    created_at: timestamp,
+    dismissed_at: timestamp.nullable(),
+    dismissed_by: z.string().nullable(),
+  })
+  .meta({ id: 'Alert' });
+
+const cursorOf = (cursor: string | undefined) => decodeCursor(cursor, isPositiveInt);
+const nextCursor = (next: number | null) => (next === null ? null : encodeCursor(next));
+
+/** §6: shipment pickup, confirm and void; the unmatched-notice queue; alerts. */
+export function shipmentsRoutes(ctx: AppContext): FastifyPluginAsyncZod {
+  return async (app) => {
+    const merchantOf = (req: Parameters<typeof callerOf>[0], code: string) =>
+      ctx.accounts.merchantFor(callerOf(req), code);
+
+    app.get(
+      '/merchants/:merchant/shipments',
+      {
+        schema: {
+          tags: ['shipments'],
+          summary: 'Shipment confirmation pickup: shipments with their items',
+          description:
+            'Unconfirmed, not voided shipments by default; `status=confirmed|voided|all` for others. ' +
+            'Ordered by id; pass next_cursor back as cursor.',
+          params: merchantParams,
+          querystring: listQuery.extend({
+            status: z.enum(['unconfirmed', 'confirmed', 'voided', 'all']).default('unconfirmed'),
+            order_id: idParam.optional().describe('only the shipments of this order'),
+          }),
+          response: {
+            200: z.object({ shipments: z.array(shipmentSchema), next_cursor: z.string().nullable() }),
+            ...errors,
+          },
+        },
+      },
+      async (req) => {
+        const m = await merchantOf(req, req.params.merchant);
+        const page = await listShipments(ctx.db, m.id, {
+          status: req.query.status,
+          orderId: req.query.order_id,
+          after: cursorOf(req.query.cursor),
+          limit: req.query.limit,
+        });
+        return { shipments: page.rows, next_cursor: nextCursor(page.next) };
+      },
+    );
+
+    app.get(
+      '/merchants/:merchant/shipments/:shipment',
+      {
+        schema: {
+          tags: ['shipments'],
+          summary: 'Read a shipment',
+          params: merchantParams.extend({ shipment: idParam }),
+          response: { 200: shipmentSchema, ...errors },
+        },
+      },
+      async (req) => {
+        const m = await merchantOf(req, req.params.merchant);
+        return getShipment(ctx.db, m.id, req.params.shipment);
+      },
+    );
+
+    app.post(
+      '/merchants/:merchant/shipments/confirm',
+      {
+        schema: {
+          tags: ['shipments'],
+          summary: 'Confirm pickup of shipments',
+          description:
+            'Shipments already confirmed, voided, or not this merchant’s are not counted. An order that ' +
+            'is shipped and whose every shipment is now confirmed becomes confirmed (§2).',
+          params: merchantParams,
+          body: z.object({ shipment_ids: z.array(idParam).min(1).max(500) }),
+          response: { 200: z.object({ confirmed: z.number().int() }), ...errors },
+        },
+      },
+      async (req) => {
+        const caller = callerOf(req);
+        const m = await ctx.accounts.merchantFor(caller, req.params.merchant);
+        return { confirmed: await confirmShipments(ctx.db, m.id, req.body.shipment_ids, actorOf(caller)) };
+      },
+    );
+
+    app.post(
+      '/merchants/:merchant/shipments/:shipment/void',
+      {
+        schema: {
+          tags: ['shipments'],
+          summary: 'Void a shipment',
+          description:
+            'Shipped quantities are recomputed from the remaining shipments and the order status follows: ' +
+            'a shipped or confirmed order no longer fully covered reopens to the status it was shipped from ' +
+            '(`new` becomes `at_wms` once served to ShipStation); canceled stays canceled. Voiding twice is 409.',
+          params: merchantParams.extend({ shipment: idParam }),
+          response: { 200: shipmentSchema, ...errors },
+        },
+      },
+      async (req) => {
+        const caller = callerOf(req);
+        const m = await ctx.accounts.merchantFor(caller, req.params.merchant);
+        return voidShipment(ctx.db, m.id, req.params.shipment, actorOf(caller));
+      },
+    );
+
+    app.get(
+      '/merchants/:merchant/shipnotices',
+      {
+        schema: {
+          tags: ['shipments'],
+          summary: 'Stored shipment notices (unmatched by default)',
+          params: merchantParams,
+          querystring: listQuery.extend({
+            status: z
+              .enum(['unmatched', 'received', 'applied', 'duplicate', 'dismissed', 'all'])
+              .default('unmatched'),
+            store_id: idParam.optional(),
+          }),
+          response: {
+            200: z.object({ shipnotices: z.array(noticeSchema), next_cursor: z.string().nullable() }),
+            ...errors,
+          },
+        },
+      },
+      async (req) => {
+        const m = await merchantOf(req, req.params.merchant);
+        const page = await listNotices(ctx.db, m.id, {
+          status: req.query.status,
+          storeId: req.query.store_id,
+          after: cursorOf(req.query.cursor),
+          limit: req.query.limit,
+        });
+        return { shipnotices: page.rows, next_cursor: nextCursor(page.next) };
+      },
+    );
+
+    app.get(
+      '/merchants/:merchant/shipnotices/:notice',
+      {
+        schema: {
+          tags: ['shipments'],
+          summary: 'Read a stored shipment notice with its raw body',
+          params: merchantParams.extend({ notice: idParam }),
+          response: { 200: noticeDetailSchema, ...errors },
+        },
+      },
+      async (req) => {
+        const m = await merchantOf(req, req.params.merchant);
+        return getNotice(ctx.db, m.id, req.params.notice);
+      },
+    );
+
+    app.post(
+      '/merchants/:merchant/shipnotices/:notice/apply',
+      {
+        schema: {
+          tags: ['shipments'],
+          summary: 'Apply a stored notice to an order',
+          description:
+            'The same application as a notice ShipStation matched. Applying it to the same order again changes ' +
+            'nothing; an unreadable body, a dismissed notice or one applied to another order is 409.',
+          params: merchantParams.extend({ notice: idParam }),
+          body: z.object({ order_id: idParam }),
+          response: {
+            200: z.object({
+              result: z.enum(['applied', 'duplicate', 'unchanged']),
+              shipnotice: noticeSchema,
+              shipment: shipmentSchema.nullable(),
+            }),
+            ...errors,
+          },
+        },
+      },
+      async (req) => {
+        const caller = callerOf(req);
+        const m = await ctx.accounts.merchantFor(caller, req.params.merchant);
+        const { result } = await applyStoredNotice(
+          ctx.db,
+          m.id,
+          req.params.notice,
+          req.body.order_id,
+          actorOf(caller),
+        );
+        const { body: _body, ...notice } = await getNotice(ctx.db, m.id, req.params.notice);
+        const shipment =
+          notice.shipment_id === null ? null : await getShipment(ctx.db, m.id, notice.shipment_id);
+        return { result, shipnotice: notice, shipment };
+      },
+    );
+
+    app.post(
+      '/merchants/:merchant/shipnotices/:notice/dismiss',
+      {
+        schema: {
+          tags: ['shipments'],
+          summary: 'Dismiss a stored notice that will not be applied',
+          params: merchantParams.extend({ notice: idParam }),
+          response: { 200: noticeSchema, ...errors },
+        },
+      },
+      async (req) => {
+        const caller = callerOf(req);
+        const m = await ctx.accounts.merchantFor(caller, req.params.merchant);
+        const { body: _body, ...notice } = await dismissNotice(
+          ctx.db,
+          m.id,
+          req.params.notice,
+          actorOf(caller).actor,
+        );
+        return notice;
+      },
+    );
+
+    app.get(
+      '/merchants/:merchant/alerts',
+      {
+        schema: {
+          tags: ['shipments'],
+          summary: 'Alerts: what needs a person (open by default)',
+          params: merchantParams,
+          querystring: listQuery.extend({
+            status: z.enum(['open', 'dismissed', 'all']).default('open'),
+            kind: z.string().max(100).optional(),
+            order_id: idParam.optional(),
+            store_id: idParam.optional(),
+          }),
+          response: {
+            200: z.object({ alerts: z.array(alertSchema), next_cursor: z.string().nullable() }),
+            ...errors,
+          },
+        },
+      },
+      async (req) => {
+        const m = await merchantOf(req, req.params.merchant);
+        const page = await listAlerts(ctx.db, m.id, {
+          status: req.query.status,
+          kind: req.query.kind,
+          orderId: req.query.order_id,
+          storeId: req.query.store_id,
+          after: cursorOf(req.query.cursor),
+          limit: req.query.limit,
+        });
+        return { alerts: page.rows, next_cursor: nextCursor(page.next) };
+      },
+    );
+
+    app.post(
+      '/merchants/:merchant/alerts/:alert/dismiss',
+      {
+        schema: {
+          tags: ['shipments'],
+          summary: 'Dismiss an alert',
+          params: merchantParams.extend({ alert: idParam }),
+          response: { 200: alertSchema, ...errors },
+        },
+      },
+      async (req) => {
+        const caller = callerOf(req);
+        const m = await ctx.accounts.merchantFor(caller, req.params.merchant);
+        return dismissAlert(ctx.db, m.id, req.params.alert, actorOf(caller).actor);
+      },
+    );
+  };
 }

@@ -1,5 +1,10 @@
+import type { Kysely } from 'kysely';
+import { sql } from 'kysely';
 import type { AppContext } from '../context.js';
-import type { Store } from '../db/schema.js';
+import type { DB, Store } from '../db/schema.js';
+import { applyShipment, type ApplyOutcome, inTransaction, type ShipmentFacts } from '../shipments/apply.js';
+import { chooseOrder, matchSteps, type NoticeOrderKeys, stepKeys } from './notice-matching.js';
+import { parseNoticeBody } from '../shipments/notice-body.js';
 
 export interface ShipNotifyRequest {
   /** The query string parameters, credentials already removed. */
@@ -17,14 +22,236 @@ export interface ShipNotifyResult {
   noticeId: number | undefined;
 }
 
+/** PostgreSQL text and jsonb cannot hold NUL: replace it, so a notice is never lost to it. */
+const storable = (s: string): string => (s.includes('\u0000') ? s.replaceAll('\u0000', '\uFFFD') : s);
+
+const CREDENTIAL_PARAMS = new Set(['ss-username', 'ss-password']);
+
+/** The query as stored: credentials removed (whatever their letter case), NUL replaced. */
+export function storableQuery(query: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(query)) {
+    if (CREDENTIAL_PARAMS.has(k.toLowerCase())) continue;
+    out[storable(k)] = storable(String(v));
+  }
+  return out;
+}
+
+/** A query parameter by name, any letter case; trimmed, '' → null. */
+function param(query: Record<string, string>, name: string): string | null {
+  for (const [k, v] of Object.entries(query)) {
+    if (k.toLowerCase() === name) {
+      const t = v.trim();
+      return t === '' ? null : t;
+    }
+  }
+  return null;
+}
+
+/** What a stored notice says: the order keys and the shipment facts, or why it cannot be read. */
+export type InterpretedNotice =
+  | { ok: true; keys: NoticeOrderKeys; facts: ShipmentFacts; fromBody: boolean }
+  | { ok: false; reason: string };
+
 /**
- * Stores the raw notice, then matches and applies it (§5). PLACEHOLDER until the shipment-notice
- * work lands.
+ * Query and body together (§5): carrier and tracking number from the query, else the body; the
+ * service from the query when non-empty, else the body. An empty body falls back to the query
+ * alone and ships every line (FM19).
+ */
+export function interpretNotice(
+  query: Record<string, string>,
+  body: string,
+  contentType: string | null,
+  zone: string,
+): InterpretedNotice {
+  const q = {
+    orderNumber: param(query, 'order_number'),
+    carrier: param(query, 'carrier'),
+    service: param(query, 'service'),
+    tracking: param(query, 'tracking_number'),
+  };
+  if (body.trim() === '') {
+    return {
+      ok: true,
+      fromBody: false,
+      keys: { orderId: null, orderNumber: null, queryOrderNumber: q.orderNumber },
+      facts: {
+        carrier: q.carrier,
+        service: q.service,
+        trackingNumber: q.tracking,
+        shipDate: null,
+        labelCreatedAt: null,
+        shippingCost: null,
+        notifyCustomer: null,
+        items: null,
+      },
+    };
+  }
+  const parsed = parseNoticeBody(body, contentType, zone);
+  if (!parsed.ok) return { ok: false, reason: `the ShipNotice body cannot be read: ${parsed.error}` };
+  const n = parsed.notice;
+  return {
+    ok: true,
+    fromBody: true,
+    keys: { orderId: n.orderId, orderNumber: n.orderNumber, queryOrderNumber: q.orderNumber },
+    facts: {
+      carrier: q.carrier ?? n.carrier,
+      service: q.service ?? n.service,
+      trackingNumber: q.tracking ?? n.trackingNumber,
+      shipDate: n.shipDate,
+      labelCreatedAt: n.labelCreateDate,
+      shippingCost: n.shippingCost,
+      notifyCustomer: n.notifyCustomer,
+      items: n.items,
+    },
+  };
+}
+
+/** Finds the order a notice is for among the store's merchant's orders (one query). */
+export async function matchOrder(db: Kysely<DB>, store: Store, keys: NoticeOrderKeys) {
+  const steps = matchSteps(keys, store.order_number_prefix);
+  const { ids, numbers } = stepKeys(steps);
+  const candidates =
+    ids.length + numbers.length === 0
+      ? []
+      : await db
+          .selectFrom('orders')
+          .select(['id', 'order_number', 'served_store_id'])
+          .where('merchant_id', '=', store.merchant_id)
+          .where((eb) =>
+            eb.or([
+              ...(ids.length > 0 ? [eb('id', 'in', ids)] : []),
+              ...(numbers.length > 0 ? [eb('order_number', 'in', numbers)] : []),
+            ]),
+          )
+          .limit(1000)
+          .execute();
+  return chooseOrder(steps, candidates, store.id);
+}
+
+/**
+ * Stores the raw notice, then matches and applies it (§5).
+ *
+ * 1. The request (query without credentials, content type, body) is inserted into ship_notices and
+ *    committed on its own, with the store's last_notice_at: whatever happens next, it is kept.
+ * 2. The body is read; unreadable → the notice stays 'unmatched' with the reason, 400.
+ * 3. The order is found (notice-matching.ts); none or ambiguous → 'unmatched' with the reason, 404.
+ * 4. The shipment is applied in one transaction (shipments/apply.ts): 200, also for a repeat.
  */
 export async function handleShipNotify(
-  _ctx: AppContext,
-  _store: Store,
-  _req: ShipNotifyRequest,
+  ctx: AppContext,
+  store: Store,
+  req: ShipNotifyRequest,
 ): Promise<ShipNotifyResult> {
-  return { status: 501, message: 'shipment notices are not implemented yet', noticeId: undefined };
+  const query = storableQuery(req.query);
+  const body = storable(req.body);
+  const contentType = req.contentType === null ? null : storable(req.contentType);
+  const noticeId = await ctx.db.transaction().execute(async (trx) => {
+    const row = await trx
+      .insertInto('ship_notices')
+      .values({
+        merchant_id: store.merchant_id,
+        store_id: store.id,
+        query: JSON.stringify(query),
+        content_type: contentType,
+        body,
+        order_number: param(query, 'order_number'),
+        tracking_number: param(query, 'tracking_number'),
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    await trx
+      .updateTable('stores')
+      .set({ last_notice_at: sql`now()` })
+      .where('merchant_id', '=', store.merchant_id)
+      .where('id', '=', store.id)
+      .execute();
+    return row.id;
+  });
+
+  try {
+    return await processNotice(ctx.db, store, noticeId, query, body, contentType);
+  } catch (err) {
+    // Keep the notice listed for a person; the endpoint logs the error and answers 500.
+    await markUnmatched(
+      ctx.db,
+      store.merchant_id,
+      noticeId,
+      'could not be applied (internal error); apply it again',
+    ).catch(() => undefined);
+    throw err;
+  }
+}
+
+async function processNotice(
+  db: Kysely<DB>,
+  store: Store,
+  noticeId: number,
+  query: Record<string, string>,
+  body: string,
+  contentType: string | null,
+): Promise<ShipNotifyResult> {
+  const notice = interpretNotice(query, body, contentType, store.timezone);
+  if (!notice.ok) {
+    await markUnmatched(db, store.merchant_id, noticeId, notice.reason);
+    return { status: 400, message: `${notice.reason} (stored as notice ${noticeId})`, noticeId };
+  }
+  const orderNumber = notice.keys.queryOrderNumber ?? notice.keys.orderNumber;
+  const tracking = notice.facts.trackingNumber;
+  const match = await matchOrder(db, store, notice.keys);
+  if (!match.ok) {
+    await markUnmatched(db, store.merchant_id, noticeId, match.reason, { orderNumber, tracking });
+    return {
+      status: 404,
+      message: `${match.reason} (stored as notice ${noticeId}; a person can apply it to an order)`,
+      noticeId,
+    };
+  }
+  const outcome = await inTransaction(db, async (trx) => {
+    await trx
+      .updateTable('ship_notices')
+      .set({ order_number: orderNumber, tracking_number: tracking })
+      .where('merchant_id', '=', store.merchant_id)
+      .where('id', '=', noticeId)
+      .execute();
+    return applyShipment(trx, {
+      merchantId: store.merchant_id,
+      orderId: match.orderId,
+      storeId: store.id,
+      noticeId,
+      facts: notice.facts,
+      actor: { actor_type: 'store', actor: String(store.id) },
+      matchedBy: match.step,
+    });
+  });
+  return { status: 200, message: outcomeMessage(outcome), noticeId };
+}
+
+export function outcomeMessage(o: ApplyOutcome): string {
+  if (o.kind === 'duplicate') {
+    return `already recorded as shipment ${o.shipmentId} of order ${o.orderNumber}; nothing changed`;
+  }
+  const status =
+    o.status === o.fromStatus ? `order stays ${o.status}` : `order ${o.fromStatus} → ${o.status}`;
+  const alerts = o.alerts.length > 0 ? `; alerts: ${o.alerts.join(', ')}` : '';
+  return `shipment ${o.shipmentId} recorded for order ${o.orderNumber}; ${status}${alerts}`;
+}
+
+async function markUnmatched(
+  db: Kysely<DB>,
+  merchantId: number,
+  noticeId: number,
+  reason: string,
+  keys?: { orderNumber: string | null; tracking: string | null },
+): Promise<void> {
+  await db
+    .updateTable('ship_notices')
+    .set({
+      status: 'unmatched',
+      reason,
+      ...(keys ? { order_number: keys.orderNumber, tracking_number: keys.tracking } : {}),
+    })
+    .where('merchant_id', '=', merchantId)
+    .where('id', '=', noticeId)
+    .execute();
 }

@@ -1,0 +1,685 @@
+/**
+ * Shipments, stored notices and alerts for the REST API (§6): pickup listing, confirm, void, the
+ * unmatched-notice queue and alerts. Every write is one transaction; shipment writes lock the order
+ * row first (then its shipments and notices), the same order as notice application.
+ */
+import { type Kysely, sql } from 'kysely';
+import type { DB, NoticeStatus, OrderStatus } from '../db/schema.js';
+import { AppError, conflict, notFound } from '../http/errors.js';
+import type { HeldFrom } from '../orders/lifecycle.js';
+import { interpretNotice } from '../shipstation/notify.js';
+import { type ApplyOutcome, applyShipment, type EventActor, inTransaction, lockOrder } from './apply.js';
+import { isCovered, type PreShipStatus, reopenTarget, replayShipments, statusAfterVoid } from './status.js';
+
+export type ShipmentStatusFilter = 'unconfirmed' | 'confirmed' | 'voided' | 'all';
+export type NoticeStatusFilter = NoticeStatus | 'all';
+export type AlertStatusFilter = 'open' | 'dismissed' | 'all';
+
+export interface ShipmentItemView {
+  line_id: string | null;
+  line_item_id: number;
+  sku: string | null;
+  name: string | null;
+  quantity: number;
+  requested_quantity: number;
+}
+
+export interface ShipmentView {
+  id: number;
+  order_id: number;
+  order_number: string;
+  order_source: string;
+  store_id: number | null;
+  notice_id: number | null;
+  carrier: string | null;
+  service: string | null;
+  tracking_number: string | null;
+  ship_date: string | null;
+  label_created_at: Date | null;
+  shipping_cost: string | null;
+  notify_customer: boolean | null;
+  created_at: Date;
+  confirmed_at: Date | null;
+  voided_at: Date | null;
+  items: ShipmentItemView[];
+}
+
+export interface Page<T> {
+  rows: T[];
+  next: number | null;
+}
+
+const OPEN_STATUSES: readonly OrderStatus[] = ['await_payment', 'new', 'at_wms', 'on_hold'];
+
+/** Shipments with their items: one query for the shipments (joined to their orders), one for items. */
+async function loadShipments(
+  db: Kysely<DB>,
+  merchantId: number,
+  filter: {
+    ids?: readonly number[];
+    status?: ShipmentStatusFilter;
+    orderId?: number | undefined;
+    after?: number | undefined;
+    limit?: number;
+  },
+): Promise<ShipmentView[]> {
+  let q = db
+    .selectFrom('shipments as s')
+    .innerJoin('orders as o', (j) =>
+      j.onRef('o.merchant_id', '=', 's.merchant_id').onRef('o.id', '=', 's.order_id'),
+    )
+    .select([
+      's.id',
+      's.order_id',
+      'o.order_number',
+      'o.order_source',
+      's.store_id',
+      's.notice_id',
+      's.carrier',
+      's.service',
+      's.tracking_number',
+      's.ship_date',
+      's.label_created_at',
+      's.shipping_cost',
+      's.notify_customer',
+      's.created_at',
+      's.confirmed_at',
+      's.voided_at',
+    ])
+    .where('s.merchant_id', '=', merchantId);
+  if (filter.ids) q = q.where('s.id', 'in', filter.ids.length > 0 ? [...filter.ids] : [-1]);
+  if (filter.orderId !== undefined) q = q.where('s.order_id', '=', filter.orderId);
+  if (filter.after !== undefined) q = q.where('s.id', '>', filter.after);
+  switch (filter.status) {
+    case 'unconfirmed':
+      q = q.where('s.confirmed_at', 'is', null).where('s.voided_at', 'is', null);
+      break;
+    case 'confirmed':
+      q = q.where('s.confirmed_at', 'is not', null).where('s.voided_at', 'is', null);
+      break;
+    case 'voided':
+      q = q.where('s.voided_at', 'is not', null);
+      break;
+    default:
+      break;
+  }
+  q = q.orderBy('s.id');
+  if (filter.limit !== undefined) q = q.limit(filter.limit);
+  const rows = await q.execute();
+  if (rows.length === 0) return [];
+  const items = await db
+    .selectFrom('shipment_lines as sl')
+    .innerJoin('order_lines as l', (j) =>
+      j.onRef('l.merchant_id', '=', 'sl.merchant_id').onRef('l.id', '=', 'sl.order_line_id'),
+    )
+    .select([
+      'sl.shipment_id',
+      'l.line_id',
+      'l.id as line_item_id',
+      'l.sku',
+      'l.name',
+      'sl.quantity',
+      'sl.requested_quantity',
+    ])
+    .where('sl.merchant_id', '=', merchantId)
+    .where(
+      'sl.shipment_id',
+      'in',
+      rows.map((r) => r.id),
+    )
+    .orderBy('sl.shipment_id')
+    .orderBy('l.position')
+    .execute();
+  const byShipment = new Map<number, ShipmentItemView[]>();
+  for (const { shipment_id, ...item } of items) {
+    const list = byShipment.get(shipment_id) ?? [];
+    if (list.length === 0) byShipment.set(shipment_id, list);
+    list.push(item);
+  }
+  return rows.map((r) => ({ ...r, items: byShipment.get(r.id) ?? [] }));
+}
+
+export async function listShipments(
+  db: Kysely<DB>,
+  merchantId: number,
+  opts: {
+    status: ShipmentStatusFilter;
+    orderId?: number | undefined;
+    after?: number | undefined;
+    limit: number;
+  },
+): Promise<Page<ShipmentView>> {
+  const rows = await loadShipments(db, merchantId, { ...opts, limit: opts.limit + 1 });
+  const more = rows.length > opts.limit;
+  const page = more ? rows.slice(0, opts.limit) : rows;
+  return { rows: page, next: more ? page[page.length - 1]!.id : null };
+}
+
+export async function getShipment(db: Kysely<DB>, merchantId: number, id: number): Promise<ShipmentView> {
+  const [s] = await loadShipments(db, merchantId, { ids: [id] });
+  if (!s) throw notFound(`shipment ${id}`);
+  return s;
+}
+
+type EventRow = {
+  order_id: number;
+  type: string;
+  from_status: string | null;
+  to_status: string | null;
+  data: Record<string, unknown>;
+};
+
+async function writeEvents(trx: Kysely<DB>, merchantId: number, actor: EventActor, events: EventRow[]) {
+  if (events.length === 0) return;
+  await trx
+    .insertInto('order_events')
+    .values(
+      events.map((e) => ({
+        merchant_id: merchantId,
+        order_id: e.order_id,
+        type: e.type,
+        from_status: e.from_status,
+        to_status: e.to_status,
+        actor_type: actor.actor_type,
+        actor: actor.actor,
+        data: JSON.stringify(e.data),
+      })),
+    )
+    .execute();
+}
+
+/**
+ * Marks shipments picked up. Shipments already confirmed, voided, or not this merchant's are not
+ * counted. An order that is shipped and has no unconfirmed, non-voided shipment left → confirmed.
+ */
+export async function confirmShipments(
+  db: Kysely<DB>,
+  merchantId: number,
+  ids: readonly number[],
+  actor: EventActor,
+): Promise<number> {
+  const wanted = [...new Set(ids)];
+  if (wanted.length === 0) return 0;
+  return inTransaction(db, async (trx) => {
+    const targets = await trx
+      .selectFrom('shipments')
+      .select(['order_id'])
+      .distinct()
+      .where('merchant_id', '=', merchantId)
+      .where('id', 'in', wanted)
+      .where('confirmed_at', 'is', null)
+      .where('voided_at', 'is', null)
+      .execute();
+    if (targets.length === 0) return 0;
+    const orderIds = targets.map((t) => t.order_id).sort((a, b) => a - b);
+    const orders = await trx
+      .selectFrom('orders')
+      .select(['id', 'status'])
+      .where('merchant_id', '=', merchantId)
+      .where('id', 'in', orderIds)
+      .orderBy('id')
+      .forUpdate()
+      .execute();
+    const confirmed = await trx
+      .updateTable('shipments')
+      .set({ confirmed_at: sql`now()` })
+      .where('merchant_id', '=', merchantId)
+      .where('id', 'in', wanted)
+      .where('order_id', 'in', orderIds)
+      .where('confirmed_at', 'is', null)
+      .where('voided_at', 'is', null)
+      .returning(['id', 'order_id'])
+      .execute();
+    if (confirmed.length === 0) return 0;
+    const touched = [...new Set(confirmed.map((c) => c.order_id))];
+    const open = await trx
+      .selectFrom('shipments')
+      .select(['order_id', sql<number>`count(*)::int`.as('n')])
+      .where('merchant_id', '=', merchantId)
+      .where('order_id', 'in', touched)
+      .where('confirmed_at', 'is', null)
+      .where('voided_at', 'is', null)
+      .groupBy('order_id')
+      .execute();
+    const stillOpen = new Set(open.filter((o) => o.n > 0).map((o) => o.order_id));
+    const toConfirm = orders.filter(
+      (o) => touched.includes(o.id) && o.status === 'shipped' && !stillOpen.has(o.id),
+    );
+    if (toConfirm.length > 0) {
+      await trx
+        .updateTable('orders')
+        .set({ status: 'confirmed', held_from: null, updated_at: sql`now()` })
+        .where('merchant_id', '=', merchantId)
+        .where(
+          'id',
+          'in',
+          toConfirm.map((o) => o.id),
+        )
+        .execute();
+    }
+    const others = touched.filter((id) => !toConfirm.some((o) => o.id === id));
+    if (others.length > 0) {
+      await trx
+        .updateTable('orders')
+        .set({ updated_at: sql`now()` })
+        .where('merchant_id', '=', merchantId)
+        .where('id', 'in', others)
+        .execute();
+    }
+    const events: EventRow[] = [];
+    for (const orderId of touched) {
+      events.push({
+        order_id: orderId,
+        type: 'shipments_confirmed',
+        from_status: null,
+        to_status: null,
+        data: { shipment_ids: confirmed.filter((c) => c.order_id === orderId).map((c) => c.id) },
+      });
+    }
+    for (const o of toConfirm) {
+      events.push({
+        order_id: o.id,
+        type: 'confirmed',
+        from_status: 'shipped',
+        to_status: 'confirmed',
+        data: {},
+      });
+    }
+    await writeEvents(trx, merchantId, actor, events);
+    return confirmed.length;
+  });
+}
+
+/**
+ * Voids a shipment (a relabel in ShipStation is never notified). The remaining shipments of the
+ * order are replayed in order to recompute every line's shipped quantity, and the status follows
+ * (status.ts statusAfterVoid): a shipped or confirmed order no longer covered reopens to the status
+ * it was shipped from (new becomes at_wms once served); canceled stays canceled. Twice → 409.
+ */
+export async function voidShipment(
+  db: Kysely<DB>,
+  merchantId: number,
+  shipmentId: number,
+  actor: EventActor,
+): Promise<ShipmentView> {
+  await inTransaction(db, async (trx) => {
+    const target = await trx
+      .selectFrom('shipments')
+      .select(['order_id'])
+      .where('merchant_id', '=', merchantId)
+      .where('id', '=', shipmentId)
+      .executeTakeFirst();
+    if (!target) throw notFound(`shipment ${shipmentId}`);
+    const order = await lockOrder(trx, merchantId, target.order_id);
+    if (!order) throw notFound(`shipment ${shipmentId}`);
+    const voided = await trx
+      .updateTable('shipments')
+      .set({ voided_at: sql`now()` })
+      .where('merchant_id', '=', merchantId)
+      .where('id', '=', shipmentId)
+      .where('voided_at', 'is', null)
+      .returning('id')
+      .executeTakeFirst();
+    if (!voided) {
+      const s = await trx
+        .selectFrom('shipments')
+        .select('voided_at')
+        .where('merchant_id', '=', merchantId)
+        .where('id', '=', shipmentId)
+        .executeTakeFirstOrThrow();
+      throw conflict(`shipment ${shipmentId} was already voided at ${s.voided_at?.toISOString() ?? '?'}`);
+    }
+
+    const lines = await trx
+      .selectFrom('order_lines')
+      .select(['id', 'quantity', 'adjustment', 'shipped_quantity'])
+      .where('merchant_id', '=', merchantId)
+      .where('order_id', '=', order.id)
+      .execute();
+    const remaining = await trx
+      .selectFrom('shipments')
+      .select(['id', 'confirmed_at'])
+      .where('merchant_id', '=', merchantId)
+      .where('order_id', '=', order.id)
+      .where('voided_at', 'is', null)
+      .orderBy('id')
+      .execute();
+    const remainingLines =
+      remaining.length === 0
+        ? []
+        : await trx
+            .selectFrom('shipment_lines')
+            .select(['shipment_id', 'order_line_id', 'quantity', 'requested_quantity'])
+            .where('merchant_id', '=', merchantId)
+            .where(
+              'shipment_id',
+              'in',
+              remaining.map((r) => r.id),
+            )
+            .execute();
+    const replay = replayShipments(
+      lines,
+      remaining.map((r) => ({
+        id: r.id,
+        lines: remainingLines
+          .filter((l) => l.shipment_id === r.id)
+          .map((l) => ({ lineId: l.order_line_id, requested: l.requested_quantity })),
+      })),
+    );
+    const lineChanges = remainingLines.filter(
+      (l) => (replay.applied.get(l.shipment_id)?.get(l.order_line_id) ?? 0) !== l.quantity,
+    );
+    if (lineChanges.length > 0) {
+      await sql`
+        update shipment_lines sl set quantity = v.q
+        from (values ${sql.join(
+          lineChanges.map(
+            (l) =>
+              sql`(${l.shipment_id}::bigint, ${l.order_line_id}::bigint, ${replay.applied.get(l.shipment_id)?.get(l.order_line_id) ?? 0}::int)`,
+          ),
+        )}) as v(sid, lid, q)
+        where sl.merchant_id = ${merchantId} and sl.shipment_id = v.sid and sl.order_line_id = v.lid
+      `.execute(trx);
+    }
+    const shippedChanges = lines.filter((l) => (replay.shipped.get(l.id) ?? 0) !== l.shipped_quantity);
+    if (shippedChanges.length > 0) {
+      await sql`
+        update order_lines l set shipped_quantity = v.q
+        from (values ${sql.join(
+          shippedChanges.map((l) => sql`(${l.id}::bigint, ${replay.shipped.get(l.id) ?? 0}::int)`),
+        )}) as v(id, q)
+        where l.merchant_id = ${merchantId} and l.order_id = ${order.id} and l.id = v.id
+      `.execute(trx);
+    }
+
+    const covered = isCovered(
+      lines.map((l) => ({
+        quantity: l.quantity,
+        shipped: replay.shipped.get(l.id) ?? 0,
+        adjustment: l.adjustment,
+      })),
+    );
+    const allConfirmed = remaining.length > 0 && remaining.every((r) => r.confirmed_at !== null);
+    let reopen: PreShipStatus = reopenTarget(null, order.served_store_id !== null);
+    if (!covered && (order.status === 'shipped' || order.status === 'confirmed')) {
+      const shippedEvent = await trx
+        .selectFrom('order_events')
+        .select(['from_status', 'data'])
+        .where('merchant_id', '=', merchantId)
+        .where('order_id', '=', order.id)
+        .where('to_status', '=', 'shipped')
+        .where('from_status', 'in', [...OPEN_STATUSES])
+        .orderBy('id', 'desc')
+        .limit(1)
+        .executeTakeFirst();
+      const heldFrom = shippedEvent?.data?.['held_from'];
+      reopen = reopenTarget(
+        shippedEvent
+          ? {
+              status: shippedEvent.from_status as OrderStatus,
+              held_from: typeof heldFrom === 'string' ? (heldFrom as HeldFrom) : null,
+            }
+          : null,
+        order.served_store_id !== null,
+      );
+    }
+    const change = statusAfterVoid(
+      order.status,
+      order.held_from as HeldFrom | null,
+      covered,
+      allConfirmed,
+      reopen,
+    );
+    await trx
+      .updateTable('orders')
+      .set({ status: change.status, held_from: change.held_from, updated_at: sql`now()` })
+      .where('merchant_id', '=', merchantId)
+      .where('id', '=', order.id)
+      .execute();
+    const events: EventRow[] = [
+      {
+        order_id: order.id,
+        type: 'shipment_voided',
+        from_status: null,
+        to_status: null,
+        data: {
+          shipment_id: shipmentId,
+          shipped: lines.map((l) => ({
+            line_item_id: l.id,
+            shipped_quantity: replay.shipped.get(l.id) ?? 0,
+          })),
+        },
+      },
+    ];
+    if (change.status !== order.status) {
+      events.push({
+        order_id: order.id,
+        type: OPEN_STATUSES.includes(change.status) ? 'reopened' : change.status,
+        from_status: order.status,
+        to_status: change.status,
+        data: { shipment_id: shipmentId },
+      });
+    }
+    await writeEvents(trx, merchantId, actor, events);
+  });
+  return getShipment(db, merchantId, shipmentId);
+}
+
+export interface NoticeView {
+  id: number;
+  received_at: Date;
+  store_id: number;
+  status: NoticeStatus;
+  order_number: string | null;
+  tracking_number: string | null;
+  reason: string | null;
+  order_id: number | null;
+  shipment_id: number | null;
+  content_type: string | null;
+  query: Record<string, string>;
+  resolved_at: Date | null;
+  resolved_by: string | null;
+}
+
+const NOTICE_COLUMNS = [
+  'id',
+  'received_at',
+  'store_id',
+  'status',
+  'order_number',
+  'tracking_number',
+  'reason',
+  'order_id',
+  'shipment_id',
+  'content_type',
+  'query',
+  'resolved_at',
+  'resolved_by',
+] as const;
+
+export async function listNotices(
+  db: Kysely<DB>,
+  merchantId: number,
+  opts: {
+    status: NoticeStatusFilter;
+    storeId?: number | undefined;
+    after?: number | undefined;
+    limit: number;
+  },
+): Promise<Page<NoticeView>> {
+  let q = db.selectFrom('ship_notices').select(NOTICE_COLUMNS).where('merchant_id', '=', merchantId);
+  if (opts.status !== 'all') q = q.where('status', '=', opts.status);
+  if (opts.storeId !== undefined) q = q.where('store_id', '=', opts.storeId);
+  if (opts.after !== undefined) q = q.where('id', '>', opts.after);
+  const rows = await q
+    .orderBy('id')
+    .limit(opts.limit + 1)
+    .execute();
+  const more = rows.length > opts.limit;
+  const page = more ? rows.slice(0, opts.limit) : rows;
+  return { rows: page, next: more ? page[page.length - 1]!.id : null };
+}
+
+export async function getNotice(db: Kysely<DB>, merchantId: number, id: number) {
+  const row = await db
+    .selectFrom('ship_notices')
+    .select([...NOTICE_COLUMNS, 'body'])
+    .where('merchant_id', '=', merchantId)
+    .where('id', '=', id)
+    .executeTakeFirst();
+  if (!row) throw notFound(`notice ${id}`);
+  return row;
+}
+
+/**
+ * Applies a stored notice to an order a person chose: the same code path as ShipStation's notices
+ * (a repeat of an applied notice is a duplicate and changes nothing). Unmatched notices can be
+ * applied, and received ones older than 10 minutes (an application that died with its process); applying an applied notice to its order again answers it
+ * unchanged; to another order, or a dismissed notice → 409.
+ */
+export async function applyStoredNotice(
+  db: Kysely<DB>,
+  merchantId: number,
+  noticeId: number,
+  orderId: number,
+  actor: EventActor,
+): Promise<{ result: 'applied' | 'duplicate' | 'unchanged'; outcome: ApplyOutcome | null }> {
+  return inTransaction(db, async (trx) => {
+    const order = await lockOrder(trx, merchantId, orderId);
+    const notice = await trx
+      .selectFrom('ship_notices as n')
+      .innerJoin('stores as s', (j) =>
+        j.onRef('s.merchant_id', '=', 'n.merchant_id').onRef('s.id', '=', 'n.store_id'),
+      )
+      .select([
+        'n.id',
+        'n.status',
+        'n.order_id',
+        'n.query',
+        'n.body',
+        'n.content_type',
+        'n.store_id',
+        's.timezone',
+        sql<boolean>`n.received_at > now() - interval '10 minutes'`.as('recent'),
+      ])
+      .where('n.merchant_id', '=', merchantId)
+      .where('n.id', '=', noticeId)
+      .forUpdate('n')
+      .executeTakeFirst();
+    if (!notice) throw notFound(`notice ${noticeId}`);
+    if (!order) {
+      throw new AppError('invalid_request', `order ${orderId} not found`, [
+        { path: 'order_id', message: 'must be the id of one of this merchant’s orders' },
+      ]);
+    }
+    if (notice.status === 'applied' || notice.status === 'duplicate') {
+      if (notice.order_id === orderId) return { result: 'unchanged', outcome: null };
+      throw conflict(
+        `notice ${noticeId} is already applied to order ${notice.order_id}; void that shipment first`,
+      );
+    }
+    if (notice.status === 'dismissed') throw conflict(`notice ${noticeId} was dismissed`);
+    if (notice.status === 'received' && notice.recent) {
+      throw conflict(`notice ${noticeId} is still being applied; try again in a few minutes`);
+    }
+    const interpreted = interpretNotice(notice.query, notice.body, notice.content_type, notice.timezone);
+    if (!interpreted.ok) throw conflict(`notice ${noticeId} cannot be applied: ${interpreted.reason}`);
+    const outcome = await applyShipment(trx, {
+      merchantId,
+      orderId,
+      storeId: notice.store_id,
+      noticeId,
+      facts: interpreted.facts,
+      actor,
+      matchedBy: `a person (${actor.actor}) choosing order ${orderId}`,
+    });
+    return { result: outcome.kind, outcome };
+  });
+}
+
+/** Dismisses an unmatched (or failed) notice. Dismissing twice changes nothing. */
+export async function dismissNotice(db: Kysely<DB>, merchantId: number, noticeId: number, by: string) {
+  await db.transaction().execute(async (trx) => {
+    const notice = await trx
+      .selectFrom('ship_notices')
+      .select(['status', 'order_id'])
+      .where('merchant_id', '=', merchantId)
+      .where('id', '=', noticeId)
+      .forUpdate()
+      .executeTakeFirst();
+    if (!notice) throw notFound(`notice ${noticeId}`);
+    if (notice.status === 'applied' || notice.status === 'duplicate') {
+      throw conflict(
+        `notice ${noticeId} is applied to order ${notice.order_id}; void its shipment instead of dismissing it`,
+      );
+    }
+    if (notice.status === 'dismissed') return;
+    await trx
+      .updateTable('ship_notices')
+      .set({ status: 'dismissed', resolved_at: sql`now()`, resolved_by: by })
+      .where('merchant_id', '=', merchantId)
+      .where('id', '=', noticeId)
+      .execute();
+  });
+  return getNotice(db, merchantId, noticeId);
+}
+
+const ALERT_COLUMNS = [
+  'id',
+  'kind',
+  'message',
+  'order_id',
+  'store_id',
+  'notice_id',
+  'data',
+  'created_at',
+  'dismissed_at',
+  'dismissed_by',
+] as const;
+
+export async function listAlerts(
+  db: Kysely<DB>,
+  merchantId: number,
+  opts: {
+    status: AlertStatusFilter;
+    kind?: string | undefined;
+    orderId?: number | undefined;
+    storeId?: number | undefined;
+    after?: number | undefined;
+    limit: number;
+  },
+) {
+  let q = db.selectFrom('alerts').select(ALERT_COLUMNS).where('merchant_id', '=', merchantId);
+  if (opts.status === 'open') q = q.where('dismissed_at', 'is', null);
+  if (opts.status === 'dismissed') q = q.where('dismissed_at', 'is not', null);
+  if (opts.kind !== undefined) q = q.where('kind', '=', opts.kind);
+  if (opts.orderId !== undefined) q = q.where('order_id', '=', opts.orderId);
+  if (opts.storeId !== undefined) q = q.where('store_id', '=', opts.storeId);
+  if (opts.after !== undefined) q = q.where('id', '>', opts.after);
+  const rows = await q
+    .orderBy('id')
+    .limit(opts.limit + 1)
+    .execute();
+  const more = rows.length > opts.limit;
+  const page = more ? rows.slice(0, opts.limit) : rows;
+  return { rows: page, next: more ? page[page.length - 1]!.id : null };
+}
+
+/** Dismisses an alert; dismissing twice keeps the first dismissal. */
+export async function dismissAlert(db: Kysely<DB>, merchantId: number, alertId: number, by: string) {
+  await db
+    .updateTable('alerts')
+    .set({ dismissed_at: sql`now()`, dismissed_by: by })
+    .where('merchant_id', '=', merchantId)
+    .where('id', '=', alertId)
+    .where('dismissed_at', 'is', null)
+    .execute();
+  const row = await db
+    .selectFrom('alerts')
+    .select(ALERT_COLUMNS)
+    .where('merchant_id', '=', merchantId)
+    .where('id', '=', alertId)
+    .executeTakeFirst();
+  if (!row) throw notFound(`alert ${alertId}`);
+  return row;
+}

@@ -1,0 +1,265 @@
+import fc from 'fast-check';
+import { type Kysely, sql } from 'kysely';
+import t from 'tap';
+import type { DB, OrderStatus } from '../../src/db/schema.js';
+import { SecretHasher } from '../../src/lib/secrets.js';
+import { routeOrders } from '../../src/stores/assign.js';
+import { type RoutingConnection, type RoutingDecision, routeOrder } from '../../src/stores/routing.js';
+import { type StoreView, StoresService } from '../../src/stores/service.js';
+import { createTestDb } from '../helpers/db.js';
+import { insertOrders } from './helpers.js';
+
+/**
+ * For random connections, orders and changes, the database path (StoresService + assign.ts) must put every
+ * order exactly where the pure routeOrder() says, with the same reason text; pinned orders and orders in
+ * terminal statuses never move; last_modified moves exactly when the assignment changes.
+ */
+
+const SOURCES = ['shop', 'amazon', 'api'];
+const TAGS = ['HOLD', 'VIP', 'vip', 'gift', 'B2B'];
+const NAMES = ['Main', "O'Hara", 'EU, fast', 'x'];
+const OPEN: OrderStatus[] = ['await_payment', 'new', 'at_wms', 'on_hold'];
+const TERMINAL: OrderStatus[] = ['canceled', 'shipped', 'confirmed'];
+const OLD = new Date('2026-01-01T00:00:00Z');
+
+/** Empty filters are common in real setups (and make ties between accepting stores likely). */
+const often = <T>(empty: T[], arb: fc.Arbitrary<T[]>) =>
+  fc.oneof({ weight: 2, arbitrary: fc.constant(empty) }, { weight: 1, arbitrary: arb });
+const filter = fc.record(
+  {
+    order_sources: often([], fc.uniqueArray(fc.constantFrom(...SOURCES), { minLength: 1, maxLength: 2 })),
+    include_tags: often([], fc.uniqueArray(fc.constantFrom(...TAGS), { minLength: 1, maxLength: 2 })),
+    exclude_tags: often([], fc.uniqueArray(fc.constantFrom(...TAGS), { minLength: 1, maxLength: 2 })),
+    priority: fc.integer({ min: 1, max: 2 }),
+    name: fc.constantFrom(...NAMES),
+  },
+  { requiredKeys: [] },
+);
+const order = fc.record({
+  order_source: fc.constantFrom(...SOURCES),
+  tags: fc.uniqueArray(fc.constantFrom(...TAGS), { maxLength: 3 }),
+  status: fc.constantFrom<OrderStatus>(...OPEN, ...OPEN, 'canceled'),
+});
+const merchant = fc.constantFrom(0, 1);
+const pick = fc.nat({ max: 1000 });
+
+type Command =
+  | { kind: 'createStore'; merchant: number; settings: fc.RecordValue<typeof filter> }
+  | { kind: 'patchStore'; store: number; settings: fc.RecordValue<typeof filter> }
+  | { kind: 'retireStore'; store: number }
+  | { kind: 'addOrders'; merchant: number; orders: fc.RecordValue<typeof order>[] }
+  | { kind: 'retag'; order: number; tags: string[] }
+  | { kind: 'pin'; order: number }
+  | { kind: 'setStatus'; order: number; status: OrderStatus };
+
+const command: fc.Arbitrary<Command> = fc.oneof(
+  {
+    weight: 3,
+    arbitrary: fc.record({ kind: fc.constant('createStore' as const), merchant, settings: filter }),
+  },
+  {
+    weight: 3,
+    arbitrary: fc.record({ kind: fc.constant('patchStore' as const), store: pick, settings: filter }),
+  },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('retireStore' as const), store: pick }) },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      kind: fc.constant('addOrders' as const),
+      merchant,
+      orders: fc.array(order, { minLength: 1, maxLength: 6 }),
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant('retag' as const),
+      order: pick,
+      tags: fc.uniqueArray(fc.constantFrom(...TAGS), { maxLength: 3 }),
+    }),
+  },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('pin' as const), order: pick }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('setStatus' as const),
+      order: pick,
+      status: fc.constantFrom<OrderStatus>(...OPEN, ...TERMINAL),
+    }),
+  },
+);
+
+interface ModelOrder {
+  id: number;
+  merchant: number;
+  order_source: string;
+  tags: string[];
+  status: OrderStatus;
+  pinned: boolean;
+  /** Where the order must be: the pure decision, or (terminal at creation) never routed. */
+  expected: RoutingDecision | { store_id: null; reason: null };
+}
+
+interface ModelStore extends RoutingConnection {
+  merchant: number;
+  retired: boolean;
+}
+
+t.test('database routing == pure routing, for random stores, orders and changes', async (t) => {
+  const tdb = await createTestDb(t);
+  const db: Kysely<DB> = tdb.db;
+  const service = new StoresService(db, new SecretHasher('property-secret-0123456789abcdef0123'));
+  const merchantIds: number[] = [];
+  for (const code of ['prop-a', 'prop-b']) {
+    const m = await db
+      .insertInto('merchants')
+      .values({ code, name: code })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    merchantIds.push(m.id);
+  }
+  const numRuns = tdb.engine === 'postgres' ? 40 : 12;
+  let checkedOrders = 0;
+
+  await fc.assert(
+    fc.asyncProperty(fc.array(command, { minLength: 1, maxLength: 20 }), async (commands) => {
+      await sql`delete from order_events`.execute(db);
+      await sql`delete from orders`.execute(db);
+      await sql`delete from stores`.execute(db);
+      const stores: ModelStore[] = [];
+      const orders: ModelOrder[] = [];
+      const fromView = (v: StoreView, m: number): ModelStore => ({
+        ...v,
+        merchant: m,
+        retired: v.retired_at !== null,
+      });
+
+      for (const c of commands) {
+        await sql`update orders set last_modified = ${OLD}`.execute(db);
+        const before = new Map(orders.map((o) => [o.id, o.expected.store_id]));
+        const fresh = new Set<number>();
+        switch (c.kind) {
+          case 'createStore': {
+            const m = merchantIds[c.merchant]!;
+            const { store } = await service.create(m, { name: 'x', ...c.settings });
+            stores.push(fromView(store, m));
+            break;
+          }
+          case 'patchStore': {
+            if (stores.length === 0) continue;
+            const i = c.store % stores.length;
+            const s = stores[i]!;
+            const { store } = await service.update(s.merchant, s.id, c.settings);
+            stores[i] = fromView(store, s.merchant);
+            break;
+          }
+          case 'retireStore': {
+            if (stores.length === 0) continue;
+            const i = c.store % stores.length;
+            const s = stores[i]!;
+            const { store } = await service.retire(s.merchant, s.id);
+            stores[i] = fromView(store, s.merchant);
+            break;
+          }
+          case 'addOrders': {
+            const m = merchantIds[c.merchant]!;
+            const ids = await db.transaction().execute(async (trx) => {
+              const ids = await insertOrders(trx, m, c.orders);
+              await routeOrders(trx, m, ids);
+              return ids;
+            });
+            ids.forEach((id, k) => {
+              const o = c.orders[k]!;
+              fresh.add(id);
+              orders.push({
+                id,
+                merchant: m,
+                ...o,
+                pinned: false,
+                expected: { store_id: null, reason: 'not evaluated' },
+              });
+            });
+            break;
+          }
+          case 'retag': {
+            if (orders.length === 0) continue;
+            const o = orders[c.order % orders.length]!;
+            await db.transaction().execute(async (trx) => {
+              await sql`update orders set tags = ${sql.val(c.tags)}::text[] where id = ${o.id}`.execute(trx);
+              await routeOrders(trx, o.merchant, [o.id]);
+            });
+            o.tags = c.tags;
+            break;
+          }
+          case 'pin': {
+            if (orders.length === 0) continue;
+            const o = orders[c.order % orders.length]!;
+            if (o.expected.store_id === null) continue;
+            await sql`update orders set served_store_id = store_id, served_at = now() where id = ${o.id}`.execute(
+              db,
+            );
+            o.pinned = true;
+            break;
+          }
+          case 'setStatus': {
+            if (orders.length === 0) continue;
+            const o = orders[c.order % orders.length]!;
+            if (TERMINAL.includes(o.status)) continue;
+            await sql`update orders set status = ${c.status} where id = ${o.id}`.execute(db);
+            o.status = c.status;
+            break;
+          }
+        }
+
+        // The model: every order that may move is where the pure function says; the others stay.
+        for (const o of orders) {
+          const frozen = o.pinned || TERMINAL.includes(o.status);
+          if (frozen && !fresh.has(o.id)) continue;
+          if (frozen) {
+            o.expected = { store_id: null, reason: null };
+            continue;
+          }
+          const live = stores.filter((s) => s.merchant === o.merchant && !s.retired);
+          o.expected = routeOrder(o, live);
+        }
+
+        const rows = await db
+          .selectFrom('orders')
+          .select(['id', 'merchant_id', 'store_id', 'routing_reason', 'served_store_id', 'last_modified'])
+          .orderBy('id')
+          .execute();
+        if (rows.length !== orders.length)
+          throw new Error(`expected ${orders.length} orders, found ${rows.length}`);
+        const storeOwner = new Map(stores.map((s) => [s.id, s.merchant]));
+        for (const [k, row] of rows.entries()) {
+          const o = orders[k]!;
+          const got = { store_id: row.store_id, reason: row.routing_reason };
+          const want = { store_id: o.expected.store_id, reason: o.expected.reason };
+          if (JSON.stringify(got) !== JSON.stringify(want)) {
+            throw new Error(
+              `order ${o.id} after ${c.kind}: db ${JSON.stringify(got)} != pure ${JSON.stringify(want)}`,
+            );
+          }
+          if (row.store_id !== null && storeOwner.get(row.store_id) !== row.merchant_id) {
+            throw new Error(
+              `order ${o.id} of merchant ${row.merchant_id} routed to another merchant's store`,
+            );
+          }
+          if (o.pinned && row.served_store_id !== row.store_id) throw new Error(`pinned order ${o.id} moved`);
+          if (!fresh.has(o.id)) {
+            const moved = before.get(o.id) !== row.store_id;
+            const touched = row.last_modified.getTime() !== OLD.getTime();
+            if (moved !== touched) {
+              throw new Error(
+                `order ${o.id} after ${c.kind}: moved=${moved} but last_modified touched=${touched}`,
+              );
+            }
+          }
+          checkedOrders++;
+        }
+      }
+    }),
+    { numRuns },
+  );
+  t.ok(checkedOrders > 0, `${checkedOrders} order states checked against the pure function`);
+});

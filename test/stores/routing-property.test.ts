@@ -43,11 +43,15 @@ const order = fc.record({
 const merchant = fc.constantFrom(0, 1);
 const pick = fc.nat({ max: 1000 });
 
+type Generated<A> = A extends fc.Arbitrary<infer T> ? T : never;
+type Settings = Generated<typeof filter>;
+type NewOrder = Generated<typeof order>;
+
 type Command =
-  | { kind: 'createStore'; merchant: number; settings: fc.RecordValue<typeof filter> }
-  | { kind: 'patchStore'; store: number; settings: fc.RecordValue<typeof filter> }
+  | { kind: 'createStore'; merchant: number; settings: Settings }
+  | { kind: 'patchStore'; store: number; settings: Settings }
   | { kind: 'retireStore'; store: number }
-  | { kind: 'addOrders'; merchant: number; orders: fc.RecordValue<typeof order>[] }
+  | { kind: 'addOrders'; merchant: number; orders: NewOrder[] }
   | { kind: 'retag'; order: number; tags: string[] }
   | { kind: 'pin'; order: number }
   | { kind: 'setStatus'; order: number; status: OrderStatus };

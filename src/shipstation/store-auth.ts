@@ -57,6 +57,7 @@ const unauthorized = (message: string) =>
 /** A store's columns (all null when the username is unknown) and this pair's open failure window. */
 type AuthRow = { [K in keyof Store]: Store[K] | null } & {
   auth_failures: number | null;
+  auth_window_open: boolean | null;
   retry_after: number | null;
 };
 
@@ -78,17 +79,17 @@ export async function authenticateStore(ctx: AppContext, req: FastifyRequest): P
 
   const { rows } = await sql<AuthRow>`
     select s.*, f.failures as auth_failures,
+      f.window_start > now() - make_interval(secs => ${windowSeconds}) as auth_window_open,
       ceil(extract(epoch from (f.window_start + make_interval(secs => ${windowSeconds}) - now())))::int
         as retry_after
     from (select 1) as one
     left join stores s on s.username = ${creds.username}
     left join auth_failures f on f.username = ${creds.username} and f.client = ${client}
-      and f.window_start > now() - make_interval(secs => ${windowSeconds})
   `.execute(ctx.db);
   const row = rows[0];
   const failures = row?.auth_failures ?? null;
 
-  if (failures !== null && failures >= limit) {
+  if (failures !== null && row?.auth_window_open && failures >= limit) {
     const wait = Math.max(1, row?.retry_after ?? 1);
     throw new AppError(
       'rate_limited',
@@ -110,6 +111,7 @@ export async function authenticateStore(ctx: AppContext, req: FastifyRequest): P
     );
   }
   if (failures !== null) {
+    // A success resets the pair (and clears an expired window).
     await ctx.db
       .deleteFrom('auth_failures')
       .where('username', '=', creds.username)

@@ -37,14 +37,33 @@ export interface XsdResult {
 
 /** Validates one `<Orders>` document; never throws for an invalid document (only for a missing schema). */
 export async function validateOrdersXml(xml: string): Promise<XsdResult> {
+  return (await validateOrdersDocuments([xml]))[0]!;
+}
+
+/**
+ * Validates several documents in one xmllint run (each run pays a WebAssembly start-up), answering
+ * one result per document, in order.
+ */
+export async function validateOrdersDocuments(docs: readonly string[]): Promise<XsdResult[]> {
+  if (docs.length === 0) return [];
+  const bytes = docs.reduce((n, d) => n + Buffer.byteLength(d), 0);
+  // libxml2 needs roughly 40× the documents' size; never less than the default.
+  const pages = Math.ceil((bytes * 40) / (64 * 1024));
   const result = await validateXML({
-    xml: { fileName: 'orders.xml', contents: xml },
+    xml: docs.map((contents, i) => ({ fileName: `page-${i}.xml`, contents })),
     schema: { fileName: SCHEMA_FILE, contents: schema() },
-    // A page of 500 large orders is a few MB; leave libxml2 room.
-    maxMemoryPages: 256 * memoryPages.MiB,
+    maxMemoryPages: Math.min(memoryPages.max, Math.max(memoryPages.defaultMaxMemoryPages, pages)),
   });
-  return {
-    valid: result.valid,
-    errors: result.errors.map((e) => (e.loc ? `line ${e.loc.lineNumber}: ${e.message}` : e.message)),
-  };
+  const out: XsdResult[] = docs.map(() => ({ valid: true, errors: [] }));
+  for (const e of result.errors) {
+    const m = e.loc ? /^page-(\d+)\.xml$/.exec(e.loc.fileName) : null;
+    const target = m ? out[Number(m[1])] : undefined;
+    const message = e.loc ? `line ${e.loc.lineNumber}: ${e.message}` : e.message;
+    for (const r of target ? [target] : out) {
+      r.valid = false;
+      r.errors.push(message);
+    }
+  }
+  if (!result.valid && result.errors.length === 0) for (const r of out) r.valid = false;
+  return out;
 }

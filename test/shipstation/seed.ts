@@ -130,13 +130,14 @@ export interface SeedOrder {
   number?: string;
   source?: string;
   served?: boolean;
+  internalNotes?: string;
 }
 
 /** An order with two lines, routed to `store`, written directly. Returns its id. */
 export async function seedOrder(db: Kysely<DB>, merchant: number, o: SeedOrder = {}): Promise<number> {
   orderSeq += 1;
   const number = o.number ?? `R-${process.pid}-${orderSeq}`;
-  const content = normalizedOrder(number, o.source ?? 'web');
+  const content = { ...normalizedOrder(number, o.source ?? 'web'), internal_notes: o.internalNotes ?? null };
   const items = [item(`SKU-${orderSeq}-A`), item(`SKU-${orderSeq}-B`, 1, '6.50')];
   const lm = o.lastModified instanceof Date ? o.lastModified.toISOString() : o.lastModified;
   const row = await db

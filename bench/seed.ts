@@ -1,4 +1,7 @@
 import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { createDatabase } from '../src/db/database.js';
 import { migrateToLatest } from '../src/db/migrate.js';
@@ -68,6 +71,14 @@ export interface Dataset {
   warehouses: { id: number; code: string; apiUser: string; apiKey: string }[];
   /** The instant the time line ends at (seed time). */
   tEnd: Date;
+}
+
+/** A fingerprint of the schema (the migration files): a changed migration means a new seed. */
+export function schemaHash(): string {
+  const dir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'migrations');
+  const h = createHash('sha256');
+  for (const f of readdirSync(dir).sort()) h.update(f).update(readFileSync(path.join(dir, f)));
+  return h.digest('hex').slice(0, 16);
 }
 
 export const dbNameFor = (size: number) => {
@@ -387,7 +398,7 @@ const HELPERS = `
       select to_char(t at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') $$;
   create table if not exists bench.seed_info (
     version int not null, size int not null, seeded_at timestamptz not null default now(),
-    t_end timestamptz not null, seconds double precision, details jsonb
+    t_end timestamptz not null, seconds double precision, details jsonb, schema_hash text
   );
 `;
 
@@ -736,12 +747,14 @@ async function databaseExists(admin: pg.ClientBase, name: string): Promise<boole
   return (r.rowCount ?? 0) > 0;
 }
 
-async function readInfo(url: string): Promise<{ version: number; size: number; t_end: Date } | undefined> {
+async function readInfo(
+  url: string,
+): Promise<{ version: number; size: number; t_end: Date; schema_hash: string | null } | undefined> {
   const c = new pg.Client({ connectionString: url });
   await c.connect();
   try {
     const r = await c.query(
-      `select version, size, t_end from bench.seed_info order by seeded_at desc limit 1`,
+      `select version, size, t_end, schema_hash from bench.seed_info order by seeded_at desc limit 1`,
     );
     return r.rows[0];
   } catch {
@@ -766,7 +779,7 @@ export async function ensureSeeded(
   try {
     if (await databaseExists(admin, ds.dbName)) {
       const info = await readInfo(ds.url);
-      if (info && info.version === SEED_VERSION && info.size === size) {
+      if (info && info.version === SEED_VERSION && info.size === size && info.schema_hash === schemaHash()) {
         log(`${ds.dbName}: reusing the seeded data set (${size} orders, seed v${SEED_VERSION})`);
         return { ...ds, tEnd: info.t_end, seeded: false, seconds: 0 };
       }
@@ -854,8 +867,8 @@ export async function ensureSeeded(
       ).rows[0].d;
       await q(
         c2,
-        'insert into bench.seed_info (version, size, t_end, seconds, details) values ($1, $2, $3, $4, $5)',
-        [SEED_VERSION, size, tEnd, seconds, details],
+        'insert into bench.seed_info (version, size, t_end, seconds, details, schema_hash) values ($1, $2, $3, $4, $5, $6)',
+        [SEED_VERSION, size, tEnd, seconds, details, schemaHash()],
       );
       log(`${ds.dbName}: seeded in ${seconds.toFixed(1)} s ${JSON.stringify(details)}`);
       return { ...ds, tEnd, seeded: true, seconds };

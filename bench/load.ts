@@ -1,0 +1,293 @@
+import http from 'node:http';
+import { readFileSync } from 'node:fs';
+
+/**
+ * The load generator: an open-loop driver at a fixed request rate, a closed-loop driver for
+ * saturation throughput, and a sampler of the service's memory.
+ *
+ * Open loop: request i is due at t0 + i / rate whatever happened to the earlier ones, and its
+ * latency is measured from that due time. When the bound on in-flight requests is reached, due
+ * requests wait in a queue and that wait counts in their latency (a closed-loop generator would
+ * silently slow down instead and understate the tail). Keep-alive connections, one per in-flight
+ * request at most.
+ */
+
+export interface Req {
+  method: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
+  path: string;
+  headers?: Record<string, string>;
+  body?: string | Buffer;
+  /** A label to split results by (page 1 vs later page…). */
+  tag?: string;
+}
+
+export interface Res {
+  status: number;
+  body: Buffer;
+}
+
+export class HttpClient {
+  readonly agent: http.Agent;
+  readonly host: string;
+  readonly port: number;
+
+  constructor(baseUrl: string, maxSockets = 64) {
+    const u = new URL(baseUrl);
+    this.host = u.hostname;
+    this.port = Number(u.port || 80);
+    this.agent = new http.Agent({ keepAlive: true, maxSockets, maxFreeSockets: maxSockets });
+  }
+
+  request(req: Req, timeoutMs = 60_000): Promise<Res> {
+    return new Promise((resolve, reject) => {
+      const headers: Record<string, string | number> = { ...(req.headers ?? {}) };
+      if (req.body !== undefined) headers['content-length'] = Buffer.byteLength(req.body);
+      const r = http.request(
+        { host: this.host, port: this.port, method: req.method, path: req.path, headers, agent: this.agent },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
+          res.on('error', reject);
+        },
+      );
+      r.setTimeout(timeoutMs, () => r.destroy(new Error(`timeout after ${timeoutMs} ms`)));
+      r.on('error', reject);
+      if (req.body !== undefined) r.write(req.body);
+      r.end();
+    });
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+}
+
+export const basic = (user: string, pass: string) =>
+  `Basic ${Buffer.from(`${user}:${pass}`, 'utf8').toString('base64')}`;
+
+export interface LoadResult {
+  /** Requests scheduled (open loop) or sent (closed loop). */
+  sent: number;
+  completed: number;
+  /** Non-2xx answers, failed checks, network errors and timeouts. */
+  errors: number;
+  /** A few error descriptions (status and body start), for the log. */
+  errorSamples: string[];
+  statuses: Record<string, number>;
+  /** Latency from the due time (open loop) or the send time (closed loop), ms, sorted. */
+  latencies: number[];
+  /** Wall time from the first due request to the last answer, s. */
+  elapsedS: number;
+  /** Completed requests per second over the scheduled duration. */
+  achievedRps: number;
+  /** Requests that had to wait for a free slot (the in-flight bound was reached). */
+  queued: number;
+  /** Sum of `units` the checks reported (orders served, orders created…). */
+  units: number;
+  byTag: Record<string, number[]>;
+}
+
+export const pct = (sorted: number[], p: number): number => {
+  if (sorted.length === 0) return Number.NaN;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[i]!;
+};
+
+/** What a check makes of an answer: ok or not, and how many units (orders…) it carried. */
+export type Check = (req: Req, res: Res) => { ok: boolean; units?: number };
+
+const defaultCheck: Check = (_req, res) => ({ ok: res.status >= 200 && res.status < 300 });
+
+function newResult(): LoadResult {
+  return {
+    sent: 0,
+    completed: 0,
+    errors: 0,
+    errorSamples: [],
+    statuses: {},
+    latencies: [],
+    elapsedS: 0,
+    achievedRps: 0,
+    queued: 0,
+    units: 0,
+    byTag: {},
+  };
+}
+
+function record(r: LoadResult, req: Req, res: Res | undefined, err: unknown, ms: number, check: Check) {
+  r.completed += 1;
+  let ok = false;
+  if (res) {
+    r.statuses[res.status] = (r.statuses[res.status] ?? 0) + 1;
+    const c = check(req, res);
+    ok = c.ok;
+    if (ok) r.units += c.units ?? 0;
+    if (!ok && r.errorSamples.length < 5) {
+      r.errorSamples.push(
+        `${req.method} ${req.path.slice(0, 120)} → ${res.status} ${res.body.toString('utf8', 0, 300)}`,
+      );
+    }
+  } else {
+    r.statuses['error'] = (r.statuses['error'] ?? 0) + 1;
+    if (r.errorSamples.length < 5)
+      r.errorSamples.push(`${req.method} ${req.path.slice(0, 120)} → ${String(err)}`);
+  }
+  if (!ok) r.errors += 1;
+  r.latencies.push(ms);
+  if (req.tag) {
+    const list = r.byTag[req.tag] ?? [];
+    list.push(ms);
+    r.byTag[req.tag] = list;
+  }
+}
+
+/** Rates are successes over the scheduled duration, or over the wall time when that was longer. */
+function finish(r: LoadResult, started: number, durationS: number) {
+  r.elapsedS = (performance.now() - started) / 1000;
+  r.latencies.sort((a, b) => a - b);
+  for (const v of Object.values(r.byTag)) v.sort((a, b) => a - b);
+  r.achievedRps = (r.completed - r.errors) / Math.max(durationS, r.elapsedS);
+}
+
+export interface OpenLoopOptions {
+  rate: number;
+  seconds: number;
+  maxInFlight: number;
+  make: (i: number) => Req;
+  check?: Check;
+  /** How long to wait for answers after the last due time before giving up on them, ms. */
+  drainMs?: number;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Open loop at a fixed rate for a bounded duration (see the file comment). */
+export async function openLoop(client: HttpClient, o: OpenLoopOptions): Promise<LoadResult> {
+  const r = newResult();
+  const check = o.check ?? defaultCheck;
+  const total = Math.max(1, Math.round(o.rate * o.seconds));
+  const interval = 1000 / o.rate;
+  const queue: { req: Req; due: number }[] = [];
+  let inFlight = 0;
+  const t0 = performance.now() + 5;
+  let outstanding = 0;
+  let allDone: () => void = () => {};
+  const done = new Promise<void>((res) => {
+    allDone = res;
+  });
+
+  const launch = (req: Req, due: number) => {
+    inFlight += 1;
+    client.request(req).then(
+      (res) => settle(req, res, undefined, due),
+      (err) => settle(req, undefined, err, due),
+    );
+  };
+  const settle = (req: Req, res: Res | undefined, err: unknown, due: number) => {
+    record(r, req, res, err, performance.now() - due, check);
+    inFlight -= 1;
+    outstanding -= 1;
+    const next = queue.shift();
+    if (next) launch(next.req, next.due);
+    if (outstanding === 0 && r.sent === total) allDone();
+  };
+
+  for (let i = 0; i < total; i++) {
+    const due = t0 + i * interval;
+    const wait = due - performance.now();
+    if (wait > 1) await sleep(wait - 0.5);
+    const req = o.make(i);
+    r.sent += 1;
+    outstanding += 1;
+    if (inFlight < o.maxInFlight) launch(req, due);
+    else {
+      r.queued += 1;
+      queue.push({ req, due });
+    }
+  }
+  if (outstanding > 0) {
+    await Promise.race([done, sleep(o.drainMs ?? 30_000)]);
+  }
+  finish(r, t0, o.seconds);
+  return r;
+}
+
+export interface ClosedLoopOptions {
+  concurrency: number;
+  seconds: number;
+  /** Worker w's next request; undefined ends that worker. */
+  make: (i: number, worker: number) => Req | undefined;
+  check?: Check;
+}
+
+/** Closed loop: `concurrency` workers, each sending its next request when the previous is answered. */
+export async function closedLoop(client: HttpClient, o: ClosedLoopOptions): Promise<LoadResult> {
+  const r = newResult();
+  const check = o.check ?? defaultCheck;
+  const started = performance.now();
+  const end = started + o.seconds * 1000;
+  let i = 0;
+  const worker = async (w: number) => {
+    while (performance.now() < end) {
+      const req = o.make(i++, w);
+      if (!req) return;
+      r.sent += 1;
+      const t = performance.now();
+      try {
+        const res = await client.request(req);
+        record(r, req, res, undefined, performance.now() - t, check);
+      } catch (err) {
+        record(r, req, undefined, err, performance.now() - t, check);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: o.concurrency }, (_, w) => worker(w)));
+  finish(r, started, (performance.now() - started) / 1000);
+  return r;
+}
+
+/** Samples a process's resident memory (VmRSS) every `everyMs`, and reads its high-water mark. */
+export class RssSampler {
+  #timer: NodeJS.Timeout | undefined;
+  #peak = 0;
+
+  constructor(
+    readonly pid: number,
+    readonly everyMs = 50,
+  ) {}
+
+  static read(pid: number): { rssMb: number; hwmMb: number } {
+    try {
+      const s = readFileSync(`/proc/${pid}/status`, 'utf8');
+      const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(s)?.[1] ?? 0);
+      return { rssMb: kb('VmRSS') / 1024, hwmMb: kb('VmHWM') / 1024 };
+    } catch {
+      return { rssMb: 0, hwmMb: 0 };
+    }
+  }
+
+  /** Starts a new window; peak() then answers the highest RSS seen since. */
+  start(): this {
+    this.stop();
+    this.#peak = RssSampler.read(this.pid).rssMb;
+    this.#timer = setInterval(() => {
+      const v = RssSampler.read(this.pid).rssMb;
+      if (v > this.#peak) this.#peak = v;
+    }, this.everyMs);
+    this.#timer.unref();
+    return this;
+  }
+
+  peak(): number {
+    const v = RssSampler.read(this.pid).rssMb;
+    if (v > this.#peak) this.#peak = v;
+    return this.#peak;
+  }
+
+  stop(): number {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = undefined;
+    return this.peak();
+  }
+}

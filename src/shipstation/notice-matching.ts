@@ -205,7 +205,7 @@ export interface AllocationResult {
 
 /**
  * Applies a notice's items to the order's lines. `items` null or empty means every shippable line in
- * full (what remains unshipped).
+ * full: what remains unshipped is applied.
  */
 export function allocateLines(
   lines: readonly LineState[],
@@ -213,12 +213,26 @@ export function allocateLines(
 ): AllocationResult {
   const shippable = [...lines].filter((l) => !l.adjustment).sort((a, b) => a.position - b.position);
   if (items === null || items.length === 0) {
-    const allocations: Allocation[] = [];
-    for (const l of shippable) {
-      const left = l.quantity - l.shipped;
-      if (left > 0) allocations.push({ lineId: l.id, applied: left, requested: left });
-    }
-    return { allocations, excess: [], unknown: [], everything: true };
+    // The notice claims the whole order: every line is requested in full (so that, should an earlier
+    // shipment be voided, a replay gives this one the whole order) and what remains is applied. Only
+    // when nothing at all remained is that an over-shipment worth a person's look.
+    const allocations = shippable.map((l) => ({
+      lineId: l.id,
+      applied: Math.max(0, l.quantity - l.shipped),
+      requested: l.quantity,
+    }));
+    const nothingLeft = allocations.every((a) => a.applied === 0);
+    const excess: ExcessLine[] = nothingLeft
+      ? shippable.map((l) => ({
+          lineId: l.id,
+          sku: l.sku,
+          ordered: l.quantity,
+          shippedBefore: l.shipped,
+          requested: l.quantity,
+          applied: 0,
+        }))
+      : [];
+    return { allocations, excess, unknown: [], everything: true };
   }
 
   const byId = new Map(lines.map((l) => [l.id, l]));

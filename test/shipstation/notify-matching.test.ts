@@ -162,10 +162,15 @@ t.test('allocateLines', async (t) => {
       null,
     );
     t.same(r.allocations, [
-      { lineId: 1, applied: 1, requested: 1 },
+      { lineId: 1, applied: 1, requested: 2 },
       { lineId: 2, applied: 1, requested: 1 },
+      { lineId: 4, applied: 0, requested: 1 },
     ]);
     t.equal(r.everything, true);
+    t.same(r.excess, [], 'what remained is shipped: no over-shipment');
+    const again = allocateLines([line(1, 'A', 2, 2)], null);
+    t.same(again.allocations, [{ lineId: 1, applied: 0, requested: 2 }]);
+    t.equal(again.excess.length, 1, 'the whole order again when nothing remained: over-shipment');
     t.same(
       allocateLines([line(1, 'A', 2)], []).allocations,
       [{ lineId: 1, applied: 2, requested: 2 }],

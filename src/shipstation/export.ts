@@ -82,7 +82,7 @@ export function windowOf(store: Store, q: ExportQuery): Window {
 
 const FORMAT = 'MM/dd/yyyy HH:mm, e.g. 01/23/2012 17:28';
 
-interface Snapshot {
+export interface Snapshot {
   id: number;
   total: number;
 }
@@ -96,8 +96,8 @@ function inWindow(w: Window) {
  * A new snapshot of the window, in one statement: this store's expired snapshots are deleted, the
  * snapshot row is inserted, and the window's ordered ids are copied with one INSERT … SELECT.
  */
-export async function createSnapshot(db: Db, ctx: AppContext, store: Store, w: Window): Promise<Snapshot> {
-  const ttl = ctx.config.exportSnapshotTtlMinutes;
+export async function createSnapshot(db: Db, store: Store, w: Window, ttlMinutes: number): Promise<Snapshot> {
+  const ttl = ttlMinutes;
   const { rows } = await sql<{ id: number; total: number }>`
     with expired as (
       delete from export_snapshots
@@ -125,7 +125,7 @@ export async function createSnapshot(db: Db, ctx: AppContext, store: Store, w: W
 }
 
 /** The newest unexpired snapshot with the same key, if any. */
-async function findSnapshot(db: Db, store: Store, w: Window): Promise<Snapshot | undefined> {
+export async function findSnapshot(db: Db, store: Store, w: Window): Promise<Snapshot | undefined> {
   const { rows } = await sql<Snapshot>`
     select id, total from export_snapshots
     where store_id = ${store.id} and window_start = ${w.start} and window_end = ${w.end}
@@ -141,7 +141,7 @@ export const pagesOf = (total: number, pageSize: number) => Math.ceil(total / pa
  * Locks the page's orders that are still routed to this store, in id order (the order re-routing
  * locks in), and answers their ids. A re-routed order fails the re-checked store_id and drops out.
  */
-async function lockPage(db: Db, store: Store, snap: Snapshot, page: number): Promise<number[]> {
+export async function lockPage(db: Db, store: Store, snap: Snapshot, page: number): Promise<number[]> {
   const lo = (page - 1) * store.page_size + 1;
   const hi = page * store.page_size;
   const { rows } = await sql<{ id: number }>`
@@ -159,7 +159,7 @@ async function lockPage(db: Db, store: Store, snap: Snapshot, page: number): Pro
  * Pins the locked orders to this store and moves new → at_wms in one UPDATE (last_modified untouched;
  * updated_at moves for the rows that change), and writes their order events set-wise.
  */
-async function pinAndMark(db: Db, store: Store, ids: number[]): Promise<void> {
+export async function pinAndMark(db: Db, store: Store, ids: number[]): Promise<void> {
   if (ids.length === 0) return;
   const actor = String(store.id);
   await sql`
@@ -256,7 +256,7 @@ export async function servePage(ctx: AppContext, store: Store, q: ExportQuery): 
   return ctx.db.transaction().execute(async (trx) => {
     const snap =
       (page > 1 ? await findSnapshot(trx, store, w) : undefined) ??
-      (await createSnapshot(trx, ctx, store, w));
+      (await createSnapshot(trx, store, w, ctx.config.exportSnapshotTtlMinutes));
     const pages = pagesOf(snap.total, store.page_size);
     let rows: PageOrderRow[] = [];
     let ids: number[] = [];
@@ -286,7 +286,7 @@ export async function servePage(ctx: AppContext, store: Store, q: ExportQuery): 
  * a window that starts after the furthest window end seen so far raises an export_gap alert — orders
  * modified in between may have been missed. The very first export of a store raises nothing.
  */
-async function recordExport(
+export async function recordExport(
   db: Db,
   store: Store,
   w: Window,

@@ -52,7 +52,7 @@ export async function testStoreExport(
   const w: Window = windowOf(store, { start_date: start, end_date: end });
   try {
     await ctx.db.transaction().execute(async (trx) => {
-      const snap = await createSnapshot(trx, ctx, store, w);
+      const snap = await createSnapshot(trx, store, w, ctx.config.exportSnapshotTtlMinutes);
       const pages = pagesOf(snap.total, store.page_size);
       const errors: string[] = [];
       let valid = true;

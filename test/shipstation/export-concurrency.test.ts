@@ -149,7 +149,8 @@ t.test(
       k,
     );
     t.ok(
-      versions > 20,
+      // PGlite has one connection, so writers and exports take turns: less happens in the same time.
+      versions > (db.engine === 'pglite' ? 5 : 20) && walks >= 4,
       `${versions} changes, ${reroutes} re-routes, ${finals.length} orders, ${walks} walks, ${pagesWalked} pages`,
     );
     const missed = finals.filter((o) => !seen.get(o.id)?.has(o.notes));

@@ -8,8 +8,9 @@ import { NO_CONNECTIONS } from './routing.js';
  * test checks that they agree.
  *
  * Only unpinned orders (served_store_id null) whose status is not canceled, shipped or confirmed are
- * (re)routed. Candidate rows are locked `FOR UPDATE` in id order — the lock the export takes when it
- * pins an order — so an order re-routed while a store walks its pages is not served by the old store.
+ * (re)routed. The UPDATE takes the row lock of every order it moves — the lock the export takes when it
+ * pins an order — and re-checks `served_store_id is null` under it, so an order re-routed while a store
+ * walks its pages is not served by the old store, and an order pinned meanwhile does not move.
  * When an order's store (or its unrouted state) changes, store_id, routing_reason, last_modified and
  * updated_at move and a 'routed' order event is written, all in one statement; when only the reason
  * text changes (a refusing store was renamed…), routing_reason and updated_at move; otherwise nothing
@@ -81,6 +82,10 @@ async function assign(
   merchantId: number,
   restrict: RawBuilder<unknown>,
 ): Promise<RoutingOutcome> {
+  // Decisions are computed once per distinct (order_source, tags) pair — a merchant has few — and joined
+  // back to the orders. The UPDATE locks only the rows it changes, re-checking in its WHERE that each is
+  // still unpinned, open and as it was read: a row changed meanwhile by someone else (pinned by an export,
+  // canceled…) is left as that change made it.
   const result = await sql<{ changed: number; moved: number }>`
     with live as materialized (
       select s.id, s.name, s.order_sources, s.include_tags, s.exclude_tags, s.priority, s.created_at
@@ -93,11 +98,12 @@ async function assign(
       where o.merchant_id = ${merchantId} ${restrict}
         and o.served_store_id is null
         and o.status not in ('canceled', 'shipped', 'confirmed')
-      order by o.id
-      for update
     ),
-    decided as (
-      select o.id, o.store_id as old_store_id, o.routing_reason as old_reason, pick.id as new_store_id,
+    combos as (
+      select distinct c.order_source, c.tags from cand c
+    ),
+    decisions as materialized (
+      select o.order_source, o.tags, pick.id as new_store_id,
         case when pick.id is not null then null
           else coalesce(
             (select string_agg('store ' || s.id || ' ''' || s.name || ''': ' || ${REFUSAL}, '; '
@@ -105,17 +111,18 @@ async function assign(
              from live s),
             ${NO_CONNECTIONS})
         end as new_reason
-      from cand o
+      from combos o
       left join lateral (
         select s.id from live s where ${ACCEPTS} order by s.priority, s.created_at, s.id limit 1
       ) pick on true
     ),
-    diff as (
-      select d.*,
-        (d.old_store_id is distinct from d.new_store_id
-          or (d.old_store_id is null and d.old_reason is null)) as moved
-      from decided d
-      where d.old_store_id is distinct from d.new_store_id or d.old_reason is distinct from d.new_reason
+    diff as materialized (
+      select c.id, c.order_source, c.tags, c.store_id as old_store_id, d.new_store_id, d.new_reason,
+        (c.store_id is distinct from d.new_store_id
+          or (c.store_id is null and c.routing_reason is null)) as moved
+      from cand c
+      join decisions d on d.order_source = c.order_source and d.tags = c.tags
+      where c.store_id is distinct from d.new_store_id or c.routing_reason is distinct from d.new_reason
     ),
     changed as (
       update orders o
@@ -124,7 +131,11 @@ async function assign(
           last_modified = case when d.moved then now() else o.last_modified end,
           updated_at = now()
       from diff d
-      where o.merchant_id = ${merchantId} and o.id = d.id and o.served_store_id is null
+      where o.merchant_id = ${merchantId} and o.id = d.id
+        and o.served_store_id is null
+        and o.status not in ('canceled', 'shipped', 'confirmed')
+        and o.order_source = d.order_source and o.tags = d.tags
+        and o.store_id is not distinct from d.old_store_id
       returning o.id, d.old_store_id, d.new_store_id, d.new_reason, d.moved
     ),
     events as (

@@ -39,7 +39,7 @@ const querySchema = z
     'SS-UserName': z.string().optional().describe('store username, when no Authorization header is sent'),
     'SS-Password': z.string().optional().describe('store password, when no Authorization header is sent'),
   })
-  .meta({ id: 'ShipStationQuery' });
+  .describe('ShipStation Custom Store query');
 
 const xmlBody = z.string().describe('an XML document (text/xml; charset=utf-8)');
 

@@ -179,7 +179,7 @@ export async function pinAndMark(db: Db, store: Store, ids: number[]): Promise<v
       returning o.id, b.old_status, b.old_served
     )
     insert into order_events (merchant_id, order_id, type, from_status, to_status, actor_type, actor, data)
-    select ${store.merchant_id}::bigint, id, 'pinned', old_status, old_status, 'store', ${actor}::text,
+    select ${store.merchant_id}::bigint, id, 'pinned', null, null, 'store', ${actor}::text,
       jsonb_build_object('store_id', ${store.id}::bigint)
     from changed where old_served is null
     union all
@@ -253,6 +253,25 @@ export async function servePage(ctx: AppContext, store: Store, q: ExportQuery): 
   const started = performance.now();
   const w = windowOf(store, q);
   const page = parsePage(q.page);
+  // The page lock meets re-routing's set-wise UPDATE, which locks in its own order: a deadlock is
+  // possible (PostgreSQL aborts one side), and then the page is simply served again.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await servePageOnce(ctx, store, w, page, started);
+    } catch (e) {
+      const code = (e as { code?: unknown }).code;
+      if (attempt >= 3 || (code !== '40P01' && code !== '40001')) throw e;
+    }
+  }
+}
+
+async function servePageOnce(
+  ctx: AppContext,
+  store: Store,
+  w: Window,
+  page: number,
+  started: number,
+): Promise<ExportPageResult> {
   return ctx.db.transaction().execute(async (trx) => {
     const snap =
       (page > 1 ? await findSnapshot(trx, store, w) : undefined) ??

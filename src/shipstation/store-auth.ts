@@ -124,6 +124,12 @@ export async function authenticateStore(ctx: AppContext, req: FastifyRequest): P
 
 async function recordFailure(ctx: AppContext, username: string, client: string): Promise<void> {
   const w = ctx.config.authFailureWindowSeconds;
+  // Now and then, forget the pairs whose window has passed (guessed usernames would pile up).
+  if (Math.random() < 0.01) {
+    await sql`delete from auth_failures where window_start <= now() - make_interval(secs => ${w})`.execute(
+      ctx.db,
+    );
+  }
   await sql`
     insert into auth_failures (username, client, window_start, failures)
     values (${username}, ${client}, now(), 1)

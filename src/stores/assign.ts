@@ -35,9 +35,18 @@ export async function routeOrders(
   orderIds: readonly number[],
 ): Promise<void> {
   if (orderIds.length === 0) return;
-  await sql`select 1 from merchants where id = ${merchantId} for share`.execute(trx);
+  await lockMerchantForRouting(trx, merchantId);
   const ids = [...new Set(orderIds)];
   await assign(trx, merchantId, sql`and o.id in (${sql.join(ids)})`);
+}
+
+/**
+ * The share lock routeOrders takes on the merchant row. An order transaction that changes existing
+ * orders may call it first, before touching them: it then can never deadlock with a concurrent
+ * store-connection change of the same merchant (which holds the merchant lock while it re-routes).
+ */
+export async function lockMerchantForRouting(trx: Kysely<DB>, merchantId: number): Promise<void> {
+  await sql`select 1 from merchants where id = ${merchantId} for share`.execute(trx);
 }
 
 /**

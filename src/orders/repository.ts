@@ -202,17 +202,23 @@ export async function ingestOrders(
         content: orderContent(v.parsed.order),
         content_hash: v.hash,
       }));
-      // Sorted by key so that concurrent batches with overlapping orders wait on each other in
-      // the same order (no deadlock).
+      // Ids are drawn in input order (so a batch's orders are numbered as sent), but rows are
+      // inserted sorted by key, so that concurrent batches with overlapping orders wait on each
+      // other in the same order (no deadlock). The CTE holds a volatile function: materialised once.
       const inserted = await sql<{ id: number; order_source: string; order_number: string }>`
-        insert into orders (merchant_id, order_source, order_number, status, order_date, currency, tags,
+        with input as (
+          select nextval(pg_get_serial_sequence('orders', 'id')) as id, r.*
+          from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as r(order_source text, order_number text,
+            status text, order_date timestamptz, currency text, tags jsonb, order_total numeric,
+            tax_amount numeric, shipping_amount numeric, amount_paid numeric, content jsonb, content_hash text)
+        )
+        insert into orders (id, merchant_id, order_source, order_number, status, order_date, currency, tags,
           order_total, tax_amount, shipping_amount, amount_paid, content, content_hash)
-        select ${merchant.id}, r.order_source, r.order_number, r.status, r.order_date, r.currency,
+        overriding system value
+        select r.id, ${merchant.id}, r.order_source, r.order_number, r.status, r.order_date, r.currency,
           array(select jsonb_array_elements_text(r.tags)), r.order_total, r.tax_amount, r.shipping_amount,
           r.amount_paid, r.content, r.content_hash
-        from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as r(order_source text, order_number text,
-          status text, order_date timestamptz, currency text, tags jsonb, order_total numeric, tax_amount numeric,
-          shipping_amount numeric, amount_paid numeric, content jsonb, content_hash text)
+        from input r
         order by r.order_source, r.order_number
         on conflict (merchant_id, order_source, order_number) do nothing
         returning id, order_source, order_number
@@ -564,9 +570,12 @@ const isUpdatedCursor = (v: unknown): v is UpdatedCursor =>
  * transaction's now(), i.e. its start; a transaction that commits late writes an updated_at older
  * than rows already answered. So the list stops at a horizon: only rows with updated_at strictly
  * before the start of the oldest transaction still open on the database (or before now()) are
- * answered; whatever commits later has an updated_at at or after the horizon and is answered by a
- * later page or poll. Nothing is skipped; an order changed again is answered again (at-least-once).
- * A long-open transaction holds the horizon back (later pages wait for it), never loses data.
+ * answered (the horizon is read before the list's snapshot); whatever commits later has an
+ * updated_at at or after the horizon and is answered by a later page or poll. Nothing is skipped; an order changed again is answered again (at-least-once).
+ * An open transaction that has written holds the horizon back (later pages wait for it); one that
+ * has not written yet counts for its first 5 seconds only, so a long read-only transaction (a
+ * backup) cannot stall polling. Our writers touch orders in their first statement.
+ * Cost: answers lag by the age of the oldest open writing transaction (usually milliseconds).
  */
 export async function listOrders(
   db: Kysely<DB>,
@@ -594,13 +603,19 @@ export async function listOrders(
   }
 
   const after = decodeCursor(f.cursor, isUpdatedCursor);
-  const horizon = sql<Date>`(select least(now(), coalesce(min(a.xact_start), now()))
+  // The horizon is read in its own statement, before the list's snapshot is taken: a writer that
+  // started before it was either still open then (so the horizon is at or before its start) or
+  // had committed (so the list sees its rows).
+  const h = await sql<{ us: number }>`
+    select (extract(epoch from least(now(), coalesce(min(a.xact_start), now()))) * 1000000)::bigint as us
     from pg_stat_activity a
     where a.datname = current_database() and a.backend_type = 'client backend'
-      and a.xact_start is not null and a.pid <> pg_backend_pid())`;
+      and a.xact_start is not null and a.pid <> pg_backend_pid()
+      and (a.backend_xid is not null or a.xact_start > now() - interval '5 seconds')`.execute(db);
+  const horizonUs = Number(h.rows[0]?.us);
   q = q
     .where('o.updated_at', '>=', sql<Date>`${f.updated_since}::timestamptz`)
-    .where('o.updated_at', '<', horizon);
+    .where('o.updated_at', '<', sql<Date>`timestamptz 'epoch' + ${horizonUs} * interval '1 microsecond'`);
   if (after) {
     q = q.where(
       sql<boolean>`(o.updated_at, o.id) > (timestamptz 'epoch' + ${after.us} * interval '1 microsecond', ${after.id})`,

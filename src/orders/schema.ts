@@ -40,6 +40,11 @@ export function codePoints(s: string): number {
 
 const tooLong = (max: number) => `at most ${max} characters`;
 
+/** PostgreSQL text cannot hold NUL, and a lone surrogate cannot be stored as UTF-8. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const storable = (s: string) => !s.includes('\u0000') && !LONE_SURROGATE.test(s);
+const NOT_STORABLE = 'must be valid Unicode text without NUL characters';
+
 /** A required string: trimmed, 1..max code points. */
 function text(max: number) {
   return z
@@ -47,6 +52,7 @@ function text(max: number) {
     .trim()
     .min(1, 'must not be empty')
     .refine((s) => codePoints(s) <= max, tooLong(max))
+    .refine(storable, NOT_STORABLE)
     .meta({ maxLength: max });
 }
 
@@ -56,6 +62,7 @@ function optText(max: number) {
     .string()
     .trim()
     .refine((s) => codePoints(s) <= max, tooLong(max))
+    .refine(storable, NOT_STORABLE)
     .meta({ maxLength: max })
     .nullish()
     .transform((s) => (s === undefined || s === null || s === '' ? null : s));

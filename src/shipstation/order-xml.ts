@@ -187,10 +187,12 @@ export function toExportOrder(input: ToExportOrderInput): ExportOrder {
 // Values
 
 /** Cleaned value, or undefined when absent or blank. Not truncated. */
+const NON_BLANK = /\S/; // \s is exactly the set String.prototype.trim() removes
+
 function present(v: string | null | undefined): string | undefined {
   if (v == null || v === '') return undefined;
   const c = clean(v);
-  return c.trim() === '' ? undefined : c;
+  return NON_BLANK.test(c) ? c : undefined;
 }
 
 /** Cleaned, non-blank and truncated to `max` characters, or undefined. */
@@ -211,8 +213,11 @@ const MONEY = /^\s*(-)?(\d+)(?:\.(\d{1,2}))?\s*$/;
 const MAX_HUNDREDTHS = 999_999_999n;
 
 /** Two-decimal money clamped to decimal(9,2); undefined when unreadable. */
+const MONEY_CANONICAL = /^(?:0|-?[1-9]\d{0,6})\.\d{2}$/;
+
 export function formatMoney92(v: string | null | undefined): string | undefined {
   if (v == null) return undefined;
+  if (MONEY_CANONICAL.test(v)) return v; // fast path: what the database gives us
   const m = MONEY.exec(v);
   if (!m) return undefined;
   let cents = BigInt(m[2]!) * 100n + BigInt(((m[3] ?? '') + '00').slice(0, 2));

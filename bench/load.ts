@@ -83,6 +83,8 @@ export interface LoadResult {
   achievedRps: number;
   /** Requests that had to wait for a free slot (the in-flight bound was reached). */
   queued: number;
+  /** Requests given up on at the end of an open-loop run (see OpenLoopOptions.drainMs). */
+  abandoned: number;
   /** Sum of `units` the checks reported (orders served, orders created…). */
   units: number;
   byTag: Record<string, number[]>;
@@ -110,6 +112,7 @@ function newResult(): LoadResult {
     elapsedS: 0,
     achievedRps: 0,
     queued: 0,
+    abandoned: 0,
     units: 0,
     byTag: {},
   };
@@ -156,7 +159,11 @@ export interface OpenLoopOptions {
   maxInFlight: number;
   make: (i: number) => Req;
   check?: Check;
-  /** How long to wait for answers after the last due time before giving up on them, ms. */
+  /**
+   * How long to wait for answers after the last due time, ms (default 5 000). Requests still queued
+   * or in flight then are abandoned: counted as errors, with their wait so far as latency (a lower
+   * bound), so an overloaded service shows as such without the run lasting for ever.
+   */
   drainMs?: number;
 }
 
@@ -177,14 +184,22 @@ export async function openLoop(client: HttpClient, o: OpenLoopOptions): Promise<
     allDone = res;
   });
 
+  let closed = false;
+  const pending = new Map<Req, number>();
+  const sentPromises = new Set<Promise<void>>();
   const launch = (req: Req, due: number) => {
     inFlight += 1;
-    client.request(req).then(
+    pending.set(req, due);
+    const p = client.request(req).then(
       (res) => settle(req, res, undefined, due),
       (err) => settle(req, undefined, err, due),
     );
+    sentPromises.add(p);
+    p.finally(() => sentPromises.delete(p));
   };
   const settle = (req: Req, res: Res | undefined, err: unknown, due: number) => {
+    if (closed) return;
+    pending.delete(req);
     record(r, req, res, err, performance.now() - due, check);
     inFlight -= 1;
     outstanding -= 1;
@@ -207,9 +222,18 @@ export async function openLoop(client: HttpClient, o: OpenLoopOptions): Promise<
     }
   }
   if (outstanding > 0) {
-    await Promise.race([done, sleep(o.drainMs ?? 30_000)]);
+    await Promise.race([done, sleep(o.drainMs ?? 5_000)]);
+  }
+  closed = true;
+  const now = performance.now();
+  for (const [req, due] of [...pending, ...queue.map((x) => [x.req, x.due] as const)]) {
+    r.abandoned += 1;
+    record(r, req, undefined, 'abandoned: no answer by the end of the drain time', now - due, check);
   }
   finish(r, t0, o.seconds);
+  // Requests already sent are still being served: let them finish (unrecorded) so the next step
+  // (a restore, another scenario) does not overlap them.
+  await Promise.race([Promise.allSettled([...sentPromises]), sleep(120_000)]);
   return r;
 }
 

@@ -15,6 +15,8 @@ export class SizeResults {
   readonly defs = new Map<string, MetricDef>();
   readonly notMeasured = new Map<string, string>();
   readonly notes: string[] = [];
+  /** Preformatted findings (per-statement timings, EXPLAIN output), printed as code blocks. */
+  readonly details: { title: string; text: string }[] = [];
   seed: Record<string, unknown> = {};
 
   constructor(readonly size: number) {}

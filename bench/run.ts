@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -80,9 +80,35 @@ interface Server {
   stop(): Promise<void>;
 }
 
+/**
+ * The service as production runs it: compiled JavaScript (an esbuild bundle of src/server.ts with the
+ * packages external, in node_modules/.cache/shipbridge-bench/, out of biome's way), with source maps like `npm start`. BENCH_SERVER=tsx runs the
+ * TypeScript through the tsx loader instead (about 60 MB more resident memory).
+ */
+function serverArgs(): string[] {
+  if (process.env['BENCH_SERVER'] === 'tsx') return ['--import', 'tsx', 'src/server.ts'];
+  const out = path.join(ROOT, 'node_modules', '.cache', 'shipbridge-bench', 'server.mjs');
+  execFileSync(
+    path.join(ROOT, 'node_modules', '.bin', 'esbuild'),
+    [
+      'src/server.ts',
+      '--bundle',
+      '--platform=node',
+      '--format=esm',
+      '--packages=external',
+      '--target=node20',
+      `--outfile=${out}`,
+      '--sourcemap',
+      '--log-level=warning',
+    ],
+    { cwd: ROOT, stdio: 'inherit' },
+  );
+  return ['--enable-source-maps', out];
+}
+
 async function startServer(ds: Dataset): Promise<Server> {
   const out = createWriteStream(SERVER_LOG, { flags: 'a' });
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+  const child: ChildProcess = spawn(process.execPath, serverArgs(), {
     cwd: ROOT,
     env: {
       ...process.env,
@@ -565,6 +591,7 @@ function describe(name: string, res: LoadResult): string {
     `p99 ${fmt(pct(s, 99))} ms, ${fmt(res.achievedRps)} req/s` +
     (res.units ? `, ${fmt(res.units / Math.max(SECONDS, res.elapsedS))} units/s` : '') +
     (res.queued ? `, ${res.queued} queued at the in-flight bound` : '') +
+    (res.abandoned ? `, ${res.abandoned} abandoned unanswered` : '') +
     (res.errorSamples.length ? `\n    e.g. ${res.errorSamples.slice(0, 2).join('\n    ')}` : '')
   );
 }
@@ -832,22 +859,60 @@ async function scenarioExportLimit(b: Bench, w: ExportWindow): Promise<void> {
         const injected = await app.inject(exportReq(w, 2));
         const statements = app.captured;
         app.captured = undefined;
+        const isControl = (q: string) => /^\s*(begin|commit|rollback|start transaction)\b/i.test(q);
+        const control = statements.some((s) => isControl(s.sql));
         if (injected.status !== 200) throw new Error(`in-process export answered ${injected.status}`);
         await cp.restore();
         const endpoint: number[] = [];
         const sqlMs: number[] = [];
+        const each: number[][] = statements.map(() => []);
         for (let k = 0; k < N; k++) {
           let t = performance.now();
           const res = await http.request(exportReq(w, 2));
           endpoint.push(performance.now() - t);
           if (res.status !== 200) throw new Error(`export page 2 answered ${res.status}`);
           await cp.restore();
+          // The same statements, committed like the endpoint's transaction (then undone by the restore).
           t = performance.now();
-          await replay.query('begin');
-          for (const s of statements) await replay.query(s.sql, s.parameters as unknown[]);
-          await replay.query('rollback');
+          if (!control) await replay.query('begin');
+          for (const [j, s] of statements.entries()) {
+            const u = performance.now();
+            await replay.query(s.sql, s.parameters as unknown[]);
+            each[j]!.push(performance.now() - u);
+          }
+          if (!control) await replay.query('commit');
           sqlMs.push(performance.now() - t);
+          await cp.restore();
         }
+        // Which statements the time goes to, and the plan of the slowest one (in the same transaction).
+        const oneLine = (q: string) => q.replace(/\s+/g, ' ').trim().slice(0, 150);
+        const timings = statements.map((s, j) => ({ j, ms: median(each[j]!), sql: oneLine(s.sql) }));
+        r.details.push({
+          title: `export page 2, page size ${ps}: the endpoint's statements replayed through pg (median ms each)`,
+          text: timings.map((x) => `${fmt(x.ms).padStart(8)} ms  #${x.j + 1} ${x.sql}`).join('\n'),
+        });
+        const slow = [...timings]
+          .filter((x) => !isControl(x.sql))
+          .sort((a, b) => b.ms - a.ms)
+          .slice(0, 2);
+        for (const sl of slow) {
+          await replay.query('begin');
+          for (let j = 0; j < sl.j; j++) {
+            if (!isControl(statements[j]!.sql)) {
+              await replay.query(statements[j]!.sql, statements[j]!.parameters as unknown[]);
+            }
+          }
+          const plan = await replay.query(
+            `explain (analyze, buffers) ${statements[sl.j]!.sql}`,
+            statements[sl.j]!.parameters as unknown[],
+          );
+          await replay.query('rollback');
+          r.details.push({
+            title: `EXPLAIN (ANALYZE, BUFFERS) of statement #${sl.j + 1} (page size ${ps}, ${fmt(sl.ms)} ms)`,
+            text: plan.rows.map((x: Record<string, string>) => x['QUERY PLAN']).join('\n'),
+          });
+        }
+        await cp.restore();
         const store = (await app.db
           .selectFrom('stores')
           .selectAll()
@@ -876,7 +941,7 @@ async function scenarioExportLimit(b: Bench, w: ExportWindow): Promise<void> {
         );
         r.add(
           `limit.export.${ps}.sql`,
-          `  the same page's ${statements.length} SQL statements through pg (in a transaction)`,
+          `  the same page's ${statements.length} SQL statements (with begin/commit) through pg`,
           'ms',
           s,
         );
@@ -1242,6 +1307,7 @@ async function benchSize(ds: Dataset): Promise<SizeResults> {
   const rss = new RssSampler(server.pid);
   const main = ds.stores.find((s) => s.merchantId === 1 && s.name === 'Main')!;
   const b: Bench = { ds, pool, http, server, rss, r, main };
+  const load0 = os.loadavg()[0]!;
   try {
     const m = ds.merchants[0]!;
     const has = {
@@ -1282,6 +1348,10 @@ async function benchSize(ds: Dataset): Promise<SizeResults> {
     await guarded(b, 'reroute', has.patch, () => scenarioReroute(b));
     const { hwmMb } = RssSampler.read(server.pid);
     r.add('rss.hwm', 'service peak RSS over the whole run (VmHWM)', 'MB', hwmMb);
+    r.notes.push(
+      `machine load average (1 min) ${fmt(load0)} at the start and ${fmt(os.loadavg()[0]!)} at the end of this ` +
+        `size's measurements (2 cores; anything above ~1 means other work competed for the CPU)`,
+    );
   } finally {
     http.close();
     await pool.end();
@@ -1494,6 +1564,11 @@ async function main(): Promise<void> {
     '',
     metricsTable(results),
     '',
+    '## Where the time goes',
+    '',
+    ...results.flatMap((r) =>
+      r.details.flatMap((d) => [`### ${sizeLabel(r.size)}: ${d.title}`, '', '```', d.text, '```', '']),
+    ),
     '## Notes and scenarios not measured',
     '',
     ...results.flatMap((r) => [

@@ -1194,6 +1194,29 @@ async function scenarioListing(b: Bench): Promise<void> {
     if (!next) break;
     cursors.push(next);
   }
+  // One at a time (warm cache), for the growth ratio between sizes.
+  const listReq = (i: number): Req => {
+    const c = cursors[i % cursors.length];
+    return {
+      method: 'GET',
+      path: `/v1/merchants/${m.code}/orders?limit=100${c ? `&cursor=${encodeURIComponent(c)}` : ''}`,
+      headers: apiAuth(m),
+    };
+  };
+  for (let run = 0; run < RUNS; run++) {
+    const serial: number[] = [];
+    for (let i = 0; i < 30; i++) {
+      const t = performance.now();
+      await http.request(listReq(i));
+      serial.push(performance.now() - t);
+    }
+    r.add(
+      'listing.serial.p50',
+      'order listing, page of 100, one request at a time: p50',
+      'ms',
+      median(serial),
+    );
+  }
   for (let run = 0; run < RUNS; run++) {
     b.rss.start();
     const res = await openLoop(http, {
@@ -1463,8 +1486,8 @@ function targets(results: SizeResults[]): TargetRow[] {
     ),
   );
   for (const [key, label] of [
-    ['export.later.100.p50', 'export later page p50'],
-    ['listing.p50', 'listing page p50'],
+    ['limit.export.100.endpoint', 'export later page of 100, one at a time (warm)'],
+    ['listing.serial.p50', 'listing page of 100, one at a time (warm)'],
   ] as const) {
     const a = small?.median(key);
     const z = big?.median(key);

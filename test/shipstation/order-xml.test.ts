@@ -13,6 +13,8 @@ import {
   renderOrdersPage,
   toExportOrder,
 } from '../../src/shipstation/order-xml.js';
+import { errorXml } from '../../src/shipstation/error-xml.js';
+import { cdata, charLength, clean, esc, truncateChars } from '../../src/shipstation/xml.js';
 import { expectedText, oracleOrdersPage } from '../helpers/order-xml-oracle.js';
 import { validateManyOrdersXml, validateOrdersXml } from '../helpers/xsd.js';
 
@@ -634,6 +636,36 @@ t.test('the XSD catches drift: order, types and undeclared elements', async (t) 
   const results = await validateManyOrdersXml([...cases.map(([, xml]) => xml), good]);
   for (const [i, [name]] of cases.entries()) t.notOk(results[i]!.valid, `rejected: ${name}`);
   t.ok(results[cases.length]!.valid, 'while the original is valid');
+});
+
+t.test('escaping primitives', async (t) => {
+  t.equal(esc('a & b < c > d " e \' f'), 'a &amp; b &lt; c &gt; d &quot; e &apos; f');
+  t.equal(esc('plain'), 'plain');
+  t.equal(esc('x\u0000y\uFFFFz\uD83D'), 'xyz', 'illegal characters and a lone high surrogate go');
+  t.equal(clean('\uDE00a\uD83D\uDE00b\uDBFF'), 'a😀b', 'pairs stay, lone halves go');
+  t.equal(clean('a\r\nb\rc\td'), 'a\nb\nc\td');
+  t.equal(cdata(']]>'), '<![CDATA[]]]]><![CDATA[>]]>');
+  t.equal(cdata('a]]>]]>b'), '<![CDATA[a]]]]><![CDATA[>]]]]><![CDATA[>b]]>');
+  t.equal(cdata(''), '<![CDATA[]]>');
+  t.equal(truncateChars('😀😀😀', 2), '😀😀');
+  t.equal(truncateChars('ab', 5), 'ab');
+  t.equal(charLength('a😀é'), 3);
+  const r = tree(`<R>${cdata('x]]>y&<\u0001')}</R>`) as { R: unknown };
+  t.same(r.R, { cdata: 'x]]>y&<' });
+});
+
+t.test('error bodies', async (t) => {
+  const x = errorXml('unauthorized', 'Wrong user name or password for "store" <a&b> \u0001]]>');
+  t.equal(
+    x,
+    '<?xml version="1.0" encoding="utf-8"?><Error><Code>unauthorized</Code>' +
+      '<Message>Wrong user name or password for "store" &lt;a&amp;b&gt; ]]&gt;</Message></Error>',
+  );
+  t.equal(XMLValidator.validate(x), true);
+  t.same(new XMLParser({ parseTagValue: false }).parse(x).Error, {
+    Code: 'unauthorized',
+    Message: 'Wrong user name or password for "store" <a&b> ]]>',
+  });
 });
 
 // ------------------------------------------------------------------------------------------------

@@ -8,8 +8,8 @@ import { NO_CONNECTIONS } from './routing.js';
  * test checks that they agree.
  *
  * Only unpinned orders (served_store_id null) whose status is not canceled, shipped or confirmed are
- * (re)routed. The UPDATE takes the row lock of every order it moves — the lock the export takes when it
- * pins an order — and re-checks `served_store_id is null` under it, so an order re-routed while a store
+ * (re)routed. The orders that change are locked `FOR UPDATE` in id order — the lock the export takes,
+ * in the same order, when it pins a page — and re-checked (`served_store_id is null`) under the lock, so an order re-routed while a store
  * walks its pages is not served by the old store, and an order pinned meanwhile does not move.
  * When an order's store (or its unrouted state) changes, store_id, routing_reason, last_modified and
  * updated_at move and a 'routed' order event is written, all in one statement; when only the reason
@@ -92,9 +92,10 @@ async function assign(
   restrict: RawBuilder<unknown>,
 ): Promise<RoutingOutcome> {
   // Decisions are computed once per distinct (order_source, tags) pair — a merchant has few — and joined
-  // back to the orders. The UPDATE locks only the rows it changes, re-checking in its WHERE that each is
-  // still unpinned, open and as it was read: a row changed meanwhile by someone else (pinned by an export,
-  // canceled…) is left as that change made it.
+  // back to the orders. Only the rows that change are locked, in id order (the order the export locks a
+  // page in, so the two never deadlock), and the UPDATE re-checks that each is still unpinned, open and
+  // as it was read: a row changed meanwhile by someone else (pinned by an export, canceled…) is left as
+  // that change made it.
   const result = await sql<{ changed: number; moved: number }>`
     with live as materialized (
       select s.id, s.name, s.order_sources, s.include_tags, s.exclude_tags, s.priority, s.created_at
@@ -133,13 +134,20 @@ async function assign(
       join decisions d on d.order_source = c.order_source and d.tags = c.tags
       where c.store_id is distinct from d.new_store_id or c.routing_reason is distinct from d.new_reason
     ),
+    locked as materialized (
+      select d.* from orders o
+      join diff d on d.id = o.id
+      where o.merchant_id = ${merchantId}
+      order by o.id
+      for update of o
+    ),
     changed as (
       update orders o
       set store_id = d.new_store_id,
           routing_reason = d.new_reason,
           last_modified = case when d.moved then now() else o.last_modified end,
           updated_at = now()
-      from diff d
+      from locked d
       where o.merchant_id = ${merchantId} and o.id = d.id
         and o.served_store_id is null
         and o.status not in ('canceled', 'shipped', 'confirmed')

@@ -6,7 +6,7 @@ import { type Kysely, sql } from 'kysely';
 import type { OrderStatus, DB } from '../db/schema.js';
 import { AppError, conflict, type ErrorDetail, formatPath, invalid, notFound } from '../http/errors.js';
 import { decodeCursor, encodeCursor } from '../lib/cursor.js';
-import { routeOrders } from '../stores/assign.js';
+import { lockMerchantForRouting, routeOrders } from '../stores/assign.js';
 import { canonicalJson, contentHash, orderContent } from './content.js';
 import { type HeldFrom, isEditable, type MerchantEvent, nextStatus, refusalMessage } from './lifecycle.js';
 import { type ParsedOrder, parseOrder } from './schema.js';
@@ -301,7 +301,13 @@ export async function ingestOrders(
   return results as IngestResult[];
 }
 
+/**
+ * Locks the order row for a change. The merchant's routing lock is taken first (as routeOrders
+ * will), so a concurrent store-connection change of the merchant, which holds that lock while it
+ * re-routes (and locks orders), cannot deadlock with us.
+ */
 async function lockOrder(trx: Kysely<DB>, merchantId: number, id: number) {
+  await lockMerchantForRouting(trx, merchantId);
   const row = await trx
     .selectFrom('orders')
     .selectAll()

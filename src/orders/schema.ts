@@ -240,7 +240,8 @@ function orderShape(mode: 'create' | 'replace') {
         z
           .string()
           .trim()
-          .refine((s) => codePoints(s) <= 100, tooLong(100)),
+          .refine((s) => codePoints(s) <= 100, tooLong(100))
+          .refine(storable, NOT_STORABLE),
       )
       .max(3, 'at most 3 custom fields')
       .nullish()

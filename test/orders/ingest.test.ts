@@ -230,6 +230,20 @@ t.test('creating orders', async (t) => {
     );
   });
 
+  t.test('the OpenAPI document describes the order routes from the same schemas', async (t) => {
+    const doc = await app.inject({ method: 'GET', url: '/openapi.json' });
+    t.equal(doc.statusCode, 200);
+    const d = doc.json();
+    for (const id of ['NewOrder', 'Order', 'OrderItem', 'OrderBatchResult', 'OrderEvent']) {
+      t.ok(d.components.schemas[id], `component ${id}`);
+    }
+    const post = d.paths['/v1/merchants/{merchant}/orders'].post;
+    t.same(post.tags, ['orders']);
+    t.ok(post.responses['201'] && post.responses['409']);
+    const item = d.components.schemas.ItemFields ?? d.components.schemas.ItemFieldsInput;
+    t.equal(item.properties.name.maxLength, 200, 'limits are documented');
+  });
+
   t.test('scope: a warehouse posts for its merchant; others get 404', async (t) => {
     const wh = api(app, { code: s.merchant.code, auth: s.warehouse.auth });
     t.equal((await wh.post(sampleOrder('wh'))).statusCode, 201);

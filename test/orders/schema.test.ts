@@ -271,3 +271,11 @@ t.test('content hash: canonical, status-blind, content-sensitive', async (t) => 
   t.not(contentHash(ok({ ...sampleOrder(1), tax_amount: 1.51 }).order), contentHash(a));
   t.equal(canonicalJson({ b: 1, a: [{ d: null, c: 'x' }] }), '{"a":[{"c":"x","d":null}],"b":1}');
 });
+
+t.test('text that PostgreSQL cannot store is refused, not a 500', async (t) => {
+  t.same(paths({ ...sampleOrder(1), customer_notes: 'a\u0000b' }), ['customer_notes']);
+  t.same(paths(withItem({ sku: 'x\ud800' })), ['items[0].sku'], 'lone surrogate');
+  t.same(paths({ ...sampleOrder(1), tags: ['ok', '\udc00'] }), ['tags[1]']);
+  t.same(paths({ ...sampleOrder(1), custom_fields: ['\u0000'] }), ['custom_fields[0]']);
+  t.ok(ok({ ...sampleOrder(1), customer_notes: 'emoji 😀 and ümlauts' }));
+});

@@ -245,9 +245,9 @@ export function renderPage(store: Store, rows: PageOrderRow[], pages: number): s
 }
 
 /**
- * Serves one export page as ShipStation asks for it. Everything that changes state happens in one
- * transaction: the snapshot (page 1, or when none exists), the pinning, the events, the log row and
- * the store's health.
+ * Serves one export page as ShipStation asks for it. One transaction holds the snapshot (page 1, or
+ * when none exists), the page's locks, the pinning and the events; the log row and the store's
+ * health follow it.
  */
 export async function servePage(ctx: AppContext, store: Store, q: ExportQuery): Promise<ExportPageResult> {
   const started = performance.now();
@@ -257,7 +257,11 @@ export async function servePage(ctx: AppContext, store: Store, q: ExportQuery): 
   // possible (PostgreSQL aborts one side), and then the page is simply served again.
   for (let attempt = 1; ; attempt++) {
     try {
-      return await servePageOnce(ctx, store, w, page, started);
+      const result = await servePageOnce(ctx, store, w, page);
+      // After the commit, on its own: the store row is locked by store changes before they re-route
+      // orders, so taking it after the page's order locks inside one transaction could deadlock.
+      await recordExport(ctx.db, store, w, page, result.pages, result.orders, performance.now() - started);
+      return result;
     } catch (e) {
       const code = (e as { code?: unknown }).code;
       if (attempt >= 3 || (code !== '40P01' && code !== '40001')) throw e;
@@ -270,7 +274,6 @@ async function servePageOnce(
   store: Store,
   w: Window,
   page: number,
-  started: number,
 ): Promise<ExportPageResult> {
   return ctx.db.transaction().execute(async (trx) => {
     const snap =
@@ -285,8 +288,6 @@ async function servePageOnce(
       rows = ids.length > 0 ? await readPage(trx, store, snap.id, page, ids) : [];
     }
     const xml = renderPage(store, rows, pages);
-    const ms = performance.now() - started;
-    await recordExport(trx, store, w, page, pages, rows.length, ms);
     return {
       xml,
       window: w,

@@ -14,8 +14,13 @@ import { type Kysely, sql } from 'kysely';
 import type { DB, OrderStatus } from '../db/schema.js';
 import { parseMoneyInput } from '../lib/money.js';
 import type { HeldFrom } from '../orders/lifecycle.js';
-import { allocateLines, idempotencyKey, type NoticeItem } from '../shipstation/notice-matching.js';
-import { isCovered, statusAfterShipment } from './status.js';
+import {
+  type AllocationResult,
+  allocateLines,
+  idempotencyKey,
+  type NoticeItem,
+} from '../shipstation/notice-matching.js';
+import { isCovered, type StatusChange, statusAfterShipment } from './status.js';
 
 /** What a notice says about the shipment, after query/body precedence is settled. */
 export interface ShipmentFacts {
@@ -70,10 +75,24 @@ export async function lockOrder(trx: Kysely<DB>, merchantId: number, orderId: nu
     .executeTakeFirst();
 }
 
+/**
+ * Applies the notice: lock the order, read its lines, then write everything in ONE statement of
+ * data-modifying CTEs — the shipment (ON CONFLICT DO NOTHING on its idempotency key), its lines, the
+ * shipped quantities, the order's status and updated_at, the events, the alerts and the notice's
+ * outcome. Every part after the insert hangs on the inserted row, so a repeat writes nothing but the
+ * notice's 'duplicate' status. Five round trips in all (begin, lock, lines, write, commit).
+ */
 export async function applyShipment(trx: Kysely<DB>, input: ApplyInput): Promise<ApplyOutcome> {
   const { merchantId, facts } = input;
   const order = await lockOrder(trx, merchantId, input.orderId);
   if (!order) throw new Error(`order ${input.orderId} of merchant ${merchantId} not found`);
+  const lines = await trx
+    .selectFrom('order_lines')
+    .select(['id', 'position', 'sku', 'quantity', 'shipped_quantity', 'adjustment'])
+    .where('merchant_id', '=', merchantId)
+    .where('order_id', '=', order.id)
+    .orderBy('position')
+    .execute();
 
   const key = idempotencyKey({
     orderId: order.id,
@@ -83,95 +102,11 @@ export async function applyShipment(trx: Kysely<DB>, input: ApplyInput): Promise
     shipDate: facts.shipDate,
     shippingCost: facts.shippingCost,
   });
-  const inserted = await trx
-    .insertInto('shipments')
-    .values({
-      merchant_id: merchantId,
-      order_id: order.id,
-      store_id: input.storeId,
-      notice_id: input.noticeId,
-      carrier: facts.carrier,
-      service: facts.service,
-      tracking_number: facts.trackingNumber,
-      ship_date: facts.shipDate,
-      label_created_at: facts.labelCreatedAt,
-      shipping_cost: facts.shippingCost === null ? null : (parseMoneyInput(facts.shippingCost) ?? null),
-      notify_customer: facts.notifyCustomer,
-      idempotency_key: key,
-    })
-    .onConflict((oc) => oc.columns(['merchant_id', 'idempotency_key']).doNothing())
-    .returning('id')
-    .executeTakeFirst();
-
-  if (!inserted) {
-    const existing = await trx
-      .selectFrom('shipments')
-      .select('id')
-      .where('merchant_id', '=', merchantId)
-      .where('idempotency_key', '=', key)
-      .executeTakeFirstOrThrow();
-    if (input.noticeId !== null) {
-      await trx
-        .updateTable('ship_notices')
-        .set({
-          status: 'duplicate',
-          order_id: order.id,
-          shipment_id: existing.id,
-          reason: `the same notice as shipment ${existing.id}: nothing changed`,
-          resolved_at: sql`now()`,
-          resolved_by: input.actor.actor,
-        })
-        .where('merchant_id', '=', merchantId)
-        .where('id', '=', input.noticeId)
-        .execute();
-    }
-    return {
-      kind: 'duplicate',
-      shipmentId: existing.id,
-      orderId: order.id,
-      orderNumber: order.order_number,
-      fromStatus: order.status,
-      status: order.status,
-      alerts: [],
-    };
-  }
-  const shipmentId = inserted.id;
-
-  const lines = await trx
-    .selectFrom('order_lines')
-    .select(['id', 'position', 'sku', 'quantity', 'shipped_quantity', 'adjustment'])
-    .where('merchant_id', '=', merchantId)
-    .where('order_id', '=', order.id)
-    .orderBy('position')
-    .execute();
   const result = allocateLines(
     lines.map((l) => ({ ...l, shipped: l.shipped_quantity })),
     facts.items,
   );
-
-  if (result.allocations.length > 0) {
-    await trx
-      .insertInto('shipment_lines')
-      .values(
-        result.allocations.map((a) => ({
-          merchant_id: merchantId,
-          shipment_id: shipmentId,
-          order_line_id: a.lineId,
-          quantity: a.applied,
-          requested_quantity: a.requested,
-        })),
-      )
-      .execute();
-  }
   const increments = result.allocations.filter((a) => a.applied > 0);
-  if (increments.length > 0) {
-    await sql`
-      update order_lines l set shipped_quantity = l.shipped_quantity + v.q
-      from (values ${sql.join(increments.map((a) => sql`(${a.lineId}::bigint, ${a.applied}::int)`))}) as v(id, q)
-      where l.merchant_id = ${merchantId} and l.order_id = ${order.id} and l.id = v.id
-    `.execute(trx);
-  }
-
   const appliedBy = new Map(increments.map((a) => [a.lineId, a.applied]));
   const covered = isCovered(
     lines.map((l) => ({
@@ -181,26 +116,16 @@ export async function applyShipment(trx: Kysely<DB>, input: ApplyInput): Promise
     })),
   );
   const change = statusAfterShipment(order.status, order.held_from as HeldFrom | null, covered);
-  await trx
-    .updateTable('orders')
-    .set({ status: change.status, held_from: change.held_from, updated_at: sql`now()` })
-    .where('merchant_id', '=', merchantId)
-    .where('id', '=', order.id)
-    .execute();
 
+  // Events and alerts name the shipment, whose id the statement makes: SHIPMENT stands for it in
+  // messages, and `shipment_id` is added to every data object in SQL.
   const lineInfo = new Map(lines.map((l) => [l.id, l]));
-  const events: {
-    type: string;
-    from_status: string | null;
-    to_status: string | null;
-    data: Record<string, unknown>;
-  }[] = [
+  const events: { type: string; from: string | null; to: string | null; data: Record<string, unknown> }[] = [
     {
       type: 'shipment',
-      from_status: null,
-      to_status: null,
+      from: null,
+      to: null,
       data: {
-        shipment_id: shipmentId,
         notice_id: input.noticeId,
         store_id: input.storeId,
         carrier: facts.carrier,
@@ -216,37 +141,131 @@ export async function applyShipment(trx: Kysely<DB>, input: ApplyInput): Promise
     },
   ];
   if (change.status !== order.status) {
+    // held_from lets a void reopen an order shipped while on hold to the hold it came from.
     events.push({
       type: change.status,
-      from_status: order.status,
-      to_status: change.status,
-      // held_from lets a void reopen an order shipped while on hold to the hold it came from.
-      data: { shipment_id: shipmentId, held_from: order.held_from },
+      from: order.status,
+      to: change.status,
+      data: { held_from: order.held_from },
     });
   }
-  await trx
-    .insertInto('order_events')
-    .values(
-      events.map((e) => ({
-        merchant_id: merchantId,
-        order_id: order.id,
-        type: e.type,
-        from_status: e.from_status,
-        to_status: e.to_status,
-        actor_type: input.actor.actor_type,
-        actor: input.actor.actor,
-        data: JSON.stringify(e.data),
-      })),
-    )
-    .execute();
+  const alerts = alertsFor(order, change, covered, result);
+  const cost = facts.shippingCost === null ? null : (parseMoneyInput(facts.shippingCost) ?? null);
+  const m = merchantId;
 
+  const parts = [
+    sql`ins as (
+      insert into shipments (merchant_id, order_id, store_id, notice_id, carrier, service, tracking_number,
+        ship_date, label_created_at, shipping_cost, notify_customer, idempotency_key)
+      values (${m}, ${order.id}, ${input.storeId}, ${input.noticeId}, ${facts.carrier}, ${facts.service},
+        ${facts.trackingNumber}, ${facts.shipDate}::date, ${facts.labelCreatedAt}::timestamptz, ${cost}::numeric,
+        ${facts.notifyCustomer}::boolean, ${key})
+      on conflict (merchant_id, idempotency_key) do nothing
+      returning id
+    )`,
+  ];
+  if (result.allocations.length > 0) {
+    parts.push(sql`sl as (
+      insert into shipment_lines (merchant_id, shipment_id, order_line_id, quantity, requested_quantity)
+      select ${m}, ins.id, v.lid, v.q, v.r
+      from ins, (values ${sql.join(
+        result.allocations.map((a) => sql`(${a.lineId}::bigint, ${a.applied}::int, ${a.requested}::int)`),
+      )}) as v(lid, q, r)
+    )`);
+  }
+  if (increments.length > 0) {
+    parts.push(sql`ol as (
+      update order_lines l set shipped_quantity = l.shipped_quantity + v.q
+      from ins, (values ${sql.join(increments.map((a) => sql`(${a.lineId}::bigint, ${a.applied}::int)`))}) as v(id, q)
+      where l.merchant_id = ${m} and l.order_id = ${order.id} and l.id = v.id
+    )`);
+  }
+  parts.push(sql`o as (
+      update orders set status = ${change.status}, held_from = ${change.held_from}, updated_at = now()
+      from ins where orders.merchant_id = ${m} and orders.id = ${order.id}
+    )`);
+  parts.push(sql`ev as (
+      insert into order_events (merchant_id, order_id, type, from_status, to_status, actor_type, actor, data)
+      select ${m}, ${order.id}, e.type, e.f, e.t, ${input.actor.actor_type}, ${input.actor.actor},
+        e.d::jsonb || jsonb_build_object('shipment_id', ins.id)
+      from ins, (values ${sql.join(
+        events.map((e) => sql`(${e.type}, ${e.from}::text, ${e.to}::text, ${JSON.stringify(e.data)}::text)`),
+      )}) as e(type, f, t, d)
+    )`);
+  if (alerts.length > 0) {
+    parts.push(sql`al as (
+      insert into alerts (merchant_id, kind, message, order_id, store_id, notice_id, data)
+      select ${m}, a.kind, replace(a.msg, ${SHIPMENT}, ins.id::text), ${order.id}, ${input.storeId}::bigint,
+        ${input.noticeId}::bigint, a.d::jsonb || jsonb_build_object('shipment_id', ins.id)
+      from ins, (values ${sql.join(
+        alerts.map((a) => sql`(${a.kind}, ${a.message}, ${JSON.stringify(a.data)}::text)`),
+      )}) as a(kind, msg, d)
+    )`);
+  }
+  // The existing shipment a repeat names: committed before this transaction took the order lock
+  // (every writer of this order's shipments holds it), so this statement's snapshot sees it.
+  parts.push(sql`prior as (
+      select id from shipments where merchant_id = ${m} and idempotency_key = ${key}
+    )`);
+  if (input.noticeId !== null) {
+    const reason = input.matchedBy ? `matched by ${input.matchedBy}` : null;
+    parts.push(sql`nt as (
+      update ship_notices n set
+        status = case when exists (select 1 from ins) then 'applied' else 'duplicate' end,
+        order_id = ${order.id},
+        shipment_id = coalesce((select id from ins), (select id from prior)),
+        reason = case when exists (select 1 from ins) then ${reason}::text
+          else 'the same notice as shipment ' || (select id from prior) || ': nothing changed' end,
+        resolved_at = now(),
+        resolved_by = ${input.actor.actor}
+      where n.merchant_id = ${m} and n.id = ${input.noticeId}
+    )`);
+  }
+  const { rows } = await sql<{ inserted: number | null; prior: number | null }>`
+    with ${sql.join(parts)}
+    select (select id from ins) as inserted, (select id from prior) as prior
+  `.execute(trx);
+  const row = rows[0];
+  const shipmentId = row?.inserted ?? row?.prior;
+  if (shipmentId === null || shipmentId === undefined) throw new Error('shipment neither inserted nor found');
+  if (row?.inserted === null) {
+    return {
+      kind: 'duplicate',
+      shipmentId,
+      orderId: order.id,
+      orderNumber: order.order_number,
+      fromStatus: order.status,
+      status: order.status,
+      alerts: [],
+    };
+  }
+  return {
+    kind: 'applied',
+    shipmentId,
+    orderId: order.id,
+    orderNumber: order.order_number,
+    fromStatus: order.status,
+    status: change.status,
+    alerts: alerts.map((a) => a.kind),
+  };
+}
+
+/** Stands for the new shipment's id in alert messages (replaced in SQL). */
+const SHIPMENT = '{shipment_id}';
+
+function alertsFor(
+  order: { id: number; order_number: string; status: OrderStatus },
+  change: StatusChange,
+  covered: boolean,
+  result: AllocationResult,
+): { kind: string; message: string; data: Record<string, unknown> }[] {
   const alerts: { kind: string; message: string; data: Record<string, unknown> }[] = [];
-  const where = `order ${order.order_number} (id ${order.id}), shipment ${shipmentId}`;
+  const where = `order ${order.order_number} (id ${order.id}), shipment ${SHIPMENT}`;
   if (change.alert) {
     alerts.push({
       kind: change.alert.kind,
       message: `${change.alert.message}: ${where}`,
-      data: { shipment_id: shipmentId, status: order.status, covered },
+      data: { status: order.status, covered },
     });
   }
   if (result.excess.length > 0) {
@@ -259,7 +278,6 @@ export async function applyShipment(trx: Kysely<DB>, input: ApplyInput): Promise
       kind: 'over_shipment',
       message: `more shipped than ordered on ${where}: ${parts.join('; ')}`,
       data: {
-        shipment_id: shipmentId,
         lines: result.excess.map((e) => ({
           line_item_id: e.lineId,
           sku: e.sku,
@@ -279,7 +297,6 @@ export async function applyShipment(trx: Kysely<DB>, input: ApplyInput): Promise
       kind: 'unknown_item',
       message: `the notice lists items that match no line of ${where}: ${parts.join('; ')}`,
       data: {
-        shipment_id: shipmentId,
         items: result.unknown.map((u) => ({
           line_item_id: u.lineItemId,
           sku: u.sku,
@@ -290,47 +307,7 @@ export async function applyShipment(trx: Kysely<DB>, input: ApplyInput): Promise
       },
     });
   }
-  if (alerts.length > 0) {
-    await trx
-      .insertInto('alerts')
-      .values(
-        alerts.map((a) => ({
-          merchant_id: merchantId,
-          kind: a.kind,
-          message: a.message,
-          order_id: order.id,
-          store_id: input.storeId,
-          notice_id: input.noticeId,
-          data: JSON.stringify(a.data),
-        })),
-      )
-      .execute();
-  }
-
-  if (input.noticeId !== null) {
-    await trx
-      .updateTable('ship_notices')
-      .set({
-        status: 'applied',
-        order_id: order.id,
-        shipment_id: shipmentId,
-        reason: input.matchedBy ? `matched by ${input.matchedBy}` : null,
-        resolved_at: sql`now()`,
-        resolved_by: input.actor.actor,
-      })
-      .where('merchant_id', '=', merchantId)
-      .where('id', '=', input.noticeId)
-      .execute();
-  }
-  return {
-    kind: 'applied',
-    shipmentId,
-    orderId: order.id,
-    orderNumber: order.order_number,
-    fromStatus: order.status,
-    status: change.status,
-    alerts: alerts.map((a) => a.kind),
-  };
+  return alerts;
 }
 
 const RETRYABLE = new Set(['40001', '40P01']);

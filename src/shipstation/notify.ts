@@ -3,7 +3,13 @@ import { sql } from 'kysely';
 import type { AppContext } from '../context.js';
 import type { DB, Store } from '../db/schema.js';
 import { applyShipment, type ApplyOutcome, inTransaction, type ShipmentFacts } from '../shipments/apply.js';
-import { chooseOrder, matchSteps, type NoticeOrderKeys, stepKeys } from './notice-matching.js';
+import {
+  chooseOrder,
+  matchSteps,
+  type NoticeOrderKeys,
+  type OrderCandidate,
+  stepKeys,
+} from './notice-matching.js';
 import { parseNoticeBody } from '../shipments/notice-body.js';
 
 export interface ShipNotifyRequest {
@@ -107,36 +113,16 @@ export function interpretNotice(
   };
 }
 
-/** Finds the order a notice is for among the store's merchant's orders (one query). */
-export async function matchOrder(db: Kysely<DB>, store: Store, keys: NoticeOrderKeys) {
-  const steps = matchSteps(keys, store.order_number_prefix);
-  const { ids, numbers } = stepKeys(steps);
-  const candidates =
-    ids.length + numbers.length === 0
-      ? []
-      : await db
-          .selectFrom('orders')
-          .select(['id', 'order_number', 'served_store_id'])
-          .where('merchant_id', '=', store.merchant_id)
-          .where((eb) =>
-            eb.or([
-              ...(ids.length > 0 ? [eb('id', 'in', ids)] : []),
-              ...(numbers.length > 0 ? [eb('order_number', 'in', numbers)] : []),
-            ]),
-          )
-          .limit(1000)
-          .execute();
-  return chooseOrder(steps, candidates, store.id);
-}
-
 /**
  * Stores the raw notice, then matches and applies it (§5).
  *
- * 1. The request (query without credentials, content type, body) is inserted into ship_notices and
- *    committed on its own, with the store's last_notice_at: whatever happens next, it is kept.
- * 2. The body is read; unreadable → the notice stays 'unmatched' with the reason, 400.
- * 3. The order is found (notice-matching.ts); none or ambiguous → 'unmatched' with the reason, 404.
- * 4. The shipment is applied in one transaction (shipments/apply.ts): 200, also for a repeat.
+ * 1. The body is read (pure) to know which orders to look at.
+ * 2. ONE statement, committed on its own, inserts the request (query without credentials, content
+ *    type, body) into ship_notices, moves the store's last_notice_at (at most once a second: a hot
+ *    row), and loads the candidate orders: the notice is kept whatever happens next.
+ * 3. Unreadable body → the notice stays 'unmatched' with the reason, 400.
+ * 4. The order is chosen (notice-matching.ts); none or ambiguous → 'unmatched' with the reason, 404.
+ * 5. The shipment is applied in one transaction (shipments/apply.ts): 200, also for a repeat.
  */
 export async function handleShipNotify(
   ctx: AppContext,
@@ -146,31 +132,72 @@ export async function handleShipNotify(
   const query = storableQuery(req.query);
   const body = storable(req.body);
   const contentType = req.contentType === null ? null : storable(req.contentType);
-  const noticeId = await ctx.db.transaction().execute(async (trx) => {
-    const row = await trx
-      .insertInto('ship_notices')
-      .values({
-        merchant_id: store.merchant_id,
-        store_id: store.id,
-        query: JSON.stringify(query),
-        content_type: contentType,
-        body,
-        order_number: param(query, 'order_number'),
-        tracking_number: param(query, 'tracking_number'),
-      })
-      .returning('id')
-      .executeTakeFirstOrThrow();
-    await trx
-      .updateTable('stores')
-      .set({ last_notice_at: sql`now()` })
-      .where('merchant_id', '=', store.merchant_id)
-      .where('id', '=', store.id)
-      .execute();
-    return row.id;
+  const notice = interpretNotice(query, body, contentType, store.timezone);
+  const steps = notice.ok ? matchSteps(notice.keys, store.order_number_prefix) : [];
+  const { ids, numbers } = stepKeys(steps);
+  const orderNumber = notice.ok
+    ? (notice.keys.queryOrderNumber ?? notice.keys.orderNumber)
+    : param(query, 'order_number');
+  const tracking = notice.ok ? notice.facts.trackingNumber : param(query, 'tracking_number');
+
+  const { rows } = await ctx.db.transaction().execute(async (trx) => {
+    // Durability without a second disk flush: this commit does not wait for its WAL flush, but every
+    // path below ends in a synchronous commit (applied, duplicate, unmatched) whose flush covers this
+    // earlier WAL, so no answer ever leaves before the raw notice is on disk.
+    await sql`set local synchronous_commit = off`.execute(trx);
+    return sql<{ id: number; candidates: OrderCandidate[] }>`
+    with n as (
+      insert into ship_notices (merchant_id, store_id, query, content_type, body, order_number, tracking_number)
+      values (${store.merchant_id}, ${store.id}, ${JSON.stringify(query)}::jsonb, ${contentType}, ${body},
+        ${orderNumber}, ${tracking})
+      returning id
+    ),
+    s as (
+      update stores set last_notice_at = now()
+      where merchant_id = ${store.merchant_id} and id = ${store.id}
+        and (last_notice_at is null or last_notice_at < now() - interval '1 second')
+    )
+    select n.id, coalesce((
+      select json_agg(json_build_object('id', c.id, 'order_number', c.order_number,
+        'served_store_id', c.served_store_id))
+      from (
+        select id, order_number, served_store_id from orders
+        where merchant_id = ${store.merchant_id}
+          and (id = any(${ids}::bigint[]) or order_number = any(${numbers}::text[]))
+        limit 1000
+      ) c
+    ), '[]') as candidates
+    from n
+  `.execute(trx);
   });
+  const noticeId = rows[0]!.id;
 
   try {
-    return await processNotice(ctx.db, store, noticeId, query, body, contentType);
+    if (!notice.ok) {
+      await markUnmatched(ctx.db, store.merchant_id, noticeId, notice.reason);
+      return { status: 400, message: `${notice.reason} (stored as notice ${noticeId})`, noticeId };
+    }
+    const match = chooseOrder(steps, rows[0]!.candidates, store.id);
+    if (!match.ok) {
+      await markUnmatched(ctx.db, store.merchant_id, noticeId, match.reason);
+      return {
+        status: 404,
+        message: `${match.reason} (stored as notice ${noticeId}; a person can apply it to an order)`,
+        noticeId,
+      };
+    }
+    const outcome = await inTransaction(ctx.db, (trx) =>
+      applyShipment(trx, {
+        merchantId: store.merchant_id,
+        orderId: match.orderId,
+        storeId: store.id,
+        noticeId,
+        facts: notice.facts,
+        actor: { actor_type: 'store', actor: String(store.id) },
+        matchedBy: match.step,
+      }),
+    );
+    return { status: 200, message: outcomeMessage(outcome), noticeId };
   } catch (err) {
     // Keep the notice listed for a person; the endpoint logs the error and answers 500.
     await markUnmatched(
@@ -183,50 +210,6 @@ export async function handleShipNotify(
   }
 }
 
-async function processNotice(
-  db: Kysely<DB>,
-  store: Store,
-  noticeId: number,
-  query: Record<string, string>,
-  body: string,
-  contentType: string | null,
-): Promise<ShipNotifyResult> {
-  const notice = interpretNotice(query, body, contentType, store.timezone);
-  if (!notice.ok) {
-    await markUnmatched(db, store.merchant_id, noticeId, notice.reason);
-    return { status: 400, message: `${notice.reason} (stored as notice ${noticeId})`, noticeId };
-  }
-  const orderNumber = notice.keys.queryOrderNumber ?? notice.keys.orderNumber;
-  const tracking = notice.facts.trackingNumber;
-  const match = await matchOrder(db, store, notice.keys);
-  if (!match.ok) {
-    await markUnmatched(db, store.merchant_id, noticeId, match.reason, { orderNumber, tracking });
-    return {
-      status: 404,
-      message: `${match.reason} (stored as notice ${noticeId}; a person can apply it to an order)`,
-      noticeId,
-    };
-  }
-  const outcome = await inTransaction(db, async (trx) => {
-    await trx
-      .updateTable('ship_notices')
-      .set({ order_number: orderNumber, tracking_number: tracking })
-      .where('merchant_id', '=', store.merchant_id)
-      .where('id', '=', noticeId)
-      .execute();
-    return applyShipment(trx, {
-      merchantId: store.merchant_id,
-      orderId: match.orderId,
-      storeId: store.id,
-      noticeId,
-      facts: notice.facts,
-      actor: { actor_type: 'store', actor: String(store.id) },
-      matchedBy: match.step,
-    });
-  });
-  return { status: 200, message: outcomeMessage(outcome), noticeId };
-}
-
 export function outcomeMessage(o: ApplyOutcome): string {
   if (o.kind === 'duplicate') {
     return `already recorded as shipment ${o.shipmentId} of order ${o.orderNumber}; nothing changed`;
@@ -237,20 +220,10 @@ export function outcomeMessage(o: ApplyOutcome): string {
   return `shipment ${o.shipmentId} recorded for order ${o.orderNumber}; ${status}${alerts}`;
 }
 
-async function markUnmatched(
-  db: Kysely<DB>,
-  merchantId: number,
-  noticeId: number,
-  reason: string,
-  keys?: { orderNumber: string | null; tracking: string | null },
-): Promise<void> {
+async function markUnmatched(db: Kysely<DB>, merchantId: number, noticeId: number, reason: string) {
   await db
     .updateTable('ship_notices')
-    .set({
-      status: 'unmatched',
-      reason,
-      ...(keys ? { order_number: keys.orderNumber, tracking_number: keys.tracking } : {}),
-    })
+    .set({ status: 'unmatched', reason })
     .where('merchant_id', '=', merchantId)
     .where('id', '=', noticeId)
     .execute();

@@ -319,6 +319,9 @@ t.test('shipment notices through the ShipStation endpoint', async (t) => {
     t.same(alerts.map((a) => a.kind).sort(), ['over_shipment', 'unknown_item']);
     const over = alerts.find((a) => a.kind === 'over_shipment')!;
     t.match(over.message, /5 shipped, 2 counted \(ordered 2/);
+    const shipmentId = (await lastNotice(db)).shipment_id!;
+    t.match(over.message, new RegExp(`shipment ${shipmentId}:`), 'the message names the shipment');
+    t.equal(over.data?.['shipment_id'], shipmentId);
     t.match(over.data, { lines: [{ line_item_id: o.lines[0], requested: 5, applied: 2, ordered: 2 }] });
     t.equal(over.store_id, store.id);
     t.ok(over.notice_id);
@@ -461,6 +464,29 @@ t.test('shipment notices through the ShipStation endpoint', async (t) => {
       .where('tracking_number', '=', 'T-CONC')
       .execute();
     t.same(statuses.map((s) => s.status).sort(), ['applied', ...Array(9).fill('duplicate')]);
+  });
+
+  t.test('ten different packages of one order at once accumulate under the order lock', async (t) => {
+    const o = await createOrder(app, merchant, { items: [{ sku: 'MUG', quantity: 6 }] });
+    const rs = await Promise.all(
+      Array.from({ length: 10 }, (_, i) =>
+        notify(app, store, {
+          query: { order_number: o.order_number, tracking_number: `T-PAR-${i}` },
+          body: noticeXml({ orderNumber: o.order_number, items: [{ sku: 'MUG', quantity: 1 }] }),
+        }),
+      ),
+    );
+    t.same(
+      rs.map((r) => r.statusCode),
+      Array(10).fill(200),
+    );
+    t.same(await shippedOf(db, o.id), [6], 'capped at the ordered quantity, none lost');
+    const shipments = await shipmentsOf(db, o.id);
+    t.equal(shipments.length, 10, 'every package is recorded');
+    t.equal((await alertsOf(db, o.id)).filter((a) => a.kind === 'over_shipment').length, 4);
+    t.equal((await orderRow(db, o.id)).status, 'shipped');
+    const shippedEvents = (await eventsOf(db, o.id)).filter((e) => e.type === 'shipped');
+    t.equal(shippedEvents.length, 1, 'one transition to shipped');
   });
 
   t.test('empty tracking: the same label date, ship date and cost make the same notice', async (t) => {

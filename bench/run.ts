@@ -520,7 +520,7 @@ const pgTypes = {
 
 interface InProcess {
   db: Kysely<DB>;
-  captured: { sql: string; parameters: readonly unknown[] }[] | undefined;
+  captured: { sql: string; parameters: readonly unknown[]; ms: number }[] | undefined;
   inject: (req: Req) => Promise<{ status: number; body: string }>;
   close: () => Promise<void>;
 }
@@ -538,7 +538,13 @@ async function inProcessApp(ds: Dataset): Promise<InProcess> {
   const db = new Kysely<DB>({
     dialect: new PostgresDialect({ pool }),
     log: (event) => {
-      if (state.captured) state.captured.push({ sql: event.query.sql, parameters: event.query.parameters });
+      if (state.captured) {
+        state.captured.push({
+          sql: event.query.sql,
+          parameters: event.query.parameters,
+          ms: event.queryDurationMillis,
+        });
+      }
     },
   });
   const config = loadConfig({
@@ -965,6 +971,107 @@ async function scenarioExportLimit(b: Bench, w: ExportWindow): Promise<void> {
   }
 }
 
+/**
+ * Where the time of one request goes, for the other endpoints: the real request handled in this
+ * process (app.inject, one at a time), its total time against the summed time of the SQL statements
+ * it ran (as the pg client saw them). The rest is JavaScript in the service: validation, JSON, XML,
+ * response schemas.
+ */
+async function scenarioProfile(b: Bench): Promise<void> {
+  const { r, pool, ds } = b;
+  const app = await inProcessApp(ds);
+  const m = ds.merchants[0]!;
+  const mids = ds.merchants.slice(0, 50).map((x) => x.id);
+  const N = Math.max(10, RUNS * 5);
+  const tag = Date.now().toString(36);
+  const target = (
+    await pool.query(
+      `select o.id, o.order_number, o.store_id, o.merchant_id from orders o
+       where o.merchant_id = $1 and o.status = 'at_wms' and o.store_id is not null order by o.id limit $2`,
+      [m.id, N],
+    )
+  ).rows as { id: number; order_number: string; store_id: number; merchant_id: number }[];
+  const cases: { key: string; label: string; make: (k: number) => Req | undefined }[] = [
+    {
+      key: 'listing',
+      label: 'order listing, page of 100',
+      make: () => ({ method: 'GET', path: `/v1/merchants/${m.code}/orders?limit=100`, headers: apiAuth(m) }),
+    },
+    {
+      key: 'single',
+      label: 'single-order POST',
+      make: (k) => ({
+        method: 'POST',
+        path: `/v1/merchants/${m.code}/orders`,
+        headers: apiAuth(m),
+        body: JSON.stringify(benchOrder(`p${tag}`, k)),
+      }),
+    },
+    {
+      key: 'batch',
+      label: 'batch of 500 orders',
+      make: (k) => ({
+        method: 'POST',
+        path: `/v1/merchants/${m.code}/orders`,
+        headers: apiAuth(m),
+        body: JSON.stringify({
+          orders: Array.from({ length: 500 }, (_, j) => benchOrder(`q${tag}`, k * 500 + j)),
+        }),
+      }),
+    },
+    {
+      key: 'notice',
+      label: 'whole-order shipment notice',
+      make: (k) => {
+        const t = target[k % Math.max(1, target.length)];
+        if (!t) return undefined;
+        const st = ds.stores.find((x) => x.id === Number(t.store_id))!;
+        const tracking = `1ZP${tag}${k}`;
+        return {
+          method: 'POST',
+          path: `/shipstation?action=shipnotify&order_number=${encodeURIComponent(t.order_number)}&carrier=UPS&service=&tracking_number=${tracking}`,
+          headers: { authorization: basic(st.username, st.password), 'content-type': 'application/xml' },
+          body: noticeXml({ ...t, lines: [] }, tracking, false),
+        };
+      },
+    },
+  ];
+  try {
+    for (const c of cases) {
+      const cp = await Checkpoint.take(pool, mids, 'o.merchant_id = $1 and o.status = $2', [m.id, 'at_wms']);
+      try {
+        const total: number[] = [];
+        const sqlMs: number[] = [];
+        let count = 0;
+        for (let k = 0; k < (c.key === 'batch' ? Math.max(3, RUNS) : N); k++) {
+          const req = c.make(k);
+          if (!req) break;
+          app.captured = [];
+          const t = performance.now();
+          const res = await app.inject(req);
+          total.push(performance.now() - t);
+          const cap = app.captured;
+          app.captured = undefined;
+          if (res.status >= 300)
+            throw new Error(`${c.label} answered ${res.status}: ${res.body.slice(0, 200)}`);
+          sqlMs.push(cap.reduce((a, x) => a + x.ms, 0));
+          count = cap.length;
+        }
+        const tt = median(total);
+        const ss = median(sqlMs);
+        r.add(`profile.${c.key}.total`, `in-process ${c.label}: total`, 'ms', tt);
+        r.add(`profile.${c.key}.sql`, `  of which SQL (${count} statements, client-side time)`, 'ms', ss);
+        r.add(`profile.${c.key}.js`, '  of which JavaScript (validation, JSON/XML, schemas)', 'ms', tt - ss);
+        log(`profile ${c.label}: ${fmt(tt)} ms in-process, SQL ${fmt(ss)} ms in ${count} statements`);
+      } finally {
+        await cp.restore();
+      }
+    }
+  } finally {
+    await app.close();
+  }
+}
+
 async function scenarioIngest(b: Bench): Promise<void> {
   const { r, pool, http, ds } = b;
   const merchants = weightedMerchants(ds);
@@ -1369,6 +1476,7 @@ async function benchSize(ds: Dataset): Promise<SizeResults> {
     await guarded(b, 'notices', has.notify, () => scenarioNotices(b));
     await guarded(b, 'listing', has.list, () => scenarioListing(b));
     await guarded(b, 'reroute', has.patch, () => scenarioReroute(b));
+    await guarded(b, 'profile', has.orders && has.list && has.notify, () => scenarioProfile(b));
     const { hwmMb } = RssSampler.read(server.pid);
     r.add('rss.hwm', 'service peak RSS over the whole run (VmHWM)', 'MB', hwmMb);
     r.notes.push(

@@ -80,6 +80,10 @@ export function storeView(s: Store): StoreView {
   };
 }
 
+/** The canonical spelling of a (validated) IANA zone: 'america/new_york' → 'America/New_York'. */
+export const canonicalZone = (tz: string) =>
+  new Intl.DateTimeFormat('en-US', { timeZone: tz }).resolvedOptions().timeZone;
+
 const isUniqueViolation = (e: unknown) => (e as { code?: string } | null)?.code === '23505';
 const isRetryable = (e: unknown) => ['40P01', '40001'].includes((e as { code?: string } | null)?.code ?? '');
 
@@ -132,7 +136,7 @@ export class StoresService {
               exclude_tags: unique(input.exclude_tags) ?? [],
               ...(input.priority !== undefined ? { priority: input.priority } : {}),
               ...(input.page_size !== undefined ? { page_size: input.page_size } : {}),
-              ...(input.timezone !== undefined ? { timezone: input.timezone } : {}),
+              ...(input.timezone !== undefined ? { timezone: canonicalZone(input.timezone) } : {}),
               ...(input.lookback_minutes !== undefined ? { lookback_minutes: input.lookback_minutes } : {}),
               ...(input.order_number_prefix !== undefined
                 ? { order_number_prefix: input.order_number_prefix }
@@ -220,7 +224,7 @@ export class StoresService {
         ...(patch.exclude_tags !== undefined ? { exclude_tags: unique(patch.exclude_tags)! } : {}),
         ...(patch.priority !== undefined ? { priority: patch.priority } : {}),
         ...(patch.page_size !== undefined ? { page_size: patch.page_size } : {}),
-        ...(patch.timezone !== undefined ? { timezone: patch.timezone } : {}),
+        ...(patch.timezone !== undefined ? { timezone: canonicalZone(patch.timezone) } : {}),
         ...(patch.lookback_minutes !== undefined ? { lookback_minutes: patch.lookback_minutes } : {}),
         ...(patch.order_number_prefix !== undefined
           ? { order_number_prefix: patch.order_number_prefix }

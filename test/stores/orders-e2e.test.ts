@@ -7,7 +7,14 @@ const order = (n: string, over: Record<string, unknown> = {}) => ({
   order_number: n,
   order_date: '2026-11-20T10:15:00+01:00',
   tags: [],
-  ship_to: { name: 'Ann', street1: '1 Main St', city: 'Springfield', state: 'IL', postal_code: '62701', country: 'US' },
+  ship_to: {
+    name: 'Ann',
+    street1: '1 Main St',
+    city: 'Springfield',
+    state: 'IL',
+    postal_code: '62701',
+    country: 'US',
+  },
   items: [{ line_id: 'L1', sku: 'SKU-1', name: 'Widget', quantity: 1, unit_price: '10.00' }],
   ...over,
 });

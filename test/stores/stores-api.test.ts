@@ -168,7 +168,7 @@ t.test('store connections API', async (t) => {
       method: 'PATCH',
       url: `${base}/${storeId}`,
       headers: s.merchant.auth,
-      payload: { name: 'Shopify (US)', timezone: 'America/New_York', page_size: 50 },
+      payload: { name: 'Shopify (US)', timezone: 'america/new_york', page_size: 50 },
     });
     t.equal(patch.statusCode, 200, patch.body);
     t.match(patch.json().store, { name: 'Shopify (US)', timezone: 'America/New_York', page_size: 50 });

@@ -1,4 +1,6 @@
+import type { KyselyPlugin } from 'kysely';
 import t from 'tap';
+import { ingestOrders } from '../../src/orders/repository.js';
 import { buildTestApp, seedAccounts } from '../helpers/app.js';
 import { api, sampleOrder } from './fixtures.js';
 
@@ -228,6 +230,38 @@ t.test('creating orders', async (t) => {
         (r.json().results as Obj[]).every((x) => x.result === 'created' || x.result === 'duplicate'),
       ),
     );
+  });
+
+  t.test('a batch costs a constant number of statements, whatever its size', async (t) => {
+    let statements = 0;
+    const counting: KyselyPlugin = {
+      transformQuery: (args) => {
+        statements++;
+        return args.node;
+      },
+      transformResult: async (args) => args.result,
+    };
+    const counted = db.db.withPlugin(counting);
+    const m = await db.db
+      .selectFrom('merchants')
+      .select(['id', 'code'])
+      .where('code', '=', s.merchant.code)
+      .executeTakeFirstOrThrow();
+    const actor = { actor_type: 'system' as const, actor: 'test' };
+    const run = async (prefix: string, n: number) => {
+      statements = 0;
+      const inputs = Array.from({ length: n }, (_, i) => sampleOrder(`${prefix}-${i}`));
+      const res = await ingestOrders(counted, m, actor, inputs, true);
+      t.ok(res.every((r) => r.result === 'created'));
+      return statements;
+    };
+    const small = await run('count-a', 2);
+    const large = await run('count-b', 300);
+    t.equal(large, small, `${large} statements for 300 orders, as for 2`);
+    t.ok(large <= 12, `a handful (${large}, routing included)`);
+    statements = 0;
+    await ingestOrders(counted, m, actor, [sampleOrder('count-b-1'), sampleOrder('count-b-2')], true);
+    t.ok(statements <= 4, `duplicates only: ${statements} statements (select, answer)`);
   });
 
   t.test('the OpenAPI document describes the order routes from the same schemas', async (t) => {

@@ -156,47 +156,73 @@ async function main() {
     };
 
     const results: string[] = [];
-    const http: Record<number, { first: number[]; later: number[]; walk: number[] }> = {};
-    for (const size of [100, 500]) {
-      await setPageSize(size);
-      http[size] = { first: [], later: [], walk: [] };
-      for (let run = 0; run < RUNS; run++) {
-        await reset();
-        const w0 = performance.now();
-        const p1 = await get(1);
-        http[size]!.first.push(p1.took);
-        for (let page = 2; page <= p1.pages; page++) http[size]!.later.push((await get(page)).took);
-        http[size]!.walk.push(performance.now() - w0);
-        if (run === 0) console.log(`page size ${size}: ${p1.pages} pages, page 1 is ${p1.bytes} bytes`);
-      }
-    }
-
-    // The endpoint's own function, in process (no HTTP, no authentication).
     const ctx = { config, db, engine: database.engine, hasher, accounts: undefined as never };
+    const http: Record<number, { first: number[]; later: number[]; walk: number[] }> = {};
     const direct: Record<number, number[]> = {};
-    for (const size of [100, 500]) {
-      await setPageSize(size);
-      const store = (await db
-        .selectFrom('stores')
-        .selectAll()
-        .where('id', '=', storeId)
-        .executeTakeFirstOrThrow()) as Store;
-      direct[size] = [];
-      for (let run = 0; run < RUNS; run++) {
-        await reset();
-        let pages = 1;
-        for (let page = 1; page <= pages; page++) {
-          const a = performance.now();
-          const r = await servePage(ctx, store, { start_date: START, end_date: END, page: String(page) });
-          if (page > 1) direct[size]!.push(performance.now() - a);
-          pages = r.pages;
-        }
+    const split: Record<number, Record<string, number[]>> = {};
+
+    /** A walk over HTTP, as ShipStation does it. */
+    async function httpWalk(size: number, run: number) {
+      const h = http[size]!;
+      const w0 = performance.now();
+      const p1 = await get(1);
+      h.first.push(p1.took);
+      for (let page = 2; page <= p1.pages; page++) h.later.push((await get(page)).took);
+      h.walk.push(performance.now() - w0);
+      if (run === 0) console.log(`page size ${size}: ${p1.pages} pages, page 1 is ${p1.bytes} bytes`);
+    }
+
+    /** The endpoint's own function, in process (no HTTP, no authentication). */
+    async function directWalk(store: Store, size: number) {
+      let pages = 1;
+      for (let page = 1; page <= pages; page++) {
+        const a = performance.now();
+        const r = await servePage(ctx, store, { start_date: START, end_date: END, page: String(page) });
+        if (page > 1) direct[size]!.push(performance.now() - a);
+        pages = r.pages;
       }
     }
 
-    // The split: the endpoint's statements run directly on the pool, one transaction per page as the
-    // endpoint does, timed statement by statement; plus the render in-process.
-    const split: Record<number, Record<string, number[]>> = {};
+    /**
+     * The split: the endpoint's statements run directly on the pool, one transaction per page as the
+     * endpoint does, timed statement by statement; plus the render in process.
+     */
+    async function statementWalk(store: Store, w: Window, size: number) {
+      const t = split[size]!;
+      let pages = 1;
+      for (let page = 1; page <= pages; page++) {
+        const p0 = performance.now();
+        await db.transaction().execute(async (trx) => {
+          let a = performance.now();
+          let snap = page > 1 ? await findSnapshot(trx, store, w) : undefined;
+          if (page > 1) t.find!.push(performance.now() - a);
+          if (!snap) {
+            a = performance.now();
+            snap = await createSnapshot(trx, store, w, 30);
+            t.snapshot!.push(performance.now() - a);
+          }
+          pages = pagesOf(snap.total, store.page_size);
+          a = performance.now();
+          const ids = await lockPage(trx, store, snap, page);
+          t.lock!.push(performance.now() - a);
+          a = performance.now();
+          await pinAndMark(trx, store, ids);
+          t.pin!.push(performance.now() - a);
+          a = performance.now();
+          const rows = await readPage(trx, store, snap.id, page, ids);
+          t.read!.push(performance.now() - a);
+          a = performance.now();
+          renderPage(store, rows, pages);
+          t.render!.push(performance.now() - a);
+        });
+        const a = performance.now();
+        await recordExport(db, store, w, page, pages, 0, 1);
+        t.log!.push(performance.now() - a);
+        (page === 1 ? t.firstPage! : t.page!).push(performance.now() - p0);
+      }
+    }
+
+    // The three are interleaved run by run, so the machine's load (shared, noisy) hits them alike.
     for (const size of [100, 500]) {
       await setPageSize(size);
       const store = (await db
@@ -205,7 +231,9 @@ async function main() {
         .where('id', '=', storeId)
         .executeTakeFirstOrThrow()) as Store;
       const w: Window = windowOf(store, { start_date: START, end_date: END });
-      const t: Record<string, number[]> = {
+      http[size] = { first: [], later: [], walk: [] };
+      direct[size] = [];
+      split[size] = {
         snapshot: [],
         find: [],
         lock: [],
@@ -216,40 +244,15 @@ async function main() {
         page: [],
         firstPage: [],
       };
-      split[size] = t;
+      await reset();
+      await get(1); // warm-up: connections, plans, caches
       for (let run = 0; run < RUNS; run++) {
         await reset();
-        let pages = 1;
-        for (let page = 1; page <= pages; page++) {
-          const p0 = performance.now();
-          await db.transaction().execute(async (trx) => {
-            let a = performance.now();
-            let snap = page > 1 ? await findSnapshot(trx, store, w) : undefined;
-            if (page > 1) t.find!.push(performance.now() - a);
-            if (!snap) {
-              a = performance.now();
-              snap = await createSnapshot(trx, store, w, 30);
-              t.snapshot!.push(performance.now() - a);
-            }
-            pages = pagesOf(snap.total, store.page_size);
-            a = performance.now();
-            const ids = await lockPage(trx, store, snap, page);
-            t.lock!.push(performance.now() - a);
-            a = performance.now();
-            await pinAndMark(trx, store, ids);
-            t.pin!.push(performance.now() - a);
-            a = performance.now();
-            const rows = await readPage(trx, store, snap.id, page, ids);
-            t.read!.push(performance.now() - a);
-            a = performance.now();
-            renderPage(store, rows, pages);
-            t.render!.push(performance.now() - a);
-            a = performance.now();
-            await recordExport(trx, store, w, page, pages, rows.length, 1);
-            t.log!.push(performance.now() - a);
-          });
-          (page === 1 ? t.firstPage! : t.page!).push(performance.now() - p0);
-        }
+        await httpWalk(size, run);
+        await reset();
+        await statementWalk(store, w, size);
+        await reset();
+        await directWalk(store, size);
       }
     }
 

@@ -1,5 +1,5 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, readdirSync, readFileSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -103,7 +103,55 @@ function serverArgs(): string[] {
     ],
     { cwd: ROOT, stdio: 'inherit' },
   );
-  return ['--enable-source-maps', out];
+  const prof = process.env['BENCH_CPU_PROF'] ? ['--cpu-prof', `--cpu-prof-dir=${PROF_DIR}`] : [];
+  return [...prof, '--enable-source-maps', out];
+}
+
+const PROF_DIR = path.join(os.tmpdir(), 'shipbridge-bench-prof');
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  hitCount?: number;
+}
+
+/** The service's CPU profile (BENCH_CPU_PROF=1): self time by function, the top 25. */
+function summariseProfile(since: number): string | undefined {
+  let files: string[] = [];
+  try {
+    files = readdirSync(PROF_DIR)
+      .filter((f) => f.endsWith('.cpuprofile'))
+      .map((f) => path.join(PROF_DIR, f))
+      .filter((f) => statSync(f).mtimeMs >= since);
+  } catch {
+    return undefined;
+  }
+  const file = files.sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0];
+  if (!file) return undefined;
+  const prof = JSON.parse(readFileSync(file, 'utf8')) as {
+    nodes: ProfileNode[];
+    startTime: number;
+    endTime: number;
+    samples: number[];
+  };
+  const per = (prof.endTime - prof.startTime) / 1000 / Math.max(1, prof.samples.length);
+  const self = new Map<string, number>();
+  let total = 0;
+  for (const n of prof.nodes) {
+    const hits = n.hitCount ?? 0;
+    if (!hits) continue;
+    const url = n.callFrame.url
+      .replace(/^.*node_modules\//, '')
+      .replace(/^file:\/\/.*\/(src|bench)\//, '$1/');
+    const k = `${n.callFrame.functionName || '(anonymous)'}  ${url}:${n.callFrame.lineNumber + 1}`;
+    self.set(k, (self.get(k) ?? 0) + hits * per);
+    total += hits * per;
+  }
+  const top = [...self].sort((a, b) => b[1] - a[1]).slice(0, 25);
+  return [
+    `${file} — ${fmt(total / 1000)} s of samples`,
+    ...top.map(([k, ms]) => `${fmt((100 * ms) / total).padStart(6)} %  ${fmt(ms).padStart(8)} ms  ${k}`),
+  ].join('\n');
 }
 
 async function startServer(ds: Dataset): Promise<Server> {
@@ -1437,6 +1485,7 @@ async function guarded(b: Bench, name: string, present: boolean, fn: () => Promi
 async function benchSize(ds: Dataset): Promise<SizeResults> {
   const r = new SizeResults(ds.size);
   r.seed = await seedDetails(ds.url);
+  const serverStarted = Date.now();
   const server = await startServer(ds);
   const http = new HttpClient(server.url, 128);
   const pool = new pg.Pool({ connectionString: ds.url, max: 4 });
@@ -1494,6 +1543,9 @@ async function benchSize(ds: Dataset): Promise<SizeResults> {
     await pool.end();
     await server.stop();
   }
+  const profile = process.env['BENCH_CPU_PROF'] ? summariseProfile(serverStarted) : undefined;
+  if (profile)
+    r.details.push({ title: "the service's CPU profile over the whole run (self time)", text: profile });
   return r;
 }
 
@@ -1672,17 +1724,43 @@ async function main(): Promise<void> {
     `machine: ${JSON.stringify(machine)}; sizes ${SIZES.join(', ')}, ${SECONDS} s per scenario, ${RUNS} runs`,
   );
   const results: SizeResults[] = [];
+  const seedSeconds: Record<number, number> = {};
   for (const size of SIZES) {
     const ds = await ensureSeeded(BASE_URL, size, log);
+    seedSeconds[size] = ds.seconds;
     results.push(await benchSize(ds));
+    // Written after every size, so a long run leaves its results behind as it goes.
+    const rows = targets(results);
+    const done = results.length === SIZES.length;
+    writeReport(path.join(HERE, 'results.md'), render(machine, results, rows, started, seedSeconds, done));
+    if (done) {
+      const minutes = (performance.now() - started) / 60_000;
+      process.stdout.write(
+        `\n${markdownTable(rows)}\n\nFull report: bench/results.md (${fmt(minutes)} min)\n`,
+      );
+    }
   }
-  const rows = targets(results);
+}
+
+function render(
+  machine: Record<string, string>,
+  results: SizeResults[],
+  rows: TargetRow[],
+  started: number,
+  seedSeconds: Record<number, number>,
+  done: boolean,
+): string {
   const minutes = (performance.now() - started) / 60_000;
-  const md = [
+  const seeded = Object.entries(seedSeconds)
+    .filter(([, v]) => v > 0)
+    .map(([k, v]) => `${sizeLabel(Number(k))} seeded in ${fmt(v)} s`);
+  return [
     '# shipbridge benchmark results',
     '',
-    `Written by \`npm run bench\` on ${new Date().toISOString()} in ${fmt(minutes)} min ` +
-      `(BENCH_SIZES=${SIZES.join(',')}, BENCH_SECONDS=${SECONDS}, BENCH_RUNS=${RUNS}). How it works: bench/README.md.`,
+    `Written by \`npm run bench\` on ${new Date().toISOString()} after ${fmt(minutes)} min ` +
+      `(BENCH_SIZES=${SIZES.join(',')}, BENCH_SECONDS=${SECONDS}, BENCH_RUNS=${RUNS})` +
+      `${seeded.length ? `, of which ${seeded.join(', ')}` : ', on reused data sets'}` +
+      `${done ? '' : ' — PARTIAL: later sizes still running'}. How it works: bench/README.md.`,
     '',
     '## Machine',
     '',
@@ -1714,8 +1792,6 @@ async function main(): Promise<void> {
     ]),
     '',
   ].join('\n');
-  writeReport(path.join(HERE, 'results.md'), md);
-  process.stdout.write(`\n${markdownTable(rows)}\n\nFull report: bench/results.md (${fmt(minutes)} min)\n`);
 }
 
 main().catch((e) => {

@@ -1,3 +1,4 @@
+import { request } from 'node:http';
 import { sql } from 'kysely';
 import t, { type Test } from 'tap';
 import { buildTestApp, seedAccounts } from '../helpers/app.js';
@@ -249,6 +250,22 @@ t.test('ShipStation endpoint authentication', async (t) => {
         t.equal(r.headers.get('content-type'), 'text/xml; charset=utf-8');
         t.match(await r.text(), /^<\?xml/);
       }
+      // fetch always labels a string body: send one with no Content-Type header at all.
+      const bare = await new Promise<{ status: number; type: string | undefined }>((resolve, reject) => {
+        const req = request(
+          target,
+          { method: 'POST', headers: { ...auth, 'content-length': '11' } },
+          (res) => {
+            res.resume();
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, type: res.headers['content-type'] }));
+          },
+        );
+        req.on('error', reject);
+        req.end('<ShipNotice');
+      });
+      t.not(bare.status, 415, 'no Content-Type at all is read too');
+      t.not(bare.status, 401);
+      t.equal(bare.type, 'text/xml; charset=utf-8');
       const big = await fetch(target, {
         method: 'POST',
         headers: { ...auth, 'content-type': 'application/xml' },

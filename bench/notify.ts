@@ -21,7 +21,7 @@ import { basic, closedLoop, HttpClient, type LoadResult, openLoop, pct, type Req
  * - partial: one package with `A×1` (the order stays open);
  * - whole: no Items element (every line; the order becomes shipped);
  * - repeats: the partial notices sent again (200, nothing changes);
- * then an open-loop mix (40 % whole, 30 % partial, 30 % repeats) at BENCH_RATE/s (default 500) for
+ * then an open-loop mix (40 % whole, 30 % partial, 30 % repeats) at BENCH_RATE/s (default 100) for
  * BENCH_SECONDS (default 10), whose latency counts from each request's due time.
  * Figures: median and p99 latency, throughput; the database is checked afterwards.
  */
@@ -30,7 +30,7 @@ const URL_ = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/pos
 const ORDERS = Number(process.env.BENCH_ORDERS ?? 50_000);
 const NOTICES = Number(process.env.BENCH_NOTICES ?? 3_000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8);
-const RATE = Number(process.env.BENCH_RATE ?? 500);
+const RATE = Number(process.env.BENCH_RATE ?? 100);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const SECRET = 'bench-notify-secret-key-0123456789abcdef';
 const PASSWORD = 'bench-notify-password-0123456789';
@@ -119,13 +119,18 @@ async function main() {
     });
 
     const run = async (name: string, make: (i: number) => Req | undefined) => {
+      const cpu = process.cpuUsage();
       const r = await closedLoop(client, {
         concurrency: CONCURRENCY,
         seconds: 600,
         make: (i) => make(i),
         check,
       });
-      console.log(describe(name, r));
+      const used = process.cpuUsage(cpu);
+      const perNotice = (used.user + used.system) / 1000 / Math.max(1, r.completed);
+      console.log(
+        `${describe(name, r)}\n    this process (service + load generator): ${perNotice.toFixed(2)} ms CPU per notice`,
+      );
       return r;
     };
     // Orders 1..N partial, N+1..2N whole, repeats of 1..N; then the open-loop mix on fresh orders.

@@ -52,6 +52,11 @@ t.test('export through the real store and order APIs', async (t) => {
 
   const after = await Promise.all(ids.map(async (id) => (await o.get(id)).json()));
   t.same(
+    after.map((a) => [a.routing.store_id, a.routing.served_store_id]),
+    ids.map(() => [store.id, store.id]),
+    'routed by the routing API to this store, and pinned to it by the export',
+  );
+  t.same(
     after.map((a) => a.status),
     ['at_wms', 'await_payment', 'on_hold'],
   );
@@ -71,7 +76,7 @@ t.test('export through the real store and order APIs', async (t) => {
   const statuses = new Map<number, string>();
   for (const p of laterAll) {
     const parsed = parseOrders(p.body);
-    parsed.ids.forEach((id, i) => statuses.set(id, parsed.statuses[i]!));
+    for (const [i, id] of parsed.ids.entries()) statuses.set(id, parsed.statuses[i]!);
   }
   t.equal(statuses.get(ids[1]!), 'canceled', 'FM10: canceled orders still exported');
 });

@@ -1,7 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { memoryPages, validateXML } from 'xmllint-wasm';
 
 /**
  * Validation of an export document against ShipStation's published order schema
@@ -49,6 +48,8 @@ export async function validateOrdersDocuments(docs: readonly string[]): Promise<
   const bytes = docs.reduce((n, d) => n + Buffer.byteLength(d), 0);
   // libxml2 needs roughly 40× the documents' size; never less than the default.
   const pages = Math.ceil((bytes * 40) / (64 * 1024));
+  // Loaded on first use: the ~1 MB WebAssembly module is only needed by the store connection test.
+  const { memoryPages, validateXML } = await import('xmllint-wasm');
   const result = await validateXML({
     xml: docs.map((contents, i) => ({ fileName: `page-${i}.xml`, contents })),
     schema: { fileName: SCHEMA_FILE, contents: schema() },

@@ -151,7 +151,9 @@ async function assign(
       where o.merchant_id = ${merchantId} and o.id = d.id
         and o.served_store_id is null
         and o.status not in ('canceled', 'shipped', 'confirmed')
-        and o.order_source = d.order_source and o.tags = d.tags
+        -- order_source never changes after creation (PUT refuses it), so it is not re-checked: a
+        -- condition on it would also tempt the planner into the (merchant, source, number) index.
+        and o.tags = d.tags
         and o.store_id is not distinct from d.old_store_id
       returning o.id, d.old_store_id, d.new_store_id, d.new_reason, d.moved
     ),

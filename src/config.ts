@@ -34,6 +34,16 @@ const envSchema = z.object({
     emptyToUndefined,
     z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   ),
+  TRUST_PROXY: z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .regex(
+        /^(true|false|\d+|[0-9a-fA-F:.,/\s]+)$/,
+        'true, false, a number of proxy hops, or comma-separated proxy addresses/CIDRs',
+      )
+      .default('false'),
+  ),
   DB_POOL_SIZE: z.preprocess(emptyToUndefined, intIn(1, 200).default(10)),
   SHUTDOWN_GRACE_MS: z.preprocess(emptyToUndefined, intIn(0, 600000).default(10000)),
   EXPORT_SNAPSHOT_TTL_MINUTES: z.preprocess(emptyToUndefined, intIn(1, 1440).default(30)),
@@ -51,6 +61,8 @@ export interface Config {
   readonly adminToken: string | undefined;
   readonly secretKey: string | undefined;
   readonly logLevel: string;
+  /** Fastify's trustProxy: whom to believe about X-Forwarded-For/-Proto/-Host. */
+  readonly trustProxy: boolean | string[] | ((address: string, hop: number) => boolean);
   readonly dbPoolSize: number;
   readonly shutdownGraceMs: number;
   readonly exportSnapshotTtlMinutes: number;
@@ -59,6 +71,9 @@ export interface Config {
 }
 
 export class ConfigError extends Error {}
+
+/** Trust the nearest `n` proxies. */
+const hops = (n: number) => (_address: string, hop: number) => hop < n;
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = envSchema.safeParse(env);
@@ -84,6 +99,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     adminToken: e.ADMIN_TOKEN,
     secretKey: e.SECRET_KEY,
     logLevel: e.LOG_LEVEL,
+    trustProxy:
+      e.TRUST_PROXY === 'true'
+        ? true
+        : e.TRUST_PROXY === 'false'
+          ? false
+          : /^\d+$/.test(e.TRUST_PROXY)
+            ? hops(Number(e.TRUST_PROXY))
+            : e.TRUST_PROXY.split(',')
+                .map((a) => a.trim())
+                .filter((a) => a !== ''),
     dbPoolSize: e.DB_POOL_SIZE,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     exportSnapshotTtlMinutes: e.EXPORT_SNAPSHOT_TTL_MINUTES,

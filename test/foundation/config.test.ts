@@ -53,3 +53,12 @@ t.test('a bad value names the variable and what is expected, in one line', async
     }
   }
 });
+
+t.test('TRUST_PROXY', async (t) => {
+  t.equal(loadConfig({}).trustProxy, false);
+  t.equal(loadConfig({ TRUST_PROXY: 'true' }).trustProxy, true);
+  const two = loadConfig({ TRUST_PROXY: '2' }).trustProxy as (a: string, hop: number) => boolean;
+  t.same([two('x', 0), two('x', 1), two('x', 2)], [true, true, false]);
+  t.same(loadConfig({ TRUST_PROXY: '10.0.0.1, 10.1.0.0/16' }).trustProxy, ['10.0.0.1', '10.1.0.0/16']);
+  t.throws(() => loadConfig({ TRUST_PROXY: 'everyone' }), /TRUST_PROXY must be true, false/);
+});

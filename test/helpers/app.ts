@@ -33,6 +33,8 @@ export async function buildTestApp(
     ADMIN_TOKEN,
     PUBLIC_URL: 'https://shipbridge.example.com',
     LOG_LEVEL: 'info',
+    // Tests play a load balancer: X-Forwarded-For gives the client address.
+    TRUST_PROXY: 'true',
     ...env,
   });
   let raw = '';

@@ -140,13 +140,13 @@ export async function handleShipNotify(
     : param(query, 'order_number');
   const tracking = notice.ok ? notice.facts.trackingNumber : param(query, 'tracking_number');
 
-  const { rows } = await ctx.db.transaction().execute(async (trx) => {
-    // Durability without a second disk flush: this commit does not wait for its WAL flush, but every
-    // path below ends in a synchronous commit (applied, duplicate, unmatched) whose flush covers this
-    // earlier WAL, so no answer ever leaves before the raw notice is on disk.
-    await sql`set local synchronous_commit = off`.execute(trx);
-    return sql<{ id: number; candidates: OrderCandidate[] }>`
-    with n as (
+  // Durability without a second disk flush: this statement's own commit does not wait for its WAL
+  // flush (synchronous_commit off for this one transaction), but every path below ends in a
+  // synchronous commit (applied, duplicate, unmatched) whose flush covers this earlier WAL, so no
+  // answer ever leaves before the raw notice is on disk. One round trip.
+  const { rows } = await sql<{ id: number; candidates: OrderCandidate[] }>`
+    with cfg as (select set_config('synchronous_commit', 'off', true) as v),
+    n as (
       insert into ship_notices (merchant_id, store_id, query, content_type, body, order_number, tracking_number)
       values (${store.merchant_id}, ${store.id}, ${JSON.stringify(query)}::jsonb, ${contentType}, ${body},
         ${orderNumber}, ${tracking})
@@ -157,7 +157,7 @@ export async function handleShipNotify(
       where merchant_id = ${store.merchant_id} and id = ${store.id}
         and (last_notice_at is null or last_notice_at < now() - interval '1 second')
     )
-    select n.id, coalesce((
+    select n.id, cfg.v, coalesce((
       select json_agg(json_build_object('id', c.id, 'order_number', c.order_number,
         'served_store_id', c.served_store_id))
       from (
@@ -167,9 +167,8 @@ export async function handleShipNotify(
         limit 1000
       ) c
     ), '[]') as candidates
-    from n
-  `.execute(trx);
-  });
+    from n, cfg
+  `.execute(ctx.db);
   const noticeId = rows[0]!.id;
 
   try {

@@ -23,7 +23,13 @@ import { formatPath } from '../http/errors.js';
 import { fromCents, parseMoneyInput, toCents } from '../lib/money.js';
 import { countryCode, hasStateTable, inferCountry, regionCode } from './address.js';
 import { CREATE_STATUSES } from './lifecycle.js';
-import type { Address, NormalizedItem, NormalizedOrder, WeightUnit } from './types.js';
+import {
+  type Address,
+  EMPTY_ADDRESS,
+  type NormalizedItem,
+  type NormalizedOrder,
+  type WeightUnit,
+} from './types.js';
 
 /** ShipStation's decimal(9,2): at most 7 integer digits. */
 export const MAX_AMOUNT_CENTS = 999_999_999n;
@@ -269,20 +275,6 @@ type Ctx = z.core.$RefinementCtx;
 function issue(ctx: Ctx, path: (string | number)[], message: string): void {
   ctx.addIssue({ code: 'custom', message, path });
 }
-
-const EMPTY_ADDRESS: Address = {
-  name: null,
-  company: null,
-  street1: null,
-  street2: null,
-  street3: null,
-  city: null,
-  state: null,
-  postal_code: null,
-  country: null,
-  phone: null,
-  email: null,
-};
 
 function normalizeAddress(a: AddressIn | null | undefined, which: 'ship_to' | 'bill_to', ctx: Ctx): Address {
   if (!a) return { ...EMPTY_ADDRESS };

@@ -80,3 +80,18 @@ export interface NormalizedOrder {
   ship_to: Address;
   items: NormalizedItem[];
 }
+
+/** An address with nothing in it. */
+export const EMPTY_ADDRESS: Readonly<Address> = Object.freeze({
+  name: null,
+  company: null,
+  street1: null,
+  street2: null,
+  street3: null,
+  city: null,
+  state: null,
+  postal_code: null,
+  country: null,
+  phone: null,
+  email: null,
+});

@@ -5,7 +5,7 @@
 import type { Kysely, Selectable } from 'kysely';
 import { z } from 'zod';
 import { ORDER_STATUSES, type DB, type OrdersTable } from '../db/schema.js';
-import type { Address, NormalizedItem, NormalizedOrder } from './types.js';
+import { type Address, EMPTY_ADDRESS, type NormalizedItem, type NormalizedOrder } from './types.js';
 
 const str = z.string().nullable();
 
@@ -100,20 +100,6 @@ export interface LineRow {
 }
 
 type Content = Omit<NormalizedOrder, 'items'>;
-
-const EMPTY_ADDRESS: Address = {
-  name: null,
-  company: null,
-  street1: null,
-  street2: null,
-  street3: null,
-  city: null,
-  state: null,
-  postal_code: null,
-  country: null,
-  phone: null,
-  email: null,
-};
 
 export function itemToView(line: LineRow): ItemView {
   const c = line.content as unknown as NormalizedItem;

@@ -5,7 +5,7 @@
 import type { Kysely, Selectable } from 'kysely';
 import { z } from 'zod';
 import { ORDER_STATUSES, type DB, type OrdersTable } from '../db/schema.js';
-import { type Address, EMPTY_ADDRESS, type NormalizedItem, type NormalizedOrder } from './types.js';
+import { EMPTY_ADDRESS, type NormalizedItem, type NormalizedOrder } from './types.js';
 
 const str = z.string().nullable();
 

@@ -1,9 +1,9 @@
-import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import { createDatabase, createPgliteFromDump, type Database } from '../../src/db/database.js';
-import { migrateToLatest, migrationNames } from '../../src/db/migrate.js';
+import { migrateToLatest } from '../../src/db/migrate.js';
 
 interface Teardown {
   teardown(fn: () => unknown): void;
@@ -73,7 +73,11 @@ export async function createTestDb(t: Teardown, opts: { poolSize?: number } = {}
 /** A dump of a freshly migrated PGlite, made once per set of migrations and reused by every file. */
 async function pgliteTemplate(): Promise<Blob | undefined> {
   const dir = path.resolve('node_modules/.cache/shipbridge');
-  const file = path.join(dir, `pglite-${migrationNames.join('+').replace(/[^A-Za-z0-9+-]/g, '')}.tar.gz`);
+  // Keyed by the migrations' source, not just their names: an edited migration makes a new template.
+  const hash = createHash('sha256');
+  const folder = path.resolve('migrations');
+  for (const f of readdirSync(folder).sort()) hash.update(f).update(readFileSync(path.join(folder, f)));
+  const file = path.join(dir, `pglite-${hash.digest('hex').slice(0, 16)}.tar.gz`);
   if (existsSync(file)) return new Blob([readFileSync(file)]);
   try {
     // biome-ignore lint/suspicious/noExplicitAny: PGlite instance from the optional import

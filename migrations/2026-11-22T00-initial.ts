@@ -119,6 +119,8 @@ const SCHEMA = `
     create index orders_updated_idx on orders (merchant_id, updated_at, id);
     create index orders_status_idx on orders (merchant_id, status, id);
     create index orders_unrouted_idx on orders (merchant_id, id) where store_id is null;
+    -- shipment notices find orders by number whatever their source
+    create index orders_number_idx on orders (merchant_id, order_number);
 
     create table order_lines (
       merchant_id bigint not null,
@@ -210,6 +212,8 @@ const SCHEMA = `
       foreign key (merchant_id, shipment_id) references shipments(merchant_id, id) on delete cascade,
       foreign key (merchant_id, order_line_id) references order_lines(merchant_id, id)
     );
+    -- the foreign key's own index: deleting an order line must not scan the merchant's shipment lines
+    create index shipment_lines_line_idx on shipment_lines (merchant_id, order_line_id);
 
     create table alerts (
       merchant_id bigint not null,

@@ -3,13 +3,9 @@ import t from 'tap';
 import { parseShipNotice, type ShipNotice } from '../../src/shipstation/shipnotice.js';
 import { validateShipNoticeXml } from '../helpers/xsd.js';
 
-const reference = readFileSync(
-  new URL('../../../shared/reference/shipstation-custom-store.md', import.meta.url),
-  'utf8',
-);
-const SAMPLE = [...reference.matchAll(/```xml\n([\s\S]*?)```/g)]
-  .map((m) => m[1]!)
-  .find((b) => b.includes('<ShipNotice>'))!;
+// The sample notice of the protocol research (shared/reference/shipstation-custom-store.md), kept as a
+// fixture so the suite does not depend on anything outside the repository.
+const SAMPLE = readFileSync(new URL('../fixtures/shipnotice-sample.xml', import.meta.url), 'utf8');
 
 function ok(body: string): ShipNotice {
   const r = parseShipNotice(body);

@@ -52,33 +52,13 @@ const settingsShape = {
   ),
 };
 
+/** Every setting optional on PATCH; on create only the name is required. */
+const patchBody = z.strictObject(settingsShape).partial().meta({ id: 'StorePatch' });
 const createBody = z
-  .strictObject({
-    name: settingsShape.name,
-    order_sources: settingsShape.order_sources.optional(),
-    include_tags: settingsShape.include_tags.optional(),
-    exclude_tags: settingsShape.exclude_tags.optional(),
-    priority: settingsShape.priority.optional(),
-    page_size: settingsShape.page_size.optional(),
-    timezone: settingsShape.timezone.optional(),
-    lookback_minutes: settingsShape.lookback_minutes.optional(),
-    order_number_prefix: settingsShape.order_number_prefix.optional(),
-  })
+  .strictObject(settingsShape)
+  .partial()
+  .required({ name: true })
   .meta({ id: 'StoreCreate' });
-
-const patchBody = z
-  .strictObject({
-    name: settingsShape.name.optional(),
-    order_sources: settingsShape.order_sources.optional(),
-    include_tags: settingsShape.include_tags.optional(),
-    exclude_tags: settingsShape.exclude_tags.optional(),
-    priority: settingsShape.priority.optional(),
-    page_size: settingsShape.page_size.optional(),
-    timezone: settingsShape.timezone.optional(),
-    lookback_minutes: settingsShape.lookback_minutes.optional(),
-    order_number_prefix: settingsShape.order_number_prefix.optional(),
-  })
-  .meta({ id: 'StorePatch' });
 
 const storeSchema = z
   .object({

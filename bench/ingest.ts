@@ -8,20 +8,18 @@
  * runs; then inserts the same normalised rows with plain multi-row INSERTs (no HTTP, no validation)
  * for the database's floor. The scratch schema is dropped at the end.
  */
-import { randomBytes } from 'node:crypto';
+import { withScratchDatabase } from './scratch.js';
 import type { AddressInfo } from 'node:net';
 import pg from 'pg';
 import { buildApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
-import { createDatabase } from '../src/db/database.js';
-import { migrateToLatest } from '../src/db/migrate.js';
 import { createLogger } from '../src/lib/logger.js';
 import { SecretHasher } from '../src/lib/secrets.js';
 import { contentHash, orderContent } from '../src/orders/content.js';
 import { parseOrder } from '../src/orders/schema.js';
 
 const BATCH = 500;
-const url = process.env.DATABASE_URL;
+const url = process.env.DATABASE_URL ?? '';
 if (!url) {
   console.error('set DATABASE_URL to a PostgreSQL server (a scratch schema is created and dropped)');
   process.exit(2);
@@ -79,13 +77,7 @@ const median = (xs: number[]) => {
 };
 
 async function main() {
-  const schema = `bench_ingest_${randomBytes(4).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: url });
-  await admin.connect();
-  await admin.query(`create schema ${schema}`);
-  const database = await createDatabase({ url, searchPath: schema, poolSize: 10 });
-  try {
-    await migrateToLatest(database.db, schema);
+  await withScratchDatabase(url, 'bench_ingest', 10, async (database, schema) => {
     const config = loadConfig({
       ...process.env,
       ADMIN_TOKEN: 'bench-admin-token-0123456789',
@@ -220,11 +212,7 @@ async function main() {
     console.log(`HTTP create (validate, normalise, store, route, answer): median ${fmt(httpRates)}`);
     console.log(`HTTP repost of the same batches (all duplicates):         median ${fmt(dupRates)}`);
     console.log(`plain SQL multi-row INSERT of the same rows (no HTTP):     median ${fmt(rawRates)}`);
-  } finally {
-    await database.close();
-    await admin.query(`drop schema if exists ${schema} cascade`);
-    await admin.end();
-  }
+  });
 }
 
 main().catch((err) => {

@@ -1,11 +1,9 @@
+import { withScratchDatabase } from './scratch.js';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { sql } from 'kysely';
-import pg from 'pg';
 import { buildApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
-import { createDatabase } from '../src/db/database.js';
-import { migrateToLatest } from '../src/db/migrate.js';
 import { createLogger } from '../src/lib/logger.js';
 import { SecretHasher } from '../src/lib/secrets.js';
 import { basic, closedLoop, HttpClient, type LoadResult, openLoop, pct, type Req } from './load.js';
@@ -61,14 +59,8 @@ function describe(name: string, r: LoadResult): string {
 }
 
 async function main() {
-  const schema = `bench_notify_${process.pid}`;
-  const admin = new pg.Client({ connectionString: URL_ });
-  await admin.connect();
-  await admin.query(`create schema ${schema}`);
-  const database = await createDatabase({ url: URL_, searchPath: schema, poolSize: 10 });
-  const db = database.db;
-  try {
-    await migrateToLatest(db, schema);
+  await withScratchDatabase(URL_, 'bench_notify', 10, async (database, schema) => {
+    const db = database.db;
     const hasher = new SecretHasher(SECRET);
     const t0 = performance.now();
     const { rows: mrows } = await sql<{ id: number }>`
@@ -190,11 +182,7 @@ async function main() {
           )
           .join('; '),
     );
-  } finally {
-    await database.close();
-    await admin.query(`drop schema if exists ${schema} cascade`);
-    await admin.end();
-  }
+  });
 }
 
 main().catch((err) => {

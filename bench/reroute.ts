@@ -6,43 +6,26 @@
  *
  * Works in a scratch schema that is dropped at the end. Reports the median of 3 runs per scenario.
  */
-import { randomBytes } from 'node:crypto';
+import { withScratchDatabase } from './scratch.js';
 import { sql } from 'kysely';
-import pg from 'pg';
-import { createDatabase } from '../src/db/database.js';
-import { migrateToLatest } from '../src/db/migrate.js';
 import { SecretHasher } from '../src/lib/secrets.js';
 import { rerouteMerchant } from '../src/stores/assign.js';
 import { StoresService } from '../src/stores/service.js';
 
-const url = process.env.DATABASE_URL;
+const url = process.env.DATABASE_URL ?? '';
 if (!url) {
   console.error('set DATABASE_URL=postgres://… (the benchmark measures PostgreSQL)');
   process.exit(2);
 }
 const ORDERS = Number(process.argv[2] ?? 100_000);
 const RUNS = 3;
-const schema = `bench_reroute_${randomBytes(4).toString('hex')}`;
-
-async function admin(query: string) {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try {
-    await c.query(query);
-  } finally {
-    await c.end();
-  }
-}
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const ms = (n: number) => `${n.toFixed(0)} ms`;
 
 async function main() {
-  await admin(`create schema ${schema}`);
-  const database = await createDatabase({ url, searchPath: schema, poolSize: 2 });
-  try {
+  await withScratchDatabase(url, 'bench_reroute', 2, async (database) => {
     const db = database.db;
-    await migrateToLatest(db, schema);
     const service = new StoresService(db, new SecretHasher('bench-secret-0123456789abcdef0123456789'));
     const m = await db
       .insertInto('merchants')
@@ -133,10 +116,7 @@ async function main() {
     console.log(`  most orders become unrouted / routed again:   ${ms(median(unrouted))}`);
     console.log(`  nothing moves (evaluate only):                ${ms(median(noop))}`);
     console.log(`  baseline: bare UPDATE of the same open orders: ${ms(median(bare))}`);
-  } finally {
-    await database.close();
-    await admin(`drop schema if exists ${schema} cascade`);
-  }
+  });
 }
 
 main().catch((e) => {

@@ -3,7 +3,7 @@ import type { AppContext } from '../context.js';
 import type { DB, OrderStatus, Store } from '../db/schema.js';
 import { AppError } from '../http/errors.js';
 import { exportWindow } from './dates.js';
-import type { NormalizedOrder } from '../orders/types.js';
+import type { NormalizedItem, NormalizedOrder } from '../orders/types.js';
 import { type ExportOrder, type LineWithId, renderOrdersPage, toExportOrder } from './order-xml.js';
 
 /**
@@ -13,9 +13,13 @@ import { type ExportOrder, type LineWithId, renderOrdersPage, toExportOrder } fr
  * INSERT … SELECT (memory stays flat whatever the window's size); later pages read their slice of the
  * newest unexpired snapshot with the same key (store, window, page size), on any instance.
  *
- * Serving a page, in one transaction: lock the page's orders that are still routed to this store
- * (the lock re-routing takes), pin them and move new → at_wms in one UPDATE without touching
- * last_modified, write the order events set-wise, then read the orders with their lines in one query.
+ * Serving a page is ONE statement, atomic on its own (no BEGIN/COMMIT round trips): find the
+ * snapshot, lock the page's orders that are still routed to this store (the lock re-routing takes),
+ * pin them and move new → at_wms in one UPDATE without touching last_modified, write the order events
+ * set-wise, and answer the locked orders with their lines as one JSON value. Page 1 first writes its
+ * snapshot in a statement of its own (the page statement must see its rows). The log row and the
+ * store's health follow in a third statement. A later page therefore costs two statements (serve,
+ * log) besides authentication; it cost eight before (bench/README.md).
  */
 
 export interface ExportQuery {
@@ -94,99 +98,177 @@ function inWindow(w: Window) {
 
 /**
  * A new snapshot of the window, in one statement: this store's expired snapshots are deleted, the
- * snapshot row is inserted, and the window's ordered ids are copied with one INSERT … SELECT.
+ * window's ordered ids are numbered once, and the snapshot row (with its total) and its id list are
+ * inserted from them.
  */
 export async function createSnapshot(db: Db, store: Store, w: Window, ttlMinutes: number): Promise<Snapshot> {
-  const ttl = ttlMinutes;
   const { rows } = await sql<{ id: number; total: number }>`
     with expired as (
       delete from export_snapshots
       where store_id = ${store.id} and merchant_id = ${store.merchant_id} and expires_at < now()
     ),
+    ids as materialized (
+      select o.id, row_number() over (order by o.last_modified, o.id) as position
+      from orders o
+      where o.store_id = ${store.id} and ${inWindow(w)}
+    ),
     snap as (
       insert into export_snapshots (merchant_id, store_id, window_start, window_end, page_size, total, expires_at)
-      values (${store.merchant_id}, ${store.id}, ${w.start}, ${w.end}, ${store.page_size}, 0,
-        now() + make_interval(mins => ${ttl}))
-      returning id
+      values (${store.merchant_id}, ${store.id}, ${w.start}, ${w.end}, ${store.page_size},
+        (select count(*) from ids), now() + make_interval(mins => ${ttlMinutes}))
+      returning id, total
     ),
     filled as (
       insert into export_snapshot_orders (merchant_id, snapshot_id, position, order_id)
-      select o.merchant_id, snap.id, row_number() over (order by o.last_modified, o.id), o.id
-      from orders o cross join snap
-      where o.store_id = ${store.id} and ${inWindow(w)}
-      returning 1
+      select ${store.merchant_id}, snap.id, ids.position, ids.id from ids cross join snap
     )
-    select snap.id, (select count(*) from filled)::int as total from snap
+    select id, total::int as total from snap
   `.execute(db);
-  const snap = rows[0]!;
-  await sql`update export_snapshots set total = ${snap.total}
-    where merchant_id = ${store.merchant_id} and id = ${snap.id}`.execute(db);
-  return snap;
-}
-
-/** The newest unexpired snapshot with the same key, if any. */
-export async function findSnapshot(db: Db, store: Store, w: Window): Promise<Snapshot | undefined> {
-  const { rows } = await sql<Snapshot>`
-    select id, total from export_snapshots
-    where store_id = ${store.id} and window_start = ${w.start} and window_end = ${w.end}
-      and page_size = ${store.page_size} and expires_at > now()
-    order by id desc limit 1
-  `.execute(db);
-  return rows[0];
+  return rows[0]!;
 }
 
 export const pagesOf = (total: number, pageSize: number) => Math.ceil(total / pageSize);
 
-/**
- * Locks the page's orders that are still routed to this store, in id order (the order re-routing
- * locks in), and answers their ids. A re-routed order fails the re-checked store_id and drops out.
- */
-export async function lockPage(db: Db, store: Store, snap: Snapshot, page: number): Promise<number[]> {
-  const lo = (page - 1) * store.page_size + 1;
-  const hi = page * store.page_size;
-  const { rows } = await sql<{ id: number }>`
-    select o.id from export_snapshot_orders so
-    join orders o on o.merchant_id = so.merchant_id and o.id = so.order_id
-    where so.merchant_id = ${store.merchant_id} and so.snapshot_id = ${snap.id}
-      and so.position between ${lo} and ${hi} and o.store_id = ${store.id}
-    order by o.id
-    for update of o
-  `.execute(db);
-  return rows.map((r) => r.id);
+/** What the page statement answers: the snapshot (null when none matched) and the served orders. */
+export interface ServedPage {
+  snapshot: Snapshot | null;
+  /** The locked orders, in page order, as they are after the pinning. */
+  rows: PageOrderRow[];
 }
 
+interface ServedRow {
+  id: number;
+  order_source: string;
+  order_number: string;
+  status: OrderStatus;
+  last_modified: string;
+  content: Omit<NormalizedOrder, 'items'>;
+  /** [order_lines.id, order_lines.content] by position. */
+  lines: [number, NormalizedItem][] | null;
+  /** False when the row changed between the statement's snapshot and its lock (see servePageRows). */
+  fresh: boolean;
+}
+
+const withLineIds = (lines: [number, NormalizedItem][] | null): LineWithId[] =>
+  (lines ?? []).map(([id, item]) => ({ ...item, line_item_id: id }));
+
 /**
- * Pins the locked orders to this store and moves new → at_wms in one UPDATE (last_modified untouched;
- * updated_at moves for the rows that change), and writes their order events set-wise.
+ * Serves one page of a snapshot in ONE statement, atomic without a transaction around it:
+ *
+ * 1. `snap`: the snapshot — by id (page 1, just written) or the newest unexpired one with the same
+ *    key (store, window, page size).
+ * 2. `locked`: the page's orders still routed to this store, locked FOR UPDATE in id order (the order
+ *    re-routing locks in; should a deadlock still happen, PostgreSQL aborts one side and servePage
+ *    serves the page again). A row that was re-routed while we waited fails the re-checked
+ *    store_id and drops out. Every column the page needs is read HERE: a locked row is the newest
+ *    committed version, whereas the rest of the statement sees the statement's snapshot.
+ * 3. `changed` + `ev`: pin (served_store_id, served_at), new → at_wms, updated_at; last_modified is
+ *    untouched. One 'pinned' / 'exported' event per change.
+ * 4. The answer: the locked orders with the status they now have, and their lines. Lines are read
+ *    from the statement's snapshot; they can only be older than the locked row if another
+ *    transaction changed the order (every line change also writes the order row) and committed
+ *    while we waited for its lock. `fresh` compares the locked version's xmin with the snapshot's:
+ *    when they differ, that order is read again after the commit (below).
  */
-export async function pinAndMark(db: Db, store: Store, ids: number[]): Promise<void> {
-  if (ids.length === 0) return;
+export async function servePageRows(
+  db: Db,
+  store: Store,
+  w: Window,
+  page: number,
+  snapshotId: number | undefined,
+): Promise<ServedPage> {
+  const m = store.merchant_id;
+  const lo = (page - 1) * store.page_size + 1;
+  const hi = page * store.page_size;
   const actor = String(store.id);
-  await sql`
-    with before as (
-      select id, status as old_status, served_store_id as old_served from orders
-      where merchant_id = ${store.merchant_id} and id = any(${ids}::bigint[]) and store_id = ${store.id}
-        and (served_store_id is null or status = 'new')
+  const snap =
+    snapshotId !== undefined
+      ? sql`select id, total from export_snapshots where merchant_id = ${m} and id = ${snapshotId}`
+      : sql`select id, total from export_snapshots
+          where store_id = ${store.id} and window_start = ${w.start} and window_end = ${w.end}
+            and page_size = ${store.page_size} and expires_at > now()
+          order by id desc limit 1`;
+  const { rows } = await sql<{ id: number | null; total: number | null; orders: ServedRow[] | null }>`
+    with snap as (${snap}),
+    locked as (
+      select o.id, o.order_source, o.order_number, o.status, o.served_store_id, o.last_modified,
+        o.content, o.xmin as x, so.position
+      from snap
+      join export_snapshot_orders so on so.merchant_id = ${m} and so.snapshot_id = snap.id
+      join orders o on o.merchant_id = so.merchant_id and o.id = so.order_id
+      where so.position between ${lo} and ${hi} and o.store_id = ${store.id}
+      order by o.id
+      for update of o
     ),
     changed as (
       update orders o set
         served_store_id = ${store.id}::bigint,
-        served_at = case when b.old_served is null then now() else o.served_at end,
+        served_at = case when l.served_store_id is null then now() else o.served_at end,
         status = case when o.status = 'new' then 'at_wms' else o.status end,
         updated_at = now()
-      from before b
-      where o.merchant_id = ${store.merchant_id} and o.id = b.id
-      returning o.id, b.old_status, b.old_served
+      from locked l
+      where o.merchant_id = ${m} and o.id = l.id and (l.served_store_id is null or l.status = 'new')
+      returning o.id, l.status as old_status, l.served_store_id as old_served
+    ),
+    ev as (
+      insert into order_events (merchant_id, order_id, type, from_status, to_status, actor_type, actor, data)
+      select ${m}::bigint, id, 'pinned', null, null, 'store', ${actor}::text,
+        jsonb_build_object('store_id', ${store.id}::bigint)
+      from changed where old_served is null
+      union all
+      select ${m}::bigint, id, 'exported', 'new', 'at_wms', 'store', ${actor}::text,
+        jsonb_build_object('store_id', ${store.id}::bigint)
+      from changed where old_status = 'new'
     )
-    insert into order_events (merchant_id, order_id, type, from_status, to_status, actor_type, actor, data)
-    select ${store.merchant_id}::bigint, id, 'pinned', null, null, 'store', ${actor}::text,
-      jsonb_build_object('store_id', ${store.id}::bigint)
-    from changed where old_served is null
-    union all
-    select ${store.merchant_id}::bigint, id, 'exported', 'new', 'at_wms', 'store', ${actor}::text,
-      jsonb_build_object('store_id', ${store.id}::bigint)
-    from changed where old_status = 'new'
+    select (select id from snap) as id, (select total from snap)::int as total, (
+      select json_agg(json_build_object(
+        'id', l.id, 'order_source', l.order_source, 'order_number', l.order_number,
+        'status', case when l.status = 'new' then 'at_wms' else l.status end,
+        'last_modified', l.last_modified, 'content', l.content,
+        'fresh', exists (select 1 from orders s where s.merchant_id = ${m} and s.id = l.id and s.xmin = l.x),
+        'lines', (select json_agg(json_build_array(ln.id, ln.content) order by ln.position)
+          from order_lines ln where ln.merchant_id = ${m} and ln.order_id = l.id)
+      ) order by l.position)
+      from locked l
+    ) as orders
   `.execute(db);
+  const r = rows[0];
+  if (!r || r.id === null || r.total === null) return { snapshot: null, rows: [] };
+  const served = r.orders ?? [];
+  const out: PageOrderRow[] = served.map((o) => ({
+    id: Number(o.id),
+    order_source: o.order_source,
+    order_number: o.order_number,
+    status: o.status,
+    last_modified: new Date(o.last_modified),
+    content: o.content,
+    lines: withLineIds(o.lines),
+  }));
+  const stale = served.filter((o) => !o.fresh).map((o) => Number(o.id));
+  if (stale.length > 0) {
+    // Changed by a transaction that committed while we waited for its lock: read those orders again
+    // (content, lines and status together, from a snapshot taken after our commit).
+    const again = new Map((await readOrders(db, store, stale)).map((o) => [o.id, o]));
+    for (let i = 0; i < out.length; i++) {
+      const fresh = again.get(out[i]!.id);
+      if (fresh) out[i] = fresh;
+    }
+  }
+  return { snapshot: { id: Number(r.id), total: r.total }, rows: out };
+}
+
+/** Orders of this store by id, with their lines (the stale rows of servePageRows). */
+async function readOrders(db: Db, store: Store, ids: number[]): Promise<PageOrderRow[]> {
+  const { rows } = await sql<PageOrderRow>`
+    select o.id, o.order_source, o.order_number, o.status, o.last_modified, o.content,
+      coalesce((
+        select jsonb_agg(l.content || jsonb_build_object('line_item_id', l.id) order by l.position)
+        from order_lines l where l.merchant_id = o.merchant_id and l.order_id = o.id
+      ), '[]'::jsonb) as lines
+    from orders o
+    where o.merchant_id = ${store.merchant_id} and o.id = any(${ids}::bigint[])
+  `.execute(db);
+  return rows;
 }
 
 export interface PageOrderRow {
@@ -275,29 +357,28 @@ async function servePageOnce(
   w: Window,
   page: number,
 ): Promise<ExportPageResult> {
-  return ctx.db.transaction().execute(async (trx) => {
-    const snap =
-      (page > 1 ? await findSnapshot(trx, store, w) : undefined) ??
-      (await createSnapshot(trx, store, w, ctx.config.exportSnapshotTtlMinutes));
-    const pages = pagesOf(snap.total, store.page_size);
-    let rows: PageOrderRow[] = [];
-    let ids: number[] = [];
-    if (page <= pages) {
-      ids = await lockPage(trx, store, snap, page);
-      await pinAndMark(trx, store, ids);
-      rows = ids.length > 0 ? await readPage(trx, store, snap.id, page, ids) : [];
-    }
-    const xml = renderPage(store, rows, pages);
-    return {
-      xml,
-      window: w,
-      page,
-      pages,
-      total: snap.total,
-      orders: rows.length,
-      orderIds: rows.map((r) => r.id),
-    };
-  });
+  const ttl = ctx.config.exportSnapshotTtlMinutes;
+  // Page 1 always takes a new snapshot; a later page uses the newest one with its key, or takes one
+  // when none is left (expired, or ShipStation started past page 1).
+  let served =
+    page === 1
+      ? await servePageRows(ctx.db, store, w, page, (await createSnapshot(ctx.db, store, w, ttl)).id)
+      : await servePageRows(ctx.db, store, w, page, undefined);
+  if (!served.snapshot) {
+    served = await servePageRows(ctx.db, store, w, page, (await createSnapshot(ctx.db, store, w, ttl)).id);
+  }
+  const snap = served.snapshot!;
+  const pages = pagesOf(snap.total, store.page_size);
+  const rows = page <= pages ? served.rows : [];
+  return {
+    xml: renderPage(store, rows, pages),
+    window: w,
+    page,
+    pages,
+    total: snap.total,
+    orders: rows.length,
+    orderIds: rows.map((r) => r.id),
+  };
 }
 
 /**
@@ -305,6 +386,9 @@ async function servePageOnce(
  * moves forward (never backwards: a manual re-pull of an old window must not fake a gap later), and
  * a window that starts after the furthest window end seen so far raises an export_gap alert — orders
  * modified in between may have been missed. The very first export of a store raises nothing.
+ * Later pages move last_export_at at most once a second: the store row is hot while ShipStation
+ * walks a window (many pages a second, several stores of one merchant), and a second is precision
+ * enough for the health answer.
  */
 export async function recordExport(
   db: Db,
@@ -345,5 +429,6 @@ export async function recordExport(
       last_window_end = case when ${first}::boolean and (last_window_end is null or ${w.end}::timestamptz >= last_window_end)
         then ${w.end}::timestamptz else last_window_end end
     where merchant_id = ${store.merchant_id} and id = ${store.id}
+      and (${first}::boolean or last_export_at is null or last_export_at < now() - interval '1 second')
   `.execute(db);
 }

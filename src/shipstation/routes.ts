@@ -10,6 +10,7 @@ import { esc } from './xml.js';
 import { servePage } from './export.js';
 import { handleShipNotify } from './notify.js';
 import { authenticateStore, isCredentialParam } from './store-auth.js';
+import { Semaphore } from '../lib/semaphore.js';
 
 /** ShipNotice bodies are small; anything beyond this is not ShipStation. */
 export const SHIPSTATION_BODY_LIMIT = 1024 * 1024;
@@ -109,6 +110,10 @@ function queryWithoutCredentials(query: Record<string, unknown>): Record<string,
  * takes any content type (or none) as a raw string up to 1 MB, and its errors are XML.
  */
 export function shipstationRoutes(ctx: AppContext): FastifyPluginAsyncZod {
+  // Export pages served at once by this instance: a page holds its rows and its XML (a few MB at
+  // page size 500) while it renders, so pages beyond the limit wait their turn instead of growing
+  // the heap; half the database pool keeps the database and the renderer busy on a small machine.
+  const exportSlots = new Semaphore(Math.max(2, Math.ceil(ctx.config.dbPoolSize / 2)));
   return async (app) => {
     app.removeAllContentTypeParsers();
     app.addContentTypeParser(
@@ -143,7 +148,7 @@ export function shipstationRoutes(ctx: AppContext): FastifyPluginAsyncZod {
               : `unknown action "${action ?? ''}": GET takes action=export, POST takes action=shipnotify`,
           );
         }
-        const result = await servePage(ctx, store, req.query);
+        const result = await exportSlots.run(() => servePage(ctx, store, req.query));
         req.logContext = {
           ...(req.logContext ?? {}),
           page: result.page,

@@ -1,6 +1,6 @@
 import type { Migration } from 'kysely/migration';
 import * as initial from './2026-11-22T00-initial.js';
-import * as hotPathIndexes from './2026-12-02T00-hot-path-indexes.js';
+import * as hotPathConstraints from './2026-12-02T00-hot-path-constraints.js';
 
 /**
  * Every migration, by name. Names sort in the order they must run (ISO date prefix).
@@ -9,5 +9,5 @@ import * as hotPathIndexes from './2026-12-02T00-hot-path-indexes.js';
  */
 export const migrations: Record<string, Migration> = {
   '2026-11-22T00-initial': initial,
-  '2026-12-02T00-hot-path-indexes': hotPathIndexes,
+  '2026-12-02T00-hot-path-constraints': hotPathConstraints,
 };

@@ -274,10 +274,33 @@ interface ItemWeights {
   options: (string | undefined)[];
 }
 
+/** A weight as the database keeps it: at most 7 integer digits (no leading zero) and 2 decimals. */
+const PLAIN_WEIGHT = /^(0|[1-9]\d{0,6})(?:\.(\d{1,2}))?$/;
+
+/**
+ * formatHundredths(weightHundredths(v)) for a plain weight in a unit that is not converted, without
+ * BigInt: the decimals less their trailing zeros ('1.50' → '1.5', '2.00' → '2'). Undefined when `v`
+ * is not plain (the exact path handles it).
+ */
+function plainWeight(v: string | null): string | undefined {
+  if (v == null) return undefined;
+  const m = PLAIN_WEIGHT.exec(v);
+  if (!m) return undefined;
+  const frac = m[2] === undefined ? '' : m[2].replace(/0+$/, '');
+  return frac === '' ? m[1]! : `${m[1]}.${frac}`;
+}
+
 /** The item's unit name, its weight and its options' weights, all rendered (see the rules). */
 export function itemWeights(item: Pick<ExportItem, 'weight' | 'weightUnit' | 'options'>): ItemWeights {
   const unit = item.weightUnit;
   if (unit == null) return { unit: undefined, weight: undefined, options: item.options.map(() => undefined) };
+  if (unit !== 'kg' && (item.weight === null || PLAIN_WEIGHT.test(item.weight))) {
+    // Fast path (oz, lb, g with plain decimals): nothing to convert, round or clamp.
+    const weight = plainWeight(item.weight);
+    if (weight !== undefined && item.options.every((o) => o.weight === null || PLAIN_WEIGHT.test(o.weight))) {
+      return { unit: UNIT_NAMES[unit], weight, options: item.options.map((o) => plainWeight(o.weight)) };
+    }
+  }
   let target: 'oz' | 'lb' | 'g' = unit === 'kg' ? 'g' : unit;
   const kgTo = unit === 'kg' ? ('g' as const) : undefined;
   let w = weightHundredths(item.weight, kgTo);

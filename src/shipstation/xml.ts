@@ -19,6 +19,12 @@ const ILLEGAL_SOURCE =
   '|(?<![\\uD800-\\uDBFF])[\\uDC00-\\uDFFF]';
 const ILLEGAL = new RegExp(ILLEGAL_SOURCE);
 const ILLEGAL_G = new RegExp(ILLEGAL_SOURCE, 'g');
+/**
+ * Every code unit the full test can match, without lookarounds: a string with none of them (nearly
+ * every value) is clean after one simple scan; only strings with surrogates (emoji…) or controls
+ * pay for the lookaround test.
+ */
+const SUSPECT = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uD800-\uDFFF\uFFFE\uFFFF]/;
 const CR = /\r\n?/g;
 
 const ESC = /[&<>"']/;
@@ -34,12 +40,12 @@ const escChar = (c: string): string => ESC_MAP[c]!;
 
 /** True when `s` holds a character XML 1.0 cannot represent (or a CR to normalise). */
 export function needsCleaning(s: string): boolean {
-  return ILLEGAL.test(s) || s.includes('\r');
+  return (SUSPECT.test(s) && ILLEGAL.test(s)) || s.includes('\r');
 }
 
 /** Removes XML-1.0-illegal characters and normalises CRLF / CR to LF. */
 export function clean(s: string): string {
-  if (ILLEGAL.test(s)) s = s.replace(ILLEGAL_G, '');
+  if (SUSPECT.test(s) && ILLEGAL.test(s)) s = s.replace(ILLEGAL_G, '');
   if (s.includes('\r')) s = s.replace(CR, '\n');
   return s;
 }

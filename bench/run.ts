@@ -1012,7 +1012,7 @@ async function scenarioExportLimit(b: Bench, w: ExportWindow): Promise<void> {
         );
         r.add(
           `limit.export.${ps}.sql`,
-          `  the same page's ${statements.length} SQL statements (with begin/commit) through pg`,
+          `  the same page's ${statements.length} SQL statements (begin/commit included, if any) through pg`,
           'ms',
           s,
         );

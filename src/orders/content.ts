@@ -5,18 +5,63 @@
 import { createHash } from 'node:crypto';
 import type { NormalizedOrder } from './types.js';
 
+/** JSON.stringify(key) + ':' for the keys seen so far (an order has a few dozen distinct keys). */
+const keyPrefixes = new Map<string, string>();
+function keyPrefix(k: string): string {
+  let p = keyPrefixes.get(k);
+  if (p === undefined) {
+    p = `${JSON.stringify(k)}:`;
+    if (keyPrefixes.size < 10_000) keyPrefixes.set(k, p);
+  }
+  return p;
+}
+
+/** The sorted keys of the last few key lists seen (objects of one shape share them). */
+const sortedKeys = new Map<string, string[]>();
+function sortKeys(keys: string[]): string[] {
+  if (keys.length < 2) return keys;
+  const sig = keys.join('\u0000');
+  let s = sortedKeys.get(sig);
+  if (s === undefined) {
+    // The default sort compares UTF-16 code units, exactly as `<` does on strings.
+    s = keys.slice().sort();
+    if (sortedKeys.size < 1_000) sortedKeys.set(sig, s);
+  }
+  return s;
+}
+
 export function canonicalJson(value: unknown): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value ?? null);
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  const entries = Object.entries(value as Record<string, unknown>)
-    .filter(([, v]) => v !== undefined)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  if (Array.isArray(value)) {
+    let out = '[';
+    for (let i = 0; i < value.length; i++) {
+      if (i > 0) out += ',';
+      if (i in value) out += canonicalJson(value[i]); // a hole stays empty, as Array#map leaves it
+    }
+    return `${out}]`;
+  }
+  const obj = value as Record<string, unknown>;
+  const keys = sortKeys(Object.keys(obj));
+  let out = '{';
+  let first = true;
+  for (const k of keys) {
+    const v = obj[k];
+    if (v === undefined) continue;
+    if (first) first = false;
+    else out += ',';
+    out += keyPrefix(k) + canonicalJson(v);
+  }
+  return `${out}}`;
+}
+
+/** sha256 (hex) of a canonical JSON text. */
+export function hashOf(canonical: string): string {
+  return createHash('sha256').update(canonical, 'utf8').digest('hex');
 }
 
 /** sha256 (hex) of the canonical JSON of the normalised order (the requested status is not part of it). */
 export function contentHash(order: NormalizedOrder): string {
-  return createHash('sha256').update(canonicalJson(order), 'utf8').digest('hex');
+  return hashOf(canonicalJson(order));
 }
 
 /** The order without its items: what orders.content holds. */

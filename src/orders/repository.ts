@@ -6,12 +6,26 @@ import { type Kysely, sql } from 'kysely';
 import type { OrderStatus, DB } from '../db/schema.js';
 import { AppError, conflict, type ErrorDetail, formatPath, invalid, notFound } from '../http/errors.js';
 import { decodeCursor, encodeCursor } from '../lib/cursor.js';
-import { lockMerchantForRouting, routeOrders } from '../stores/assign.js';
-import { canonicalJson, contentHash, orderContent } from './content.js';
+import {
+  lockMerchantForRouting,
+  merchantRoutingLock,
+  routeOrders,
+  routeOrdersLocked,
+} from '../stores/assign.js';
+import { canonicalJson, contentHash, hashOf, orderContent } from './content.js';
 import { type HeldFrom, isEditable, type MerchantEvent, nextStatus, refusalMessage } from './lifecycle.js';
 import { type ParsedOrder, parseOrder } from './schema.js';
 import type { NormalizedItem, NormalizedOrder } from './types.js';
-import { attachLines, loadOrders, type OrderRow, type OrderView, ordersWithMerchant } from './view.js';
+import {
+  attachLines,
+  LINES_OF_O,
+  type LineRow,
+  loadOrders,
+  type OrderRow,
+  type OrderView,
+  ordersWithMerchant,
+  rowWithLinesToView,
+} from './view.js';
 
 export interface MerchantRef {
   id: number;
@@ -142,10 +156,107 @@ async function selectExisting(
   return r.rows;
 }
 
+/** An existing order as the first statement of an ingestion reads it: row, lines and all. */
+type ExistingRow = OrderRow & { lines: LineRow[] };
+
+/**
+ * The first statement of an ingestion: the stored orders among `keys` (full rows with their lines,
+ * so duplicates need no further read), and, when some key is not stored yet (orders will be
+ * created, then routed), the merchant's routing share lock. Taking that lock here, in an earlier
+ * statement than routing (READ COMMITTED: a new snapshot per statement), is what routeOrders'
+ * own first statement would do. `keys` are distinct.
+ */
+async function selectExistingAndLock(
+  trx: Kysely<DB>,
+  merchantId: number,
+  keys: { s: string; n: string }[],
+): Promise<ExistingRow[]> {
+  // The lock CTE is counted in the outer row (an unreferenced SELECT CTE would not run) and that row
+  // drives the left join, so it runs whether or not any order is found.
+  const r = await sql<ExistingRow | { id: null }>`
+    with e as materialized (
+      select o.*, m.code as merchant_code, ${LINES_OF_O} as lines
+      from orders o
+      join merchants m on m.id = o.merchant_id
+      join jsonb_to_recordset(${JSON.stringify(keys)}::jsonb) as k(s text, n text)
+        on o.order_source = k.s and o.order_number = k.n
+      where o.merchant_id = ${merchantId}
+    ),
+    lock as materialized (
+      ${merchantRoutingLock(merchantId, sql`(select count(*) from e) < ${keys.length}`)}
+    )
+    select e.* from (select count(*) as locked from lock) l left join e on true
+  `.execute(trx);
+  return r.rows.filter((row): row is ExistingRow => row.id !== null);
+}
+
+/**
+ * Inserts new orders with their lines and 'created' events, in one statement. `rowsJson` is a
+ * json array of {status, content_hash, o} where o is the normalised order (items included). Ids are
+ * drawn in input order (so a batch's orders are numbered as sent), but rows are inserted sorted by
+ * key, so that concurrent batches with overlapping orders wait on each other in the same order (no
+ * deadlock). The input CTE holds a volatile function: materialised once. Orders lost to ON
+ * CONFLICT DO NOTHING (another transaction created them meanwhile) are not in `ins`, so they get
+ * no lines and no event. Lines and events are written in id (= input) order, lines by position.
+ */
+async function insertOrders(
+  trx: Kysely<DB>,
+  merchantId: number,
+  actor: Actor,
+  rowsJson: string,
+): Promise<{ id: number; order_source: string; order_number: string }[]> {
+  const r = await sql<{ id: number; order_source: string; order_number: string }>`
+    with input as (
+      select nextval(pg_get_serial_sequence('orders', 'id')) as id, r.status, r.content_hash,
+        r.o - 'items' as content, r.o -> 'items' as items
+      from jsonb_to_recordset(${rowsJson}::jsonb) as r(status text, content_hash text, o jsonb)
+    ),
+    ins as (
+      insert into orders (id, merchant_id, order_source, order_number, status, order_date, currency, tags,
+        order_total, tax_amount, shipping_amount, amount_paid, content, content_hash)
+      overriding system value
+      select r.id, ${merchantId}, r.content ->> 'order_source', r.content ->> 'order_number', r.status,
+        (r.content ->> 'order_date')::timestamptz, r.content ->> 'currency',
+        array(select jsonb_array_elements_text(r.content -> 'tags')), (r.content ->> 'order_total')::numeric,
+        (r.content ->> 'tax_amount')::numeric, (r.content ->> 'shipping_amount')::numeric,
+        (r.content ->> 'amount_paid')::numeric, r.content, r.content_hash
+      from input r
+      order by r.content ->> 'order_source', r.content ->> 'order_number'
+      on conflict (merchant_id, order_source, order_number) do nothing
+      returning id, order_source, order_number
+    ),
+    lines as (
+      insert into order_lines (merchant_id, order_id, position, line_id, sku, name, quantity, unit_price,
+        adjustment, content)
+      select ${merchantId}, i.id, (x.n - 1)::integer, x.it ->> 'line_id', x.it ->> 'sku', x.it ->> 'name',
+        (x.it ->> 'quantity')::integer, (x.it ->> 'unit_price')::numeric, (x.it ->> 'adjustment')::boolean, x.it
+      from ins i
+      join input r on r.id = i.id
+      cross join lateral jsonb_array_elements(r.items) with ordinality as x(it, n)
+      order by i.id, x.n
+    ),
+    events as (
+      insert into order_events (merchant_id, order_id, type, from_status, to_status, actor_type, actor, data)
+      select ${merchantId}, i.id, 'created', null, r.status, ${actor.actor_type}, ${actor.actor},
+        jsonb_build_object('order_source', i.order_source, 'order_number', i.order_number)
+      from ins i
+      join input r on r.id = i.id
+      order by i.id
+    )
+    select id, order_source, order_number from ins
+  `.execute(trx);
+  return r.rows;
+}
+
 /**
  * Creates orders (a single order is a batch of one). Each input is validated and normalised; the
  * valid ones are written in a handful of statements; each answers created, duplicate (same
  * normalised content as the stored order), conflict (different content) or invalid.
+ *
+ * Statements: (1) the stored orders among the inputs, with the merchant's routing lock when some
+ * are new; (2) the new orders, their lines and events; [(2b) only when another transaction created
+ * some of them meanwhile: those]; (3) routing of the created orders; (4) the created orders as
+ * answered. Duplicates only: (1).
  */
 export async function ingestOrders(
   db: Kysely<DB>,
@@ -158,23 +269,32 @@ export async function ingestOrders(
   interface Valid {
     index: number;
     parsed: ParsedOrder;
+    /** canonicalJson(order): hashed, and sent as the order's JSON (it is valid JSON of the order). */
+    canonical: string;
     hash: string;
     key: string;
   }
   const valid: Valid[] = [];
-  inputs.forEach((input, index) => {
-    const r = parseOrder(input, 'create', batch ? ['orders', index] : []);
+  for (let index = 0; index < inputs.length; index++) {
+    const r = parseOrder(inputs[index], 'create', batch ? ['orders', index] : []);
     if (!r.ok) {
       results[index] = {
         index,
         result: 'invalid',
         error: { code: 'invalid_request', message: 'invalid order', details: r.details },
       };
-      return;
+      continue;
     }
     const o = r.value.order;
-    valid.push({ index, parsed: r.value, hash: contentHash(o), key: keyOf(o.order_source, o.order_number) });
-  });
+    const canonical = canonicalJson(o);
+    valid.push({
+      index,
+      parsed: r.value,
+      canonical,
+      hash: hashOf(canonical),
+      key: keyOf(o.order_source, o.order_number),
+    });
+  }
   if (valid.length === 0) return results as IngestResult[];
 
   // First occurrence of each (source, number) is the one that may create the order.
@@ -183,47 +303,27 @@ export async function ingestOrders(
 
   const { stored, createdBy, views } = await inTransaction(db, async (trx) => {
     const stored = new Map<string, { id: number; hash: string }>();
-    const keys = [...firsts.values()].map((v) => ({
-      s: v.parsed.order.order_source,
-      n: v.parsed.order.order_number,
-    }));
-    for (const e of await selectExisting(trx, merchant.id, keys)) {
+    const views = new Map<number, OrderView>();
+    const keys: { s: string; n: string }[] = [];
+    for (const v of firsts.values())
+      keys.push({ s: v.parsed.order.order_source, n: v.parsed.order.order_number });
+    for (const e of await selectExistingAndLock(trx, merchant.id, keys)) {
       stored.set(keyOf(e.order_source, e.order_number), { id: e.id, hash: e.content_hash });
+      views.set(e.id, rowWithLinesToView(e));
     }
-    const toInsert = [...firsts.values()].filter((v) => !stored.has(v.key));
+    const toInsert: Valid[] = [];
+    for (const v of firsts.values()) if (!stored.has(v.key)) toInsert.push(v);
     const createdBy = new Map<string, number>(); // key → index that created it
     if (toInsert.length > 0) {
-      const rows = toInsert.map((v) => ({
-        order_source: v.parsed.order.order_source,
-        order_number: v.parsed.order.order_number,
-        status: v.parsed.status ?? 'new',
-        ...moneyColumns(v.parsed.order),
-        tags: v.parsed.order.tags,
-        content: orderContent(v.parsed.order),
-        content_hash: v.hash,
-      }));
-      // Ids are drawn in input order (so a batch's orders are numbered as sent), but rows are
-      // inserted sorted by key, so that concurrent batches with overlapping orders wait on each
-      // other in the same order (no deadlock). The CTE holds a volatile function: materialised once.
-      const inserted = await sql<{ id: number; order_source: string; order_number: string }>`
-        with input as (
-          select nextval(pg_get_serial_sequence('orders', 'id')) as id, r.*
-          from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as r(order_source text, order_number text,
-            status text, order_date timestamptz, currency text, tags jsonb, order_total numeric,
-            tax_amount numeric, shipping_amount numeric, amount_paid numeric, content jsonb, content_hash text)
-        )
-        insert into orders (id, merchant_id, order_source, order_number, status, order_date, currency, tags,
-          order_total, tax_amount, shipping_amount, amount_paid, content, content_hash)
-        overriding system value
-        select r.id, ${merchant.id}, r.order_source, r.order_number, r.status, r.order_date, r.currency,
-          array(select jsonb_array_elements_text(r.tags)), r.order_total, r.tax_amount, r.shipping_amount,
-          r.amount_paid, r.content, r.content_hash
-        from input r
-        order by r.order_source, r.order_number
-        on conflict (merchant_id, order_source, order_number) do nothing
-        returning id, order_source, order_number
-      `.execute(trx);
-      for (const r of inserted.rows) {
+      let rowsJson = '[';
+      for (let i = 0; i < toInsert.length; i++) {
+        const v = toInsert[i]!;
+        if (i > 0) rowsJson += ',';
+        rowsJson += `{"status":${JSON.stringify(v.parsed.status ?? 'new')},"content_hash":${JSON.stringify(v.hash)},"o":${v.canonical}}`;
+      }
+      rowsJson += ']';
+      const inserted = await insertOrders(trx, merchant.id, actor, rowsJson);
+      for (const r of inserted) {
         const key = keyOf(r.order_source, r.order_number);
         const v = firsts.get(key)!;
         stored.set(key, { id: r.id, hash: v.hash });
@@ -239,35 +339,18 @@ export async function ingestOrders(
       for (const e of more)
         stored.set(keyOf(e.order_source, e.order_number), { id: e.id, hash: e.content_hash });
 
-      const created = toInsert.filter((v) => createdBy.get(v.key) === v.index);
-      const lines: { order_id: number; position: number; item: NormalizedItem }[] = [];
-      const events: EventRow[] = [];
-      for (const v of created) {
-        const id = stored.get(v.key)!.id;
-        v.parsed.order.items.forEach((item, position) => {
-          lines.push({ order_id: id, position, item });
-        });
-        events.push({
-          order_id: id,
-          type: 'created',
-          from_status: null,
-          to_status: v.parsed.status ?? 'new',
-          data: { order_source: v.parsed.order.order_source, order_number: v.parsed.order.order_number },
-        });
-      }
-      await insertLines(trx, merchant.id, lines);
-      await insertEvents(trx, merchant.id, actor, events);
-      await routeOrders(
-        trx,
-        merchant.id,
-        created.map((v) => stored.get(v.key)!.id),
-      );
+      // Ids in input order (createdBy holds the first occurrence, which toInsert lists in input order).
+      const createdIds: number[] = [];
+      for (const v of toInsert) if (createdBy.get(v.key) === v.index) createdIds.push(stored.get(v.key)!.id);
+      // The merchant's routing lock was taken by the first statement (some key was not stored then).
+      await routeOrdersLocked(trx, merchant.id, createdIds);
     }
-    const wanted = valid
-      .map((v) => stored.get(v.key))
-      .filter((s): s is { id: number; hash: string } => s !== undefined && s !== null)
-      .map((s) => s.id);
-    const views = new Map((await loadOrders(trx, merchant.id, wanted)).map((o) => [o.id, o]));
+    const missing: number[] = [];
+    for (const v of valid) {
+      const s = stored.get(v.key);
+      if (s !== undefined && !views.has(s.id)) missing.push(s.id);
+    }
+    if (missing.length > 0) for (const o of await loadOrders(trx, merchant.id, missing)) views.set(o.id, o);
     return { stored, createdBy, views };
   });
 

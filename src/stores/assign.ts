@@ -36,6 +36,21 @@ export async function routeOrders(
 ): Promise<void> {
   if (orderIds.length === 0) return;
   await lockMerchantForRouting(trx, merchantId);
+  await routeOrdersLocked(trx, merchantId, orderIds);
+}
+
+/**
+ * routeOrders for a transaction that already holds the merchant's routing share lock, taken in an
+ * EARLIER statement of the same transaction (READ COMMITTED takes a new snapshot per statement, so
+ * routing then sees any store-connection change that committed before the lock was granted), e.g.
+ * with merchantRoutingLock(). One statement fewer than routeOrders.
+ */
+export async function routeOrdersLocked(
+  trx: Kysely<DB>,
+  merchantId: number,
+  orderIds: readonly number[],
+): Promise<void> {
+  if (orderIds.length === 0) return;
   const ids = [...new Set(orderIds)];
   await assign(trx, merchantId, sql`and o.id in (${sql.join(ids)})`);
 }
@@ -47,6 +62,14 @@ export async function routeOrders(
  */
 export async function lockMerchantForRouting(trx: Kysely<DB>, merchantId: number): Promise<void> {
   await sql`select 1 from merchants where id = ${merchantId} for share`.execute(trx);
+}
+
+/**
+ * The same share lock as lockMerchantForRouting, as a query fragment to embed in a caller's own
+ * statement (e.g. a CTE whose rows are counted, so it is evaluated) before routeOrdersLocked.
+ */
+export function merchantRoutingLock(merchantId: number, condition: RawBuilder<unknown> = sql`true`) {
+  return sql`select 1 from merchants where id = ${merchantId} and ${condition} for share`;
 }
 
 /**

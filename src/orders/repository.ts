@@ -17,7 +17,6 @@ import { type HeldFrom, isEditable, type MerchantEvent, nextStatus, refusalMessa
 import { type ParsedOrder, parseOrder } from './schema.js';
 import type { NormalizedItem, NormalizedOrder } from './types.js';
 import {
-  attachLines,
   LINES_OF_O,
   type LineRow,
   loadOrders,
@@ -682,11 +681,12 @@ export async function listOrders(
     const after = decodeCursor(f.cursor, isIdCursor);
     if (after) q = q.where('o.id', '>', after.id);
     const rows = await q
+      .select(LINES_OF_O.as('lines'))
       .orderBy('o.id')
       .limit(f.limit + 1)
       .execute();
     const page = rows.slice(0, f.limit);
-    const orders = await attachLines(db, merchant.id, page);
+    const orders = page.map(rowWithLinesToView);
     const last = page[page.length - 1];
     return { orders, next_cursor: rows.length > f.limit && last ? encodeCursor({ id: last.id }) : null };
   }
@@ -712,12 +712,13 @@ export async function listOrders(
   }
   const rows = await q
     .select(sql<number>`(extract(epoch from o.updated_at) * 1000000)::bigint`.as('updated_us'))
+    .select(LINES_OF_O.as('lines'))
     .orderBy('o.updated_at')
     .orderBy('o.id')
     .limit(f.limit + 1)
     .execute();
   const page = rows.slice(0, f.limit);
-  const orders = await attachLines(db, merchant.id, page as OrderRow[]);
+  const orders = page.map(rowWithLinesToView);
   const last = page[page.length - 1];
   return {
     orders,

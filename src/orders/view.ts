@@ -191,34 +191,6 @@ export function ordersWithMerchant(db: Kysely<DB>) {
     .select('m.code as merchant_code');
 }
 
-/** Attaches lines to order rows (one query) and answers them in the rows' order. */
-export async function attachLines(
-  db: Kysely<DB>,
-  merchantId: number,
-  rows: readonly OrderRow[],
-): Promise<OrderView[]> {
-  if (rows.length === 0) return [];
-  const lines = await db
-    .selectFrom('order_lines')
-    .select(['id', 'order_id', 'position', 'shipped_quantity', 'content'])
-    .where('merchant_id', '=', merchantId)
-    .where(
-      'order_id',
-      'in',
-      rows.map((r) => r.id),
-    )
-    .orderBy('order_id')
-    .orderBy('position')
-    .execute();
-  const byOrder = new Map<number, LineRow[]>();
-  for (const l of lines) {
-    const list = byOrder.get(l.order_id);
-    if (list) list.push(l);
-    else byOrder.set(l.order_id, [l]);
-  }
-  return rows.map((r) => orderToView(r, byOrder.get(r.id) ?? []));
-}
-
 /**
  * The lines of the order row `o` (in position order) as a json array of LineRow, for reading
  * orders and their lines in one statement. json (not jsonb): nothing to re-parse on the way out.

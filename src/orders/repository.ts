@@ -6,12 +6,7 @@ import { type Kysely, sql } from 'kysely';
 import type { OrderStatus, DB } from '../db/schema.js';
 import { AppError, conflict, type ErrorDetail, formatPath, invalid, notFound } from '../http/errors.js';
 import { decodeCursor, encodeCursor } from '../lib/cursor.js';
-import {
-  lockMerchantForRouting,
-  merchantRoutingLock,
-  routeOrders,
-  routeOrdersLocked,
-} from '../stores/assign.js';
+import { lockMerchantForRouting, merchantRoutingLock, routeOrdersLocked } from '../stores/assign.js';
 import { canonicalJson, contentHash, hashOf, orderContent } from './content.js';
 import { type HeldFrom, isEditable, type MerchantEvent, nextStatus, refusalMessage } from './lifecycle.js';
 import { type ParsedOrder, parseOrder } from './schema.js';
@@ -499,7 +494,8 @@ export async function replaceOrder(
     await insertEvents(trx, merchant.id, actor, [
       { order_id: id, type: 'replaced', from_status: row.status, to_status: row.status, data: { changed } },
     ]);
-    await routeOrders(trx, merchant.id, [id]);
+    // lockOrder took the merchant's routing lock in an earlier statement.
+    await routeOrdersLocked(trx, merchant.id, [id]);
     return viewOf(trx, merchant.id, id);
   });
 }
@@ -592,7 +588,8 @@ export async function transitionOrder(
         data: reason === null ? null : { reason },
       },
     ]);
-    await routeOrders(trx, merchant.id, [id]);
+    // lockOrder took the merchant's routing lock in an earlier statement.
+    await routeOrdersLocked(trx, merchant.id, [id]);
     return viewOf(trx, merchant.id, id);
   });
 }

@@ -75,15 +75,47 @@ export async function lockOrder(trx: Kysely<DB>, merchantId: number, orderId: nu
     .executeTakeFirst();
 }
 
+/** The order as applying a notice reads it. */
+export interface ShipmentOrder {
+  id: number;
+  order_number: string;
+  status: OrderStatus;
+  held_from: string | null;
+}
+
+/** An order line as applying a notice reads it. */
+export interface ShipmentLine {
+  id: number;
+  position: number;
+  sku: string | null;
+  quantity: number;
+  shipped_quantity: number;
+  adjustment: boolean;
+}
+
+/**
+ * The order and its lines as one earlier statement read them (without a lock), with the version of
+ * the order row that statement saw (its xmin, as text). See applyShipmentAt.
+ */
+export interface OrderSnapshot extends ShipmentOrder {
+  version: string;
+  lines: ShipmentLine[];
+}
+
 /**
  * Applies the notice: lock the order, read its lines, then write everything in ONE statement of
  * data-modifying CTEs — the shipment (ON CONFLICT DO NOTHING on its idempotency key), its lines, the
  * shipped quantities, the order's status and updated_at, the events, the alerts and the notice's
  * outcome. Every part after the insert hangs on the inserted row, so a repeat writes nothing but the
  * notice's 'duplicate' status. Five round trips in all (begin, lock, lines, write, commit).
+ *
+ * The lines are read in a statement of their own, after the lock is granted: under READ COMMITTED a
+ * statement that waited for the row lock re-checks only the locked row (EvalPlanQual), so lines
+ * read in the locking statement could be those of its pre-wait snapshot. (The hot path of
+ * ShipStation's notices avoids this transaction altogether: applyShipmentAt.)
  */
 export async function applyShipment(trx: Kysely<DB>, input: ApplyInput): Promise<ApplyOutcome> {
-  const { merchantId, facts } = input;
+  const { merchantId } = input;
   const order = await lockOrder(trx, merchantId, input.orderId);
   if (!order) throw new Error(`order ${input.orderId} of merchant ${merchantId} not found`);
   const lines = await trx
@@ -93,7 +125,67 @@ export async function applyShipment(trx: Kysely<DB>, input: ApplyInput): Promise
     .where('order_id', '=', order.id)
     .orderBy('position')
     .execute();
+  const write = shipmentWrite(input, order, lines, null);
+  const { rows } = await write.query.execute(trx);
+  return write.outcome(rows[0]);
+}
 
+/**
+ * The optimistic single-statement apply: with the order and lines as an EARLIER statement read them
+ * (`order.version` is the xmin of the order row it saw), ONE autocommit statement locks the order row
+ * FOR UPDATE only if it is still that version, and writes everything exactly as applyShipment would,
+ * hanging every write on that lock. One round trip instead of five (no begin, lock, lines, commit);
+ * atomic as one statement. Null when the order row is no longer that version (or is gone): nothing
+ * was written, and the caller applies the notice the locked way (applyShipment in a transaction).
+ *
+ * Why the earlier reads are still current once the lock is granted:
+ * - Every transaction that changes what applying reads — the order's status, held_from or number,
+ *   its lines (quantities, shipped quantities, SKUs, positions, lines added or removed) or its
+ *   shipments — locks the order row FOR UPDATE first AND updates the order row (updated_at at least):
+ *   applyShipment when it records a shipment, voidShipment, replaceOrder, transitionOrder (and
+ *   confirmShipments, routing and pinning, which also update it). A repeat writes no order data.
+ *   Any new writer of lines or shipments must keep doing both, or this path would go stale.
+ * - So if any such transaction committed after the earlier snapshot, the order row's latest version
+ *   has another xmin than `version`. Our FOR UPDATE locks the latest version: when the row was
+ *   updated after this statement's snapshot, or while we waited for the lock, READ COMMITTED
+ *   re-checks the WHERE clause on the newest version (EvalPlanQual), `xmin = version` fails and the
+ *   lock CTE is empty. A version written by one transaction is never followed by another version with
+ *   the same xmin (a transaction's own intermediate versions are never seen by others).
+ * - Once the lock is granted, no other writer of this order can commit until this statement has.
+ * - A lock-only holder (a repeat, a person's apply that was refused) changes nothing; waiting for it
+ *   and then finding the same version is correct.
+ * The other reads in the statement (the prior shipment of a repeat) use this statement's snapshot,
+ * which is newer than the earlier one and, with the version unchanged, holds every shipment of the
+ * order. The raw notice's durability rule holds: this statement commits synchronously, and when it
+ * writes nothing the caller's transaction does.
+ */
+export async function applyShipmentAt(
+  db: Kysely<DB>,
+  input: ApplyInput,
+  order: OrderSnapshot,
+): Promise<ApplyOutcome | null> {
+  if (order.id !== input.orderId) throw new Error(`snapshot of order ${order.id} for order ${input.orderId}`);
+  const write = shipmentWrite(input, order, order.lines, order.version);
+  const { rows } = await write.query.execute(db);
+  const row = rows[0];
+  if (!row?.locked) return null;
+  return write.outcome(row);
+}
+
+type WriteRow = { inserted: number | null; prior: number | null; locked: boolean };
+
+/**
+ * The write statement of one notice for an order and lines read under its lock (`version` null), or
+ * read earlier at that order row `version` (the statement then takes the lock itself, see
+ * applyShipmentAt), and how its answer becomes the outcome.
+ */
+function shipmentWrite(
+  input: ApplyInput,
+  order: ShipmentOrder,
+  lines: readonly ShipmentLine[],
+  version: string | null,
+) {
+  const { merchantId, facts } = input;
   const key = idempotencyKey({
     orderId: order.id,
     trackingNumber: facts.trackingNumber,
@@ -153,17 +245,25 @@ export async function applyShipment(trx: Kysely<DB>, input: ApplyInput): Promise
   const cost = facts.shippingCost === null ? null : (parseMoneyInput(facts.shippingCost) ?? null);
   const m = merchantId;
 
-  const parts = [
-    sql`ins as (
+  const parts = [];
+  if (version !== null) {
+    // The lock, taken only on the version the order and lines were read at (see applyShipmentAt).
+    parts.push(sql`lk as materialized (
+      select id from orders
+      where merchant_id = ${m} and id = ${order.id} and xmin = ${version}::xid
+      for update
+    )`);
+  }
+  parts.push(sql`ins as (
       insert into shipments (merchant_id, order_id, store_id, notice_id, carrier, service, tracking_number,
         ship_date, label_created_at, shipping_cost, notify_customer, idempotency_key)
-      values (${m}, ${order.id}, ${input.storeId}, ${input.noticeId}, ${facts.carrier}, ${facts.service},
-        ${facts.trackingNumber}, ${facts.shipDate}::date, ${facts.labelCreatedAt}::timestamptz, ${cost}::numeric,
-        ${facts.notifyCustomer}::boolean, ${key})
+      select ${m}::bigint, ${order.id}::bigint, ${input.storeId}::bigint, ${input.noticeId}::bigint,
+        ${facts.carrier}::text, ${facts.service}::text, ${facts.trackingNumber}::text, ${facts.shipDate}::date,
+        ${facts.labelCreatedAt}::timestamptz, ${cost}::numeric, ${facts.notifyCustomer}::boolean, ${key}::text
+      ${version === null ? sql`` : sql`from lk`}
       on conflict (merchant_id, idempotency_key) do nothing
       returning id
-    )`,
-  ];
+    )`);
   if (result.allocations.length > 0) {
     parts.push(sql`sl as (
       insert into shipment_lines (merchant_id, shipment_id, order_line_id, quantity, requested_quantity)
@@ -218,36 +318,44 @@ export async function applyShipment(trx: Kysely<DB>, input: ApplyInput): Promise
           else 'the same notice as shipment ' || (select id from prior) || ': nothing changed' end,
         resolved_at = now(),
         resolved_by = ${input.actor.actor}
-      where n.merchant_id = ${m} and n.id = ${input.noticeId}
+      where n.merchant_id = ${m} and n.id = ${input.noticeId}${
+        version === null ? sql`` : sql` and exists (select 1 from lk)`
+      }
     )`);
   }
-  const { rows } = await sql<{ inserted: number | null; prior: number | null }>`
+  const query = sql<WriteRow>`
     with ${sql.join(parts)}
-    select (select id from ins) as inserted, (select id from prior) as prior
-  `.execute(trx);
-  const row = rows[0];
-  const shipmentId = row?.inserted ?? row?.prior;
-  if (shipmentId === null || shipmentId === undefined) throw new Error('shipment neither inserted nor found');
-  if (row?.inserted === null) {
+    select (select id from ins) as inserted, (select id from prior) as prior, ${
+      version === null ? sql`true` : sql`exists (select 1 from lk)`
+    } as locked
+  `;
+
+  const outcome = (row: WriteRow | undefined): ApplyOutcome => {
+    const shipmentId = row?.inserted ?? row?.prior;
+    if (shipmentId === null || shipmentId === undefined)
+      throw new Error('shipment neither inserted nor found');
+    if (row?.inserted === null) {
+      return {
+        kind: 'duplicate',
+        shipmentId,
+        orderId: order.id,
+        orderNumber: order.order_number,
+        fromStatus: order.status,
+        status: order.status,
+        alerts: [],
+      };
+    }
     return {
-      kind: 'duplicate',
+      kind: 'applied',
       shipmentId,
       orderId: order.id,
       orderNumber: order.order_number,
       fromStatus: order.status,
-      status: order.status,
-      alerts: [],
+      status: change.status,
+      alerts: alerts.map((a) => a.kind),
     };
-  }
-  return {
-    kind: 'applied',
-    shipmentId,
-    orderId: order.id,
-    orderNumber: order.order_number,
-    fromStatus: order.status,
-    status: change.status,
-    alerts: alerts.map((a) => a.kind),
   };
+  return { query, outcome };
 }
 
 /** Stands for the new shipment's id in alert messages (replaced in SQL). */
@@ -312,14 +420,40 @@ function alertsFor(
 
 const RETRYABLE = new Set(['40001', '40P01']);
 
+const isRetryable = (err: unknown): boolean => {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && RETRYABLE.has(code);
+};
+
+/**
+ * Applies a notice for `input.orderId`: in one autocommit statement when an earlier statement read
+ * the order and its lines (`snapshot`, see applyShipmentAt), else — or when the order changed since,
+ * or that statement hit a deadlock or serialization failure (it then wrote nothing) — the locked
+ * way, in a transaction of its own.
+ */
+export async function applyShipmentWithSnapshot(
+  db: Kysely<DB>,
+  input: ApplyInput,
+  snapshot: OrderSnapshot | undefined,
+): Promise<ApplyOutcome> {
+  if (snapshot !== undefined) {
+    try {
+      const outcome = await applyShipmentAt(db, input, snapshot);
+      if (outcome !== null) return outcome;
+    } catch (err) {
+      if (!isRetryable(err)) throw err;
+    }
+  }
+  return inTransaction(db, (trx) => applyShipment(trx, input));
+}
+
 /** Runs `fn` in a transaction, retrying a serialization failure or deadlock a few times. */
 export async function inTransaction<T>(db: Kysely<DB>, fn: (trx: Kysely<DB>) => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await db.transaction().execute(fn);
     } catch (err) {
-      const code = (err as { code?: unknown }).code;
-      if (attempt >= 3 || typeof code !== 'string' || !RETRYABLE.has(code)) throw err;
+      if (attempt >= 3 || !isRetryable(err)) throw err;
     }
   }
 }

@@ -2,7 +2,12 @@ import type { Kysely } from 'kysely';
 import { sql } from 'kysely';
 import type { AppContext } from '../context.js';
 import type { DB, Store } from '../db/schema.js';
-import { applyShipment, type ApplyOutcome, inTransaction, type ShipmentFacts } from '../shipments/apply.js';
+import {
+  type ApplyOutcome,
+  applyShipmentWithSnapshot,
+  type OrderSnapshot,
+  type ShipmentFacts,
+} from '../shipments/apply.js';
 import {
   chooseOrder,
   matchSteps,
@@ -30,6 +35,9 @@ export interface ShipNotifyResult {
 
 /** PostgreSQL text and jsonb cannot hold NUL: replace it, so a notice is never lost to it. */
 const storable = (s: string): string => (s.includes('\u0000') ? s.replaceAll('\u0000', '\uFFFD') : s);
+
+/** Up to this many candidate orders, the notice's statement also reads their lines (applyShipmentAt). */
+const SNAPSHOT_CANDIDATES = 4;
 
 const CREDENTIAL_PARAMS = new Set(['ss-username', 'ss-password']);
 
@@ -119,10 +127,13 @@ export function interpretNotice(
  * 1. The body is read (pure) to know which orders to look at.
  * 2. ONE statement, committed on its own, inserts the request (query without credentials, content
  *    type, body) into ship_notices, moves the store's last_notice_at (at most once a second: a hot
- *    row), and loads the candidate orders: the notice is kept whatever happens next.
+ *    row), and loads the candidate orders (when few, with their lines): the notice is kept whatever
+ *    happens next.
  * 3. Unreadable body → the notice stays 'unmatched' with the reason, 400.
  * 4. The order is chosen (notice-matching.ts); none or ambiguous → 'unmatched' with the reason, 404.
- * 5. The shipment is applied in one transaction (shipments/apply.ts): 200, also for a repeat.
+ * 5. The shipment is applied (shipments/apply.ts): 200, also for a repeat. Usually in ONE statement
+ *    on the order and lines step 2 read (applyShipmentAt); when the order changed since, in a
+ *    transaction that locks the order first (applyShipment).
  */
 export async function handleShipNotify(
   ctx: AppContext,
@@ -144,7 +155,12 @@ export async function handleShipNotify(
   // flush (synchronous_commit off for this one transaction), but every path below ends in a
   // synchronous commit (applied, duplicate, unmatched) whose flush covers this earlier WAL, so no
   // answer ever leaves before the raw notice is on disk. One round trip.
-  const { rows } = await sql<{ id: number; candidates: OrderCandidate[] }>`
+  //
+  // When the candidates are few, the same statement also reads each one's status, lines and row
+  // version (xmin): the chosen order is then applied in ONE more statement (applyShipmentAt), which
+  // locks the order only if it is still that version, else the locked way. Candidates are read
+  // without a lock here, on purpose: the notice must commit first, whatever happens next.
+  const { rows } = await sql<{ id: number; candidates: OrderCandidate[]; snapshots: OrderSnapshot[] | null }>`
     with cfg as (select set_config('synchronous_commit', 'off', true) as v),
     n as (
       insert into ship_notices (merchant_id, store_id, query, content_type, body, order_number, tracking_number)
@@ -156,17 +172,27 @@ export async function handleShipNotify(
       update stores set last_notice_at = now()
       where merchant_id = ${store.merchant_id} and id = ${store.id}
         and (last_notice_at is null or last_notice_at < now() - interval '1 second')
+    ),
+    c as (
+      select id, order_number, served_store_id, status, held_from, xmin::text as version from orders
+      where merchant_id = ${store.merchant_id}
+        and (id = any(${ids}::bigint[]) or order_number = any(${numbers}::text[]))
+      limit 1000
     )
     select n.id, cfg.v, coalesce((
       select json_agg(json_build_object('id', c.id, 'order_number', c.order_number,
         'served_store_id', c.served_store_id))
-      from (
-        select id, order_number, served_store_id from orders
-        where merchant_id = ${store.merchant_id}
-          and (id = any(${ids}::bigint[]) or order_number = any(${numbers}::text[]))
-        limit 1000
-      ) c
-    ), '[]') as candidates
+      from c
+    ), '[]') as candidates, (
+      select json_agg(json_build_object('id', c.id, 'order_number', c.order_number, 'status', c.status,
+        'held_from', c.held_from, 'version', c.version, 'lines', coalesce((
+          select json_agg(json_build_object('id', l.id, 'position', l.position, 'sku', l.sku,
+            'quantity', l.quantity, 'shipped_quantity', l.shipped_quantity, 'adjustment', l.adjustment)
+            order by l.position)
+          from order_lines l where l.merchant_id = ${store.merchant_id} and l.order_id = c.id
+        ), '[]')))
+      from c where (select count(*) from c) <= ${SNAPSHOT_CANDIDATES}
+    ) as snapshots
     from n, cfg
   `.execute(ctx.db);
   const noticeId = rows[0]!.id;
@@ -185,8 +211,9 @@ export async function handleShipNotify(
         noticeId,
       };
     }
-    const outcome = await inTransaction(ctx.db, (trx) =>
-      applyShipment(trx, {
+    const outcome = await applyShipmentWithSnapshot(
+      ctx.db,
+      {
         merchantId: store.merchant_id,
         orderId: match.orderId,
         storeId: store.id,
@@ -194,7 +221,8 @@ export async function handleShipNotify(
         facts: notice.facts,
         actor: { actor_type: 'store', actor: String(store.id) },
         matchedBy: match.step,
-      }),
+      },
+      rows[0]!.snapshots?.find((o) => o.id === match.orderId),
     );
     return { status: 200, message: outcomeMessage(outcome), noticeId };
   } catch (err) {

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import fc from 'fast-check';
 import t from 'tap';
 import { parseShipNotice, type ShipNotice } from '../../src/shipstation/shipnotice.js';
 import { validateShipNoticeXml } from '../helpers/xsd.js';
@@ -218,3 +219,144 @@ t.test('garbage and structural errors', async (t) => {
   const attrs = ok('<ShipNotice version="2"><OrderID kind="x">5</OrderID></ShipNotice>');
   t.equal(attrs.orderId, '5', 'attributes are ignored');
 });
+
+t.test('the fast readers give exactly what fast-xml-parser gives, or step aside', async (t) => {
+  const { XMLValidator } = await import('fast-xml-parser');
+  const { fullParse, simpleParse } = await import('../../src/shipstation/shipnotice.js');
+  const decl = '<?xml version="1.0" encoding="utf-8"?>\n';
+  const bodies = [
+    SAMPLE,
+    SAMPLE.replace(/\r/g, ''),
+    wrap(''),
+    '<ShipNotice/>',
+    '<ShipNotice></ShipNotice>',
+    '<ShipNotice> \n </ShipNotice>',
+    '<ShipNotice>text</ShipNotice>',
+    `${decl}<ShipNotice>\n  <OrderNumber> 123 </OrderNumber>\n  <Carrier/>\n  <Service></Service>\n  <TrackingNumber>   </TrackingNumber>\n</ShipNotice>\n`,
+    wrap('<OrderNumber>1</OrderNumber><OrderNumber>2</OrderNumber><OrderNumber>3</OrderNumber>'),
+    wrap('<Items/>'),
+    wrap('<Items></Items>'),
+    wrap('<Items><Item/></Items>'),
+    wrap('<Items><Item></Item><Item> </Item></Items>'),
+    wrap('<Items><Item><SKU>A</SKU><Quantity>1</Quantity></Item></Items>'),
+    wrap(
+      '<Items><Item><SKU>A</SKU></Item><Item><SKU>B</SKU><SKU>C</SKU></Item><Item><SKU>D</SKU></Item></Items>',
+    ),
+    wrap('<Items><Item><SKU>A</SKU></Item></Items><Items><Item><SKU>B</SKU></Item></Items>'),
+    wrap('<Item><SKU>A</SKU></Item>'),
+    wrap('<Recipient><Name>Jane</Name><Address1>1 > 0 St</Address1></Recipient>'),
+    wrap('<Recipient><Name>Jane</Name>stray text</Recipient>'),
+    wrap('<Recipient>stray<Name>Jane</Name></Recipient>'),
+    wrap('<Carrier>\u00a0UPS\u2028</Carrier><Service>\u00a0</Service><Name>Zoë 🚚 東京</Name>'),
+    wrap('<Carrier >UPS</Carrier ><Service\n/><Name\t>x</Name>'),
+    wrap('<Carrier a="1">UPS</Carrier>'),
+    wrap('<ns:Carrier>UPS</ns:Carrier>'),
+    wrap('<Carrier><!-- c -->UPS</Carrier>'),
+    wrap('<Carrier><![CDATA[U<P>S]]></Carrier>'),
+    wrap('<Carrier>UPS</Carrier><?pi x?>'),
+    wrap('<Carrier>A &amp; B &#65; &eacute;</Carrier>'),
+    wrap('<Carrier>A\r\nB</Carrier>'),
+    wrap('<constructor>x</constructor>'),
+    wrap('<prototype>x</prototype>'),
+    wrap('<toString>y</toString><hasOwnProperty/><valueOf>1</valueOf>'),
+    wrap('<isPrototypeOf>1</isPrototypeOf>'),
+    wrap('<Deep><A><B><C>1</C><C>2</C></B><B/></A></Deep>'),
+    `  ${decl}<ShipNotice><OrderID>1</OrderID></ShipNotice>  `,
+    `${decl}\n\n<ShipNotice><OrderID>1</OrderID></ShipNotice>\n\n`,
+    '<?xml-stylesheet href="a.xsl"?><ShipNotice><OrderID>1</OrderID></ShipNotice>',
+    wrap(`${'<D>'.repeat(15)}x${'</D>'.repeat(15)}`),
+    wrap(`${'<D>'.repeat(120)}x${'</D>'.repeat(120)}`),
+  ];
+  let fast = 0;
+  for (const [n, body] of bodies.entries()) {
+    if (XMLValidator.validate(body) !== true) continue;
+    const simple = simpleParse(body);
+    let full: unknown;
+    try {
+      full = fullParse(body, true);
+    } catch {
+      t.equal(simple, undefined, `body ${n}: fast-xml-parser refuses it, and simpleParse leaves it to it`);
+      continue;
+    }
+    if (simple !== undefined) {
+      fast += 1;
+      t.same(simple, full, `body ${n}: simpleParse = fast-xml-parser`);
+      t.equal(JSON.stringify(simple), JSON.stringify(full), `body ${n}: the same keys in the same order`);
+    }
+    if (!body.includes('&'))
+      t.same(fullParse(body, false), full, `body ${n}: without &, the entity table changes nothing`);
+    const viaEntities = parseShipNotice(body.replace('<ShipNotice>', '<ShipNotice><X>&#65;</X>'));
+    const direct = parseShipNotice(body.replace('<ShipNotice>', '<ShipNotice><X>A</X>'));
+    t.same(viaEntities, direct, `body ${n}: a character reference reads as the character`);
+  }
+  t.ok(fast >= 15, `most bodies take the fast path (${fast})`);
+  const plainSample = SAMPLE.replace(/\r/g, '').replace(/&[a-z]+;/g, '-');
+  t.not(simpleParse(plainSample), undefined, 'the reference sample does, once without &');
+  t.same(parseShipNotice(plainSample), parseShipNotice(SAMPLE.replace(/&[a-z]+;/g, '-')));
+});
+
+t.test(
+  'property: on any notice-shaped document, simpleParse is fast-xml-parser or steps aside',
+  async (t) => {
+    const { XMLValidator } = await import('fast-xml-parser');
+    const { fullParse, simpleParse } = await import('../../src/shipstation/shipnotice.js');
+    const name = fc.constantFrom(
+      'OrderID',
+      'OrderNumber',
+      'Carrier',
+      'Items',
+      'Item',
+      'SKU',
+      'Quantity',
+      'x_1',
+      'A',
+    );
+    // Text that may hold the characters the fast path must notice: markup, entities, CR, CDATA ends.
+    const text = fc.stringMatching(/^[ a-zA-Z0-9éü東🚚<>&;#\r\n\t"'\]-]{0,12}$/u);
+    const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+    const leaf = fc
+      .tuple(name, text, fc.constantFrom('plain', 'cdata', 'empty', 'self', 'comment'))
+      .map(([n, v, how]) =>
+        how === 'cdata'
+          ? `<${n}><![CDATA[${v.replaceAll(']]>', '')}]]></${n}>`
+          : how === 'empty'
+            ? `<${n}></${n}>`
+            : how === 'self'
+              ? `<${n}/>`
+              : how === 'comment'
+                ? `<${n}><!-- c -->${esc(v)}</${n}>`
+                : `<${n}>${esc(v)}</${n}>`,
+      );
+    const { tree } = fc.letrec((tie) => ({
+      tree: fc.oneof(
+        { depthSize: 'small' },
+        leaf,
+        fc
+          .tuple(
+            name,
+            fc.array(tie('tree') as fc.Arbitrary<string>, { maxLength: 4 }),
+            fc.constantFrom('', ' ', '\n  '),
+          )
+          .map(([n, kids, ws]) => `<${n}>${ws}${kids.join(ws)}${ws}</${n}>`),
+      ),
+    }));
+    const doc = fc
+      .tuple(fc.boolean(), fc.array(tree, { maxLength: 6 }), fc.constantFrom('', '\n', ' \n '))
+      .map(
+        ([decl, kids, ws]) =>
+          `${decl ? '<?xml version="1.0" encoding="utf-8"?>\n' : ''}<ShipNotice>${ws}${kids.join(ws)}${ws}</ShipNotice>${ws}`,
+      );
+    let fast = 0;
+    await fc.assert(
+      fc.property(doc, (body) => {
+        if (XMLValidator.validate(body) !== true) return;
+        const simple = simpleParse(body);
+        if (simple === undefined) return;
+        fast += 1;
+        t.strictSame(JSON.stringify(simple), JSON.stringify(fullParse(body, true)));
+      }),
+      { numRuns: 400 },
+    );
+    t.ok(fast > 50, `the fast path was taken ${fast} times`);
+  },
+);

@@ -1,5 +1,6 @@
 import http from 'node:http';
-import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 
 /**
  * The load generator: an open-loop driver at a fixed request rate, a closed-loop driver for
@@ -313,5 +314,78 @@ export class RssSampler {
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = undefined;
     return this.peak();
+  }
+}
+
+/** CPU time (ms) of the service process, of every PostgreSQL process, and of this generator. */
+export interface CpuTimes {
+  serviceMs: number;
+  postgresMs: number;
+  generatorMs: number;
+}
+
+const CLK_TCK = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+/** utime + stime of one process, in ms (0 when it is gone). */
+function processCpuMs(pid: number | string): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(f[11]) + Number(f[12])) * 1000) / CLK_TCK;
+  } catch {
+    return 0;
+  }
+}
+
+/** Every process of this machine named postgres (the server and its backends, same machine). */
+function postgresCpuMs(): number {
+  let sum = 0;
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'postgres') sum += processCpuMs(pid);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return sum;
+}
+
+/**
+ * CPU used over a window by the service, PostgreSQL and the generator: divided by the requests
+ * answered it is the CPU cost of one request, and 2 cores ÷ that cost is the highest rate this
+ * machine could sustain with the three sharing it (the bound a missed throughput target meets).
+ * Backends that exit inside the window lose their share (the pools keep theirs open).
+ */
+export class CpuMeter {
+  constructor(readonly servicePid: number) {}
+
+  static now(servicePid: number): CpuTimes {
+    const g = process.cpuUsage();
+    return {
+      serviceMs: processCpuMs(servicePid),
+      postgresMs: postgresCpuMs(),
+      generatorMs: (g.user + g.system) / 1000,
+    };
+  }
+
+  /** Starts a window; the function it answers ends it and answers the CPU used since. */
+  start(): () => CpuTimes {
+    const a = CpuMeter.now(this.servicePid);
+    return () => {
+      const b = CpuMeter.now(this.servicePid);
+      return {
+        serviceMs: b.serviceMs - a.serviceMs,
+        postgresMs: b.postgresMs - a.postgresMs,
+        generatorMs: b.generatorMs - a.generatorMs,
+      };
+    };
   }
 }

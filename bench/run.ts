@@ -20,6 +20,8 @@ import {
   type Req,
   type Res,
   RssSampler,
+  CpuMeter,
+  type CpuTimes,
 } from './load.js';
 import {
   fmt,
@@ -653,8 +655,29 @@ interface Bench {
   http: HttpClient;
   server: Server;
   rss: RssSampler;
+  cpu: CpuMeter;
   r: SizeResults;
   main: StoreDef;
+}
+
+/**
+ * The CPU one request (or unit) cost the service, PostgreSQL and the generator over a scenario, and
+ * the rate the 2 cores allow at that cost: the bound a throughput or latency target meets.
+ */
+function addCpu(b: Bench, key: string, used: CpuTimes, count: number, unit: string): void {
+  if (count <= 0) return;
+  const svc = used.serviceMs / count;
+  const pgMs = used.postgresMs / count;
+  const gen = used.generatorMs / count;
+  b.r.add(`cpu.${key}.service`, `  CPU per ${unit}: service`, 'ms', svc);
+  b.r.add(`cpu.${key}.postgres`, `  CPU per ${unit}: PostgreSQL`, 'ms', pgMs);
+  b.r.add(`cpu.${key}.generator`, `  CPU per ${unit}: load generator`, 'ms', gen);
+  b.r.add(
+    `cpu.${key}.bound`,
+    `  2 cores ÷ that CPU (service + PostgreSQL + generator): the most this machine allows`,
+    `${unit}s/s`,
+    2000 / (svc + pgMs + gen),
+  );
 }
 
 function describe(name: string, res: LoadResult): string {
@@ -706,6 +729,7 @@ async function scenarioExport(b: Bench, w: ExportWindow): Promise<void> {
         const first = await http.request(exportReq(w, 1));
         const pages = pagesOf(first.body);
         b.rss.start();
+        const laterCpu = b.cpu.start();
         const later = await openLoop(http, {
           rate: 50,
           seconds: SECONDS,
@@ -732,6 +756,7 @@ async function scenarioExport(b: Bench, w: ExportWindow): Promise<void> {
           later.achievedRps,
         );
         r.add('rss.export', 'service peak RSS during export', 'MB', b.rss.stop());
+        addCpu(b, `export.later.${ps}`, laterCpu(), later.completed, 'page');
         log(describe(`export later pages ps=${ps} run ${run + 1} (${pages} pages)`, later));
         await cp.restore();
 
@@ -803,6 +828,7 @@ async function scenarioConcurrentStores(b: Bench): Promise<void> {
         const owner = new WeakMap<Req, number>();
         let nextStore = 0;
         b.rss.start();
+        const concurrentCpu = b.cpu.start();
         const res = await closedLoop(http, {
           concurrency: 16,
           seconds: SECONDS,
@@ -837,6 +863,7 @@ async function scenarioConcurrentStores(b: Bench): Promise<void> {
           pct(res.latencies, 99),
         );
         r.add('rss.export', 'service peak RSS during export', 'MB', b.rss.stop());
+        addCpu(b, `export.concurrent.${ps}`, concurrentCpu(), res.units, 'order');
         log(
           describe(`export concurrent stores ps=${ps} run ${run + 1} (${total} orders in the windows)`, res) +
             `, ${fmt(ops)} orders/s`,
@@ -1149,6 +1176,7 @@ async function scenarioIngest(b: Bench): Promise<void> {
     try {
       // Single orders at 200/s.
       b.rss.start();
+      const singleCpu = b.cpu.start();
       const single = await openLoop(http, {
         rate: 200,
         seconds: SECONDS,
@@ -1178,6 +1206,7 @@ async function scenarioIngest(b: Bench): Promise<void> {
       );
       r.add('ingest.single.rps', 'ingestion: single-order POST: achieved', 'orders/s', single.achievedRps);
       r.add('rss.ingest', 'service peak RSS during ingestion', 'MB', b.rss.stop());
+      addCpu(b, 'ingest.single', singleCpu(), single.completed, 'order');
       log(describe(`ingest single run ${run + 1}`, single));
 
       // Batches of 500, two in flight (saturation).
@@ -1186,6 +1215,7 @@ async function scenarioIngest(b: Bench): Promise<void> {
         return { m, orders: Array.from({ length: 500 }, (_, k) => benchOrder(`b${tag}`, i * 500 + k)) };
       };
       b.rss.start();
+      const batchCpu = b.cpu.start();
       const batches = await closedLoop(http, {
         concurrency: 2,
         seconds: SECONDS,
@@ -1209,6 +1239,7 @@ async function scenarioIngest(b: Bench): Promise<void> {
       r.add('ingest.batch.ops', 'ingestion: batches of 500, 2 in flight', 'orders/s', api);
       r.add('ingest.batch.p50', 'ingestion: batch of 500: p50', 'ms', pct(batches.latencies, 50));
       r.add('rss.ingest', 'service peak RSS during ingestion', 'MB', b.rss.stop());
+      addCpu(b, 'ingest.batch', batchCpu(), batches.units, 'order');
       log(describe(`ingest batches run ${run + 1}`, batches) + `, ${fmt(api)} orders/s`);
 
       // The same rows through plain multi-row INSERTs, two connections.
@@ -1299,7 +1330,11 @@ async function scenarioNotices(b: Bench): Promise<void> {
     try {
       const sent: Req[] = [];
       let nextTarget = 0;
+      const noticesBefore = Number(
+        (await pool.query('select coalesce(max(id), 0) as id from ship_notices')).rows[0].id,
+      );
       b.rss.start();
+      const noticeCpu = b.cpu.start();
       const res = await openLoop(http, {
         rate: 1000,
         seconds: SECONDS,
@@ -1344,6 +1379,12 @@ async function scenarioNotices(b: Bench): Promise<void> {
         r.add(`notices.${kind}.p99`, `  ${kind} notices: p99`, 'ms', pct(v, 99));
       }
       r.add('rss.notices', 'service peak RSS during notices', 'MB', b.rss.stop());
+      // Notices stored by now (abandoned requests may still be in the service): CPU and count alike.
+      const used = noticeCpu();
+      const stored = Number(
+        (await pool.query('select count(*) as n from ship_notices where id > $1', [noticesBefore])).rows[0].n,
+      );
+      addCpu(b, 'notices', used, stored, 'notice');
       log(describe(`notices run ${run + 1} (${targets.length} target orders)`, res));
     } finally {
       await cp.restore();
@@ -1393,6 +1434,7 @@ async function scenarioListing(b: Bench): Promise<void> {
   }
   for (let run = 0; run < RUNS; run++) {
     b.rss.start();
+    const listingCpu = b.cpu.start();
     const res = await openLoop(http, {
       rate: 50,
       seconds: SECONDS,
@@ -1414,6 +1456,7 @@ async function scenarioListing(b: Bench): Promise<void> {
     );
     r.add('listing.p99', 'order listing, page of 100: p99', 'ms', pct(res.latencies, 99));
     r.add('rss.listing', 'service peak RSS during listing', 'MB', b.rss.stop());
+    addCpu(b, 'listing', listingCpu(), res.completed, 'page');
     log(describe(`listing run ${run + 1} (${cursors.length} pages)`, res));
   }
 }
@@ -1509,8 +1552,9 @@ async function benchSize(ds: Dataset): Promise<SizeResults> {
   const http = new HttpClient(server.url, 128);
   const pool = new pg.Pool({ connectionString: ds.url, max: 4 });
   const rss = new RssSampler(server.pid);
+  const cpu = new CpuMeter(server.pid);
   const main = ds.stores.find((s) => s.merchantId === 1 && s.name === 'Main')!;
-  const b: Bench = { ds, pool, http, server, rss, r, main };
+  const b: Bench = { ds, pool, http, server, rss, cpu, r, main };
   const load0 = os.loadavg()[0]!;
   try {
     const m = ds.merchants[0]!;

@@ -257,14 +257,17 @@ export async function servePageRows(
   return { snapshot: { id: Number(r.id), total: r.total }, rows: out };
 }
 
+/** The columns of a PageOrderRow, from orders `o` (lines with our line ids, by position). */
+const PAGE_ROW = sql`o.id, o.order_source, o.order_number, o.status, o.last_modified, o.content,
+  coalesce((
+    select jsonb_agg(l.content || jsonb_build_object('line_item_id', l.id) order by l.position)
+    from order_lines l where l.merchant_id = o.merchant_id and l.order_id = o.id
+  ), '[]'::jsonb) as lines`;
+
 /** Orders of this store by id, with their lines (the stale rows of servePageRows). */
 async function readOrders(db: Db, store: Store, ids: number[]): Promise<PageOrderRow[]> {
   const { rows } = await sql<PageOrderRow>`
-    select o.id, o.order_source, o.order_number, o.status, o.last_modified, o.content,
-      coalesce((
-        select jsonb_agg(l.content || jsonb_build_object('line_item_id', l.id) order by l.position)
-        from order_lines l where l.merchant_id = o.merchant_id and l.order_id = o.id
-      ), '[]'::jsonb) as lines
+    select ${PAGE_ROW}
     from orders o
     where o.merchant_id = ${store.merchant_id} and o.id = any(${ids}::bigint[])
   `.execute(db);
@@ -298,11 +301,7 @@ export async function readPage(
   const hi = page * store.page_size;
   const only = ids ? sql`and o.id = any(${ids}::bigint[])` : sql``;
   const { rows } = await sql<PageOrderRow>`
-    select o.id, o.order_source, o.order_number, o.status, o.last_modified, o.content,
-      coalesce((
-        select jsonb_agg(l.content || jsonb_build_object('line_item_id', l.id) order by l.position)
-        from order_lines l where l.merchant_id = o.merchant_id and l.order_id = o.id
-      ), '[]'::jsonb) as lines
+    select ${PAGE_ROW}
     from export_snapshot_orders so
     join orders o on o.merchant_id = so.merchant_id and o.id = so.order_id
     where so.merchant_id = ${store.merchant_id} and so.snapshot_id = ${snapshotId}

@@ -1,6 +1,6 @@
 import http from 'node:http';
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 
 /**
  * The load generator: an open-loop driver at a fixed request rate, a closed-loop driver for
@@ -317,7 +317,10 @@ export class RssSampler {
   }
 }
 
-/** CPU time (ms) of the service process, of every PostgreSQL process, and of this generator. */
+/**
+ * CPU time (ms) of the service process, of this generator, and of the rest of the machine: on the
+ * bench machine that is PostgreSQL (its backends, WAL writer, autovacuum workers that come and go).
+ */
 export interface CpuTimes {
   serviceMs: number;
   postgresMs: number;
@@ -344,36 +347,33 @@ function processCpuMs(pid: number | string): number {
   }
 }
 
-/** Every process of this machine named postgres (the server and its backends, same machine). */
-function postgresCpuMs(): number {
-  let sum = 0;
-  for (const pid of readdirSync('/proc')) {
-    if (!/^\d+$/.test(pid)) continue;
-    try {
-      if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'postgres') sum += processCpuMs(pid);
-    } catch {
-      // gone meanwhile
-    }
+/** Busy CPU time of the whole machine (all cores), in ms, from /proc/stat. */
+function machineBusyMs(): number {
+  try {
+    const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+    // user nice system idle iowait irq softirq steal …: busy is all but idle and iowait.
+    const busy = f[0]! + f[1]! + f[2]! + f[5]! + f[6]! + (f[7] ?? 0);
+    return (busy * 1000) / CLK_TCK;
+  } catch {
+    return 0;
   }
-  return sum;
 }
 
 /**
  * CPU used over a window by the service, PostgreSQL and the generator: divided by the requests
  * answered it is the CPU cost of one request, and 2 cores ÷ that cost is the highest rate this
  * machine could sustain with the three sharing it (the bound a missed throughput target meets).
- * Backends that exit inside the window lose their share (the pools keep theirs open).
+ * PostgreSQL's share is the machine's busy time less the service's and the generator's: per-process
+ * counters would lose the processes that exit inside the window (autovacuum and parallel workers).
  */
 export class CpuMeter {
   constructor(readonly servicePid: number) {}
 
   static now(servicePid: number): CpuTimes {
     const g = process.cpuUsage();
-    return {
-      serviceMs: processCpuMs(servicePid),
-      postgresMs: postgresCpuMs(),
-      generatorMs: (g.user + g.system) / 1000,
-    };
+    const serviceMs = processCpuMs(servicePid);
+    const generatorMs = (g.user + g.system) / 1000;
+    return { serviceMs, generatorMs, postgresMs: machineBusyMs() - serviceMs - generatorMs };
   }
 
   /** Starts a window; the function it answers ends it and answers the CPU used since. */

@@ -87,9 +87,14 @@ interface Server {
  * packages external, in node_modules/.cache/shipbridge-bench/, out of biome's way), with source maps like `npm start`. BENCH_SERVER=tsx runs the
  * TypeScript through the tsx loader instead (about 60 MB more resident memory).
  */
+/**
+ * Extra Node/V8 flags for the service (BENCH_NODE_FLAGS, none by default: `npm start` and the
+ * Dockerfile pass none), e.g. `--max-semi-space-size=4` to weigh memory against CPU.
+ */
+const NODE_FLAGS = (process.env['BENCH_NODE_FLAGS'] ?? '').split(' ').filter(Boolean);
+
 function serverArgs(): string[] {
-  if (process.env['BENCH_SERVER'] === 'tsx')
-    return ['--max-semi-space-size=4', '--import', 'tsx', 'src/server.ts'];
+  if (process.env['BENCH_SERVER'] === 'tsx') return [...NODE_FLAGS, '--import', 'tsx', 'src/server.ts'];
   const out = path.join(ROOT, 'node_modules', '.cache', 'shipbridge-bench', 'server.mjs');
   execFileSync(
     path.join(ROOT, 'node_modules', '.bin', 'esbuild'),
@@ -107,8 +112,7 @@ function serverArgs(): string[] {
     { cwd: ROOT, stdio: 'inherit' },
   );
   const prof = process.env['BENCH_CPU_PROF'] ? ['--cpu-prof', `--cpu-prof-dir=${PROF_DIR}`] : [];
-  // The V8 flag `npm start` and the Dockerfile run the service with.
-  return [...prof, '--max-semi-space-size=4', '--enable-source-maps', out];
+  return [...prof, ...NODE_FLAGS, '--enable-source-maps', out];
 }
 
 const PROF_DIR = path.join(os.tmpdir(), 'shipbridge-bench-prof');
@@ -670,7 +674,7 @@ function addCpu(b: Bench, key: string, used: CpuTimes, count: number, unit: stri
   const pgMs = used.postgresMs / count;
   const gen = used.generatorMs / count;
   b.r.add(`cpu.${key}.service`, `  CPU per ${unit}: service`, 'ms', svc);
-  b.r.add(`cpu.${key}.postgres`, `  CPU per ${unit}: PostgreSQL`, 'ms', pgMs);
+  b.r.add(`cpu.${key}.postgres`, `  CPU per ${unit}: PostgreSQL (the rest of the machine)`, 'ms', pgMs);
   b.r.add(`cpu.${key}.generator`, `  CPU per ${unit}: load generator`, 'ms', gen);
   b.r.add(
     `cpu.${key}.bound`,

@@ -224,8 +224,5 @@ export async function loadOrders(
     .execute();
   const viewById = new Map<number, OrderView>();
   for (const r of rows) viewById.set(r.id, rowWithLinesToView(r));
-  if (ids.length === unique.length && rows.length === ids.length) {
-    return ids.map((id) => viewById.get(id) as OrderView);
-  }
   return ids.map((id) => viewById.get(id)).filter((v): v is OrderView => v !== undefined);
 }

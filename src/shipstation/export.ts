@@ -287,25 +287,23 @@ export interface PageOrderRow {
 }
 
 /**
- * The page's orders with their lines, in page order, in one query. `ids` limits the page to the
- * orders actually served; without it (read-only test connection) every order still routed here.
+ * The page's orders still routed to this store, with their lines, in page order, in one query,
+ * without locking or pinning (the read-only test connection; the bench's render timing).
  */
 export async function readPage(
   db: Db,
   store: Store,
   snapshotId: number,
   page: number,
-  ids?: number[],
 ): Promise<PageOrderRow[]> {
   const lo = (page - 1) * store.page_size + 1;
   const hi = page * store.page_size;
-  const only = ids ? sql`and o.id = any(${ids}::bigint[])` : sql``;
   const { rows } = await sql<PageOrderRow>`
     select ${PAGE_ROW}
     from export_snapshot_orders so
     join orders o on o.merchant_id = so.merchant_id and o.id = so.order_id
     where so.merchant_id = ${store.merchant_id} and so.snapshot_id = ${snapshotId}
-      and so.position between ${lo} and ${hi} and o.store_id = ${store.id} ${only}
+      and so.position between ${lo} and ${hi} and o.store_id = ${store.id}
     order by so.position
   `.execute(db);
   return rows;

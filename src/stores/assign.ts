@@ -61,7 +61,7 @@ export async function routeOrdersLocked(
  * store-connection change of the same merchant (which holds the merchant lock while it re-routes).
  */
 export async function lockMerchantForRouting(trx: Kysely<DB>, merchantId: number): Promise<void> {
-  await sql`select 1 from merchants where id = ${merchantId} for share`.execute(trx);
+  await merchantRoutingLock(merchantId).execute(trx);
 }
 
 /**

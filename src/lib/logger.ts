@@ -1,10 +1,38 @@
 import { pino, type Logger, type DestinationStream } from 'pino';
 
-/** Secret query parameters are masked wherever a URL is logged. */
-const SECRET_QUERY = /([?&](?:SS-Password|ss-password|password|api_key|token)=)[^&#]*/gi;
+/**
+ * Query parameters whose value is a secret, by their decoded, lower-cased name. The name is
+ * compared after percent-decoding because a client may encode any character of it
+ * (`SS%2DPassword`, `%53S-Password`) and the query parser decodes it the same way.
+ */
+const SECRET_PARAMS = new Set(['ss-password', 'password', 'api_key', 'token']);
 
+function decodedName(raw: string): string {
+  const name = raw.replace(/\+/g, ' ');
+  try {
+    return decodeURIComponent(name).toLowerCase();
+  } catch {
+    // A malformed escape: the query parser keeps such a name as it is.
+    return name.toLowerCase();
+  }
+}
+
+/** The URL with the value of every secret query parameter masked, whatever the name's case or encoding. */
 export function redactUrl(url: string): string {
-  return url.replace(SECRET_QUERY, '$1[REDACTED]');
+  const q = url.indexOf('?');
+  if (q < 0) return url;
+  const hash = url.indexOf('#', q);
+  const query = hash < 0 ? url.slice(q + 1) : url.slice(q + 1, hash);
+  let changed = false;
+  const parts = query.split('&').map((part) => {
+    const eq = part.indexOf('=');
+    const name = eq < 0 ? part : part.slice(0, eq);
+    if (!SECRET_PARAMS.has(decodedName(name))) return part;
+    changed = true;
+    return `${name}=[REDACTED]`;
+  });
+  if (!changed) return url;
+  return `${url.slice(0, q + 1)}${parts.join('&')}${hash < 0 ? '' : url.slice(hash)}`;
 }
 
 export const REDACT_PATHS = [
@@ -21,12 +49,19 @@ export const REDACT_PATHS = [
   'query["SS-Password"]',
 ];
 
+/** Fields that hold a request URL: logged with their secret query values masked, not dropped. */
+const URL_PATHS = ['url', 'req.url', 'err.url'];
+
 export function createLogger(level: string, destination?: DestinationStream): Logger {
   return pino(
     {
       level,
       base: { service: 'shipbridge' },
-      redact: { paths: REDACT_PATHS, censor: '[REDACTED]' },
+      redact: {
+        paths: [...REDACT_PATHS, ...URL_PATHS],
+        censor: (value: unknown, path: string[]) =>
+          path[path.length - 1] === 'url' && typeof value === 'string' ? redactUrl(value) : '[REDACTED]',
+      },
       timestamp: pino.stdTimeFunctions.isoTime,
     },
     destination,

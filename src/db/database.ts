@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { Kysely, PGliteDialect, PostgresDialect } from 'kysely';
 import pg from 'pg';
+import { type DataDirLock, lockDataDir } from './data-dir-lock.js';
 import type { DB } from './schema.js';
 
 export type Engine = 'postgres' | 'pglite';
@@ -65,13 +66,30 @@ export async function createDatabase(opts: DatabaseOptions): Promise<Database> {
     return { db, engine: 'postgres', dataDir: undefined, close: () => db.destroy() };
   }
   let pglite = opts.pglite;
+  let lock: DataDirLock | undefined;
   if (!pglite) {
     const { PGlite } = await import('@electric-sql/pglite');
-    if (opts.pgliteDir) mkdirSync(path.dirname(path.resolve(opts.pgliteDir)), { recursive: true });
-    pglite = await PGlite.create(opts.pgliteDir ? path.resolve(opts.pgliteDir) : undefined, { parsers });
+    const dir = opts.pgliteDir ? path.resolve(opts.pgliteDir) : undefined;
+    if (dir) {
+      mkdirSync(path.dirname(dir), { recursive: true });
+      lock = lockDataDir(`${dir}.lock`, `the embedded database ${dir}`);
+    }
+    try {
+      pglite = await PGlite.create(dir, { parsers });
+    } catch (err) {
+      lock?.release();
+      throw err;
+    }
   }
   const db = new Kysely<DB>({ dialect: new PGliteDialect({ pglite }) });
-  return { db, engine: 'pglite', dataDir: opts.pgliteDir, close: () => db.destroy() };
+  const close = async () => {
+    try {
+      await db.destroy();
+    } finally {
+      lock?.release();
+    }
+  };
+  return { db, engine: 'pglite', dataDir: opts.pgliteDir, close };
 }
 
 /** A PGlite instance with our parsers, from a dumped data directory (test templates). */

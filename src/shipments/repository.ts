@@ -9,6 +9,7 @@ import { AppError, conflict, notFound } from '../http/errors.js';
 import type { HeldFrom } from '../orders/lifecycle.js';
 import { interpretNotice } from '../shipstation/notify.js';
 import { type ApplyOutcome, applyShipment, type EventActor, inTransaction, lockOrder } from './apply.js';
+import { dismissUnmatchedAlert } from './unmatched.js';
 import { isCovered, type PreShipStatus, reopenTarget, replayShipments, statusAfterVoid } from './status.js';
 
 export type ShipmentStatusFilter = 'unconfirmed' | 'confirmed' | 'voided' | 'all';
@@ -593,6 +594,7 @@ export async function applyStoredNotice(
       actor,
       matchedBy: `a person (${actor.actor}) choosing order ${orderId}`,
     });
+    await dismissUnmatchedAlert(trx, merchantId, noticeId, actor.actor);
     return { result: outcome.kind, outcome };
   });
 }
@@ -620,6 +622,7 @@ export async function dismissNotice(db: Kysely<DB>, merchantId: number, noticeId
       .where('merchant_id', '=', merchantId)
       .where('id', '=', noticeId)
       .execute();
+    await dismissUnmatchedAlert(trx, merchantId, noticeId, by);
   });
   return getNotice(db, merchantId, noticeId);
 }

@@ -1,7 +1,6 @@
-import type { Kysely } from 'kysely';
 import { sql } from 'kysely';
 import type { AppContext } from '../context.js';
-import type { DB, Store } from '../db/schema.js';
+import type { Store } from '../db/schema.js';
 import {
   type ApplyOutcome,
   applyShipmentWithSnapshot,
@@ -16,6 +15,7 @@ import {
   stepKeys,
 } from './notice-matching.js';
 import { parseNoticeBody } from '../shipments/notice-body.js';
+import { markUnmatched } from '../shipments/unmatched.js';
 
 export interface ShipNotifyRequest {
   /** The query string parameters, credentials already removed. */
@@ -245,13 +245,4 @@ export function outcomeMessage(o: ApplyOutcome): string {
     o.status === o.fromStatus ? `order stays ${o.status}` : `order ${o.fromStatus} → ${o.status}`;
   const alerts = o.alerts.length > 0 ? `; alerts: ${o.alerts.join(', ')}` : '';
   return `shipment ${o.shipmentId} recorded for order ${o.orderNumber}; ${status}${alerts}`;
-}
-
-async function markUnmatched(db: Kysely<DB>, merchantId: number, noticeId: number, reason: string) {
-  await db
-    .updateTable('ship_notices')
-    .set({ status: 'unmatched', reason })
-    .where('merchant_id', '=', merchantId)
-    .where('id', '=', noticeId)
-    .execute();
 }

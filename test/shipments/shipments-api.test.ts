@@ -309,6 +309,24 @@ t.test('shipments, notices and alerts API', async (t) => {
     const detail = await get(`/shipnotices/${noticeId}`);
     t.match(detail.json().body, /<ShipNotice>/);
 
+    // The unmatched notice raises an alert a person sees, counted in the store's health.
+    const noticeAlerts = async (id: number, status = 'open') =>
+      (await get(`/alerts?kind=unmatched_notice&status=${status}&limit=500`))
+        .json()
+        .alerts.filter((a: { notice_id: number }) => a.notice_id === id);
+    const [raised] = await noticeAlerts(noticeId);
+    t.match(raised, {
+      kind: 'unmatched_notice',
+      notice_id: noticeId,
+      store_id: store.id,
+      order_id: null,
+      message: /notice \d+ for order number LOST-1 \(tracking UM-1\) matched no order/,
+      data: { order_number: 'LOST-1', tracking_number: 'UM-1' },
+    });
+    const health = async () => (await get(`/stores/${store.id}`)).json().health.open_alerts as number;
+    const openBefore = await health();
+    t.ok(openBefore >= 1, 'open_alerts of the store counts the unmatched notice');
+
     const applied = await post(`/shipnotices/${noticeId}/apply`, { order_id: o.id });
     t.equal(applied.statusCode, 200, applied.body);
     t.equal(applied.json().result, 'applied');
@@ -319,6 +337,11 @@ t.test('shipments, notices and alerts API', async (t) => {
     });
     t.match(applied.json().shipment, { order_id: o.id, tracking_number: 'UM-1', carrier: 'USPS' });
     t.same(await shippedOf(db, o.id), [1, 0]);
+    t.same(await noticeAlerts(noticeId), [], 'applying the notice dismisses its alert');
+    t.match(await noticeAlerts(noticeId, 'dismissed'), [
+      { notice_id: noticeId, dismissed_by: merchant.credential.api_user },
+    ]);
+    t.equal(await health(), openBefore - 1);
     const ev = (await eventsOf(db, o.id)).at(-1)!;
     t.match(ev, { type: 'shipment', actor_type: 'credential', actor: merchant.credential.api_user });
 
@@ -342,8 +365,11 @@ t.test('shipments, notices and alerts API', async (t) => {
     const noOrder = await post(`/shipnotices/${second}/apply`, { order_id: 987654 });
     t.equal(noOrder.statusCode, 400);
     t.equal(noOrder.json().error.details[0].path, 'order_id');
+    t.equal((await noticeAlerts(second)).length, 1, 'a notice without a body raises its alert too');
     const dismissed = await post(`/shipnotices/${second}/dismiss`);
     t.equal(dismissed.statusCode, 200);
+    t.same(await noticeAlerts(second), [], 'dismissing the notice dismisses its alert');
+    t.equal((await noticeAlerts(second, 'dismissed')).length, 1);
     t.match(dismissed.json(), { id: second, status: 'dismissed', resolved_by: merchant.credential.api_user });
     t.equal((await post(`/shipnotices/${second}/dismiss`)).statusCode, 200, 'dismissing twice is harmless');
     t.equal((await post(`/shipnotices/${second}/apply`, { order_id: o2.id })).statusCode, 409);
@@ -354,6 +380,7 @@ t.test('shipments, notices and alerts API', async (t) => {
 
     await notify(app, store, { query: { order_number: 'LOST-3' }, body: '<ShipNotice><Items>' });
     const unreadable = (await lastNotice(db)).id;
+    t.match(await noticeAlerts(unreadable), [{ message: /cannot be read/ }], 'an unreadable notice alerts');
     const refuse = await post(`/shipnotices/${unreadable}/apply`, { order_id: o2.id });
     t.equal(refuse.statusCode, 409);
     t.match(refuse.json().error.message, /cannot be read/);

@@ -14,6 +14,8 @@ import { installApiAuth } from './accounts/auth.js';
 import { AccountsRepository } from './accounts/repository.js';
 import { accountsRoutes } from './accounts/routes.js';
 import type { Config } from './config.js';
+import { consoleRoutes } from './console/routes.js';
+import { ConsoleSessions } from './console/sessions.js';
 import type { AppContext } from './context.js';
 import type { Database } from './db/database.js';
 import { healthRoutes } from './health/routes.js';
@@ -21,6 +23,7 @@ import { installErrorHandling } from './http/errors.js';
 import type { SecretHasher } from './lib/secrets.js';
 import { ordersRoutes } from './orders/routes.js';
 import { shipmentsRoutes } from './shipments/routes.js';
+import { orderXmlRoutes } from './shipstation/order-preview.js';
 import { shipstationRoutes } from './shipstation/routes.js';
 import { storeTestRoutes } from './shipstation/test-connection.js';
 import { storesRoutes } from './stores/routes.js';
@@ -120,16 +123,24 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     accounts,
   };
 
+  const sessions = new ConsoleSessions(
+    ctx.db,
+    deps.hasher,
+    deps.config.adminToken,
+    deps.config.publicUrl?.startsWith('https:') ?? false,
+  );
   await app.register(healthRoutes(ctx, deps.schema));
+  await app.register(consoleRoutes(ctx, sessions));
   await app.register(shipstationRoutes(ctx));
   await app.register(
     async (v1) => {
-      installApiAuth(v1, accounts, deps.config.adminToken);
+      installApiAuth(v1, accounts, deps.config.adminToken, (req) => sessions.authenticate(req));
       await v1.register(accountsRoutes(accounts, deps.config.adminToken !== undefined));
       await v1.register(storesRoutes(ctx));
       await v1.register(storeTestRoutes(ctx));
       await v1.register(ordersRoutes(ctx));
       await v1.register(shipmentsRoutes(ctx));
+      await v1.register(orderXmlRoutes(ctx));
     },
     { prefix: '/v1' },
   );

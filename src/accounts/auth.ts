@@ -30,19 +30,34 @@ export function parseBasic(header: string | undefined): { user: string; pass: st
 const unauthorized = (message: string) =>
   new AppError('unauthorized', message, undefined, { 'www-authenticate': 'Basic realm="shipbridge"' });
 
+/** Another way in, tried when no Authorization header is sent: the console's session cookie. */
+export type CookieAuth = (req: FastifyRequest) => Promise<Caller | undefined>;
+
 /**
  * Authenticates every request of the scope it is installed in (the /v1 API):
- * `Authorization: Bearer <ADMIN_TOKEN>` or `Authorization: Basic api_user:api_key`.
+ * `Authorization: Bearer <ADMIN_TOKEN>` or `Authorization: Basic api_user:api_key`, or else the
+ * console's session (cookie plus CSRF header), which answers the same Caller.
  */
 export function installApiAuth(
   app: FastifyInstance,
   accounts: AccountsRepository,
   adminToken: string | undefined,
+  cookieAuth?: CookieAuth,
 ) {
   const adminDigest = adminToken ? digest(adminToken) : undefined;
   app.addHook('onRequest', async (req: FastifyRequest) => {
     const header = req.headers.authorization;
     const wanted = req.routeOptions.config.auth ?? 'credential';
+    if (!header && cookieAuth) {
+      const session = await cookieAuth(req);
+      if (session) {
+        if (wanted === 'admin' && session.kind !== 'admin') {
+          throw new AppError('forbidden', 'this page needs a sign-in with the admin token');
+        }
+        req.caller = session;
+        return;
+      }
+    }
     const bearer = header ? /^Bearer\s+(.+)$/i.exec(header) : null;
     if (bearer) {
       const ok = adminDigest !== undefined && timingSafeEqual(digest(bearer[1]!.trim()), adminDigest);

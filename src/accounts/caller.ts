@@ -34,3 +34,35 @@ export function mayActOnMerchant(
 }
 
 export const CODE_PATTERN = /^[A-Za-z0-9_-]{1,50}$/;
+
+/** A credential row's owner, as read with its warehouse or merchant. */
+export interface CredentialOwnerRow {
+  id: number;
+  api_user: string;
+  warehouse_id: number | null;
+  warehouse_code: string | null;
+  merchant_id: number | null;
+  merchant_code: string | null;
+  merchant_warehouse_id: number | null;
+}
+
+/** The caller a credential makes (the console's session lookup; a sign-in with api_user and api_key). */
+export function callerOfCredential(row: CredentialOwnerRow): Caller {
+  if (row.warehouse_id !== null) {
+    return {
+      kind: 'warehouse',
+      credentialId: row.id,
+      apiUser: row.api_user,
+      warehouseId: row.warehouse_id,
+      warehouseCode: row.warehouse_code!,
+    };
+  }
+  return {
+    kind: 'merchant',
+    credentialId: row.id,
+    apiUser: row.api_user,
+    merchantId: row.merchant_id!,
+    merchantCode: row.merchant_code!,
+    warehouseId: row.merchant_warehouse_id ?? null,
+  };
+}

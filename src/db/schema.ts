@@ -246,6 +246,17 @@ export interface AuthFailuresTable {
   failures: number;
 }
 
+export interface ConsoleSessionsTable {
+  /** HMAC of the opaque id the cookie carries. */
+  id_hash: Buffer;
+  credential_id: number | null;
+  /** HMAC of the ADMIN_TOKEN an admin session was opened with. */
+  admin_token_hash: Buffer | null;
+  created_at: CreatedAt;
+  last_seen_at: ColumnType<Date, Date | string | undefined, Date | string>;
+  expires_at: Timestamp;
+}
+
 export interface DB {
   server_settings: ServerSettingsTable;
   warehouses: WarehousesTable;
@@ -263,6 +274,7 @@ export interface DB {
   export_snapshot_orders: ExportSnapshotOrdersTable;
   export_log: ExportLogTable;
   auth_failures: AuthFailuresTable;
+  console_sessions: ConsoleSessionsTable;
 }
 
 export type Warehouse = Selectable<WarehousesTable>;

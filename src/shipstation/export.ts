@@ -264,8 +264,8 @@ const PAGE_ROW = sql`o.id, o.order_source, o.order_number, o.status, o.last_modi
     from order_lines l where l.merchant_id = o.merchant_id and l.order_id = o.id
   ), '[]'::jsonb) as lines`;
 
-/** Orders of this store by id, with their lines (the stale rows of servePageRows). */
-async function readOrders(db: Db, store: Store, ids: number[]): Promise<PageOrderRow[]> {
+/** Orders of this store by id, with their lines (the stale rows of servePageRows; the XML preview). */
+export async function readOrders(db: Db, store: Store, ids: number[]): Promise<PageOrderRow[]> {
   const { rows } = await sql<PageOrderRow>`
     select ${PAGE_ROW}
     from orders o

@@ -1,6 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import { sql } from 'kysely';
 import { parseBasic } from '../accounts/auth.js';
+import { clearLoginFailures, recordLoginFailure } from '../accounts/login-limit.js';
 import type { AppContext } from '../context.js';
 import type { Store } from '../db/schema.js';
 import { AppError } from '../http/errors.js';
@@ -104,7 +105,7 @@ export async function authenticateStore(ctx: AppContext, req: FastifyRequest): P
   // Always verify (against a dummy hash for an unknown user): both failures cost the same.
   const ok = ctx.hasher.verify(creds.password, store?.password_hash);
   if (!ok || !store) {
-    await recordFailure(ctx, creds.username, client);
+    await recordLoginFailure(ctx.db, windowSeconds, creds.username, client);
     throw unauthorized(
       'invalid store username or password: copy them again from the store connection ' +
         '(a rotated password must also be changed in ShipStation)',
@@ -112,31 +113,8 @@ export async function authenticateStore(ctx: AppContext, req: FastifyRequest): P
   }
   if (failures !== null) {
     // A success resets the pair (and clears an expired window).
-    await ctx.db
-      .deleteFrom('auth_failures')
-      .where('username', '=', creds.username)
-      .where('client', '=', client)
-      .execute();
+    await clearLoginFailures(ctx.db, creds.username, client);
   }
   req.logContext = { ...(req.logContext ?? {}), store: store.id, merchant: store.merchant_id };
   return store;
-}
-
-async function recordFailure(ctx: AppContext, username: string, client: string): Promise<void> {
-  const w = ctx.config.authFailureWindowSeconds;
-  // Now and then, forget the pairs whose window has passed (guessed usernames would pile up).
-  if (Math.random() < 0.01) {
-    await sql`delete from auth_failures where window_start <= now() - make_interval(secs => ${w})`.execute(
-      ctx.db,
-    );
-  }
-  await sql`
-    insert into auth_failures (username, client, window_start, failures)
-    values (${username}, ${client}, now(), 1)
-    on conflict (username, client) do update set
-      failures = case when auth_failures.window_start <= now() - make_interval(secs => ${w})
-        then 1 else auth_failures.failures + 1 end,
-      window_start = case when auth_failures.window_start <= now() - make_interval(secs => ${w})
-        then now() else auth_failures.window_start end
-  `.execute(ctx.db);
 }

@@ -20,6 +20,7 @@ import type { AppContext } from './context.js';
 import type { Database } from './db/database.js';
 import { healthRoutes } from './health/routes.js';
 import { installErrorHandling } from './http/errors.js';
+import { jobsRoutes } from './jobs/routes.js';
 import type { SecretHasher } from './lib/secrets.js';
 import { ordersRoutes } from './orders/routes.js';
 import { shipmentsRoutes } from './shipments/routes.js';
@@ -141,6 +142,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       await v1.register(ordersRoutes(ctx));
       await v1.register(shipmentsRoutes(ctx));
       await v1.register(orderXmlRoutes(ctx));
+      await v1.register(jobsRoutes(ctx));
     },
     { prefix: '/v1' },
   );

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import closeWithGrace from 'close-with-grace';
 import { buildApp } from './app.js';
+import { createJobRunner } from './background.js';
 import { ConfigError, loadConfig } from './config.js';
 import { createDatabase } from './db/database.js';
 import { migrateToLatest } from './db/migrate.js';
@@ -40,7 +41,10 @@ async function main(): Promise<void> {
     logger,
   );
   const app = await buildApp({ config, database, hasher: new SecretHasher(secret), logger });
+  const jobs = createJobRunner(database.db, logger);
   app.addHook('onClose', async () => {
+    // A job in flight is finished, or aborted and given back, before the database closes.
+    await jobs.stop(config.shutdownGraceMs);
     await database.close();
   });
 
@@ -51,6 +55,8 @@ async function main(): Promise<void> {
   });
 
   await app.listen({ port: config.port, host: config.host });
+  await jobs.ensurePeriodic();
+  jobs.start();
   if (!config.adminToken) logger.info('ADMIN_TOKEN is not set: admin routes are off');
 }
 

@@ -257,6 +257,83 @@ export interface ConsoleSessionsTable {
   expires_at: Timestamp;
 }
 
+export type JobStatus = 'pending' | 'running' | 'succeeded' | 'failed';
+
+export interface JobsTable {
+  id: Id;
+  kind: string;
+  payload: Json<Record<string, unknown>>;
+  status: ColumnType<JobStatus, JobStatus | undefined, JobStatus>;
+  /** pending: when it may run; running: when its lease ends. */
+  run_at: Timestamp;
+  attempts: ColumnType<number, number | undefined, number>;
+  max_attempts: number;
+  lease: string | null;
+  locked_by: string | null;
+  last_error: string | null;
+  singleton: string | null;
+  created_at: ColumnType<Date, Date | string | undefined, never>;
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
+  finished_at: NullableTimestamp;
+}
+
+export interface WebhooksTable {
+  id: Id;
+  merchant_id: number | null;
+  warehouse_id: number | null;
+  url: string;
+  events: TextArray;
+  description: string | null;
+  enabled: ColumnType<boolean, boolean | undefined, boolean>;
+  disabled_reason: string | null;
+  /** AES-256-GCM sealed signing key (lib/secrets.ts SecretBox). */
+  secret: Buffer;
+  secret_key_id: string;
+  previous_secret: Buffer | null;
+  previous_secret_expires_at: NullableTimestamp;
+  failing_since: NullableTimestamp;
+  last_success_at: NullableTimestamp;
+  created_at: CreatedAt;
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
+}
+
+export interface WebhookEventsTable {
+  id: Id;
+  merchant_id: number;
+  type: string;
+  order_id: number | null;
+  subject_id: number | null;
+  created_at: CreatedAt;
+  dispatched_at: NullableTimestamp;
+}
+
+export type DeliveryStatus = 'pending' | 'succeeded' | 'failed' | 'skipped';
+
+export interface WebhookDeliveriesTable {
+  id: Id;
+  webhook_id: number;
+  event_id: number;
+  status: ColumnType<DeliveryStatus, DeliveryStatus | undefined, DeliveryStatus>;
+  attempts: ColumnType<number, number | undefined, number>;
+  job_id: number | null;
+  last_status_code: number | null;
+  last_error: string | null;
+  last_duration_ms: number | null;
+  last_attempt_at: NullableTimestamp;
+  created_at: CreatedAt;
+  delivered_at: NullableTimestamp;
+}
+
+export interface WebhookAttemptsTable {
+  id: Id;
+  delivery_id: number;
+  at: Timestamp;
+  status_code: number | null;
+  error: string | null;
+  duration_ms: number;
+  response_body: string | null;
+}
+
 export interface DB {
   server_settings: ServerSettingsTable;
   warehouses: WarehousesTable;
@@ -275,6 +352,11 @@ export interface DB {
   export_log: ExportLogTable;
   auth_failures: AuthFailuresTable;
   console_sessions: ConsoleSessionsTable;
+  jobs: JobsTable;
+  webhooks: WebhooksTable;
+  webhook_events: WebhookEventsTable;
+  webhook_deliveries: WebhookDeliveriesTable;
+  webhook_attempts: WebhookAttemptsTable;
 }
 
 export type Warehouse = Selectable<WarehousesTable>;
@@ -290,3 +372,5 @@ export type OrderEventRow = Selectable<OrderEventsTable>;
 export type ShipmentRow = Selectable<ShipmentsTable>;
 export type ShipNoticeRow = Selectable<ShipNoticesTable>;
 export type AlertRow = Selectable<AlertsTable>;
+export type JobRow = Selectable<JobsTable>;
+export type WebhookRow = Selectable<WebhooksTable>;

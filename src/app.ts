@@ -20,6 +20,7 @@ import type { AppContext } from './context.js';
 import type { Database } from './db/database.js';
 import { healthRoutes } from './health/routes.js';
 import { installErrorHandling } from './http/errors.js';
+import { installInputDoor } from './http/input.js';
 import { jobsRoutes } from './jobs/routes.js';
 import type { SecretHasher } from './lib/secrets.js';
 import { ordersRoutes } from './orders/routes.js';
@@ -136,7 +137,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(
     async (v1) => {
       installApiAuth(v1, accounts, deps.config.adminToken, (req) => sessions.authenticate(req));
-      await v1.register(accountsRoutes(accounts, deps.config.adminToken !== undefined));
+      installInputDoor(v1);
+      await v1.register(accountsRoutes(accounts));
       await v1.register(storesRoutes(ctx));
       await v1.register(storeTestRoutes(ctx));
       await v1.register(ordersRoutes(ctx));

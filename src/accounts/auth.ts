@@ -1,12 +1,16 @@
-import { timingSafeEqual, createHash } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Merchant } from '../db/schema.js';
+import { readCredentials } from '../http/credentials.js';
 import { AppError } from '../http/errors.js';
-import type { AccountsRepository } from './repository.js';
 import type { Caller } from './caller.js';
+import type { AccountsRepository } from './repository.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
     caller: Caller | null;
+    /** The merchant of a `/merchants/:merchant/…` path, once the caller is known to act on it. */
+    merchant: Merchant | null;
   }
   interface FastifyContextConfig {
     /** 'admin': only the ADMIN_TOKEN bearer; default: any valid credential or the admin bearer. */
@@ -16,27 +20,20 @@ declare module 'fastify' {
 
 const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
 
-/** Parses `Authorization: Basic …` into user and password; undefined when absent or malformed. */
-export function parseBasic(header: string | undefined): { user: string; pass: string } | undefined {
-  if (!header) return undefined;
-  const m = /^Basic\s+([A-Za-z0-9+/=_-]+)\s*$/i.exec(header);
-  if (!m) return undefined;
-  const decoded = Buffer.from(m[1]!, 'base64').toString('utf8');
-  const i = decoded.indexOf(':');
-  if (i < 0) return undefined;
-  return { user: decoded.slice(0, i), pass: decoded.slice(i + 1) };
-}
-
 const unauthorized = (message: string) =>
   new AppError('unauthorized', message, undefined, { 'www-authenticate': 'Basic realm="shipbridge"' });
+
+const ADMIN_OFF = 'admin routes are off: ADMIN_TOKEN is not set on this server';
 
 /** Another way in, tried when no Authorization header is sent: the console's session cookie. */
 export type CookieAuth = (req: FastifyRequest) => Promise<Caller | undefined>;
 
 /**
- * Authenticates every request of the scope it is installed in (the /v1 API):
- * `Authorization: Bearer <ADMIN_TOKEN>` or `Authorization: Basic api_user:api_key`, or else the
- * console's session (cookie plus CSRF header), which answers the same Caller.
+ * Authenticates every request of the scope it is installed in (the /v1 API), then authorises its
+ * path, before the body is even read: `Authorization: Bearer <ADMIN_TOKEN>` or
+ * `Authorization: Basic api_user:api_key`, or else the console's session (cookie plus CSRF header),
+ * which answers the same Caller; then the `:merchant` or `:warehouse` of the path must be
+ * one the caller acts on (404 otherwise, whatever the body says).
  */
 export function installApiAuth(
   app: FastifyInstance,
@@ -45,37 +42,51 @@ export function installApiAuth(
   cookieAuth?: CookieAuth,
 ) {
   const adminDigest = adminToken ? digest(adminToken) : undefined;
-  app.addHook('onRequest', async (req: FastifyRequest) => {
-    const header = req.headers.authorization;
+  app.decorateRequest('merchant', null);
+
+  async function authenticate(req: FastifyRequest): Promise<Caller> {
     const wanted = req.routeOptions.config.auth ?? 'credential';
-    if (!header && cookieAuth) {
+    if (wanted === 'admin' && adminDigest === undefined) throw new AppError('forbidden', ADMIN_OFF);
+    const presented = readCredentials(req, 'rest');
+    if (!presented && cookieAuth) {
       const session = await cookieAuth(req);
       if (session) {
         if (wanted === 'admin' && session.kind !== 'admin') {
           throw new AppError('forbidden', 'this page needs a sign-in with the admin token');
         }
-        req.caller = session;
-        return;
+        return session;
       }
     }
-    const bearer = header ? /^Bearer\s+(.+)$/i.exec(header) : null;
-    if (bearer) {
-      const ok = adminDigest !== undefined && timingSafeEqual(digest(bearer[1]!.trim()), adminDigest);
-      if (!ok) throw unauthorized('invalid admin token');
-      req.caller = { kind: 'admin' };
-      return;
+    if (presented?.scheme === 'bearer') {
+      if (adminDigest === undefined) throw unauthorized(`a bearer token is not accepted: ${ADMIN_OFF}`);
+      if (!timingSafeEqual(digest(presented.token), adminDigest)) throw unauthorized('invalid admin token');
+      return { kind: 'admin' };
     }
-    const basic = parseBasic(header);
+    // Text no issued credential holds is wrong without asking the database (which refuses NUL).
+    const caller =
+      presented?.readable === true
+        ? await accounts.authenticate(presented.user, presented.password)
+        : undefined;
     if (wanted === 'admin') {
-      if (basic && (await accounts.authenticate(basic.user, basic.pass))) {
+      if (caller)
         throw new AppError('forbidden', 'this route needs the admin token (Authorization: Bearer …)');
-      }
       throw unauthorized('this route needs the admin token (Authorization: Bearer …)');
     }
-    if (!basic) throw unauthorized('send Authorization: Basic with an api_user and api_key');
-    const caller = await accounts.authenticate(basic.user, basic.pass);
+    if (!presented) throw unauthorized('send Authorization: Basic with an api_user and api_key');
     if (!caller) throw unauthorized('invalid api_user or api_key');
+    return caller;
+  }
+
+  app.addHook('onRequest', async (req: FastifyRequest) => {
+    const caller = await authenticate(req);
     req.caller = caller;
+    const params = req.params as Record<string, unknown>;
+    if (typeof params.merchant === 'string') {
+      req.merchant = await accounts.merchantFor(caller, params.merchant);
+    }
+    if (typeof params.warehouse === 'string') {
+      await accounts.warehouseFor(caller, params.warehouse);
+    }
   });
 }
 
@@ -83,4 +94,10 @@ export function installApiAuth(
 export function callerOf(req: FastifyRequest): Caller {
   if (!req.caller) throw unauthorized('not authenticated');
   return req.caller;
+}
+
+/** The merchant of the path, authorised before validation; routes with `:merchant` always have one. */
+export function merchantOf(req: FastifyRequest): Merchant {
+  if (!req.merchant) throw new AppError('internal', 'the path merchant was not authorised');
+  return req.merchant;
 }

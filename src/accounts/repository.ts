@@ -3,7 +3,7 @@ import { AppError, conflict, notFound } from '../http/errors.js';
 import { generateIdentifier, generateSecret, type SecretHasher } from '../lib/secrets.js';
 import type { DB, Merchant } from '../db/schema.js';
 import type { Caller } from './caller.js';
-import { mayActOnMerchant } from './caller.js';
+import { CODE_PATTERN, mayActOnMerchant } from './caller.js';
 
 const isUniqueViolation = (e: unknown) => (e as { code?: string } | null)?.code === '23505';
 
@@ -176,9 +176,23 @@ export class AccountsRepository {
         created_at: new Date(0),
       };
     }
-    const m = await this.db.selectFrom('merchants').selectAll().where('code', '=', code).executeTakeFirst();
+    // A code that cannot be one names no merchant (and never reaches SQL: it may hold NUL).
+    const m = CODE_PATTERN.test(code)
+      ? await this.db.selectFrom('merchants').selectAll().where('code', '=', code).executeTakeFirst()
+      : undefined;
     if (!m || !mayActOnMerchant(caller, m)) throw notFound(`merchant '${code}'`);
     return m;
+  }
+
+  /** The id of the warehouse with this code, if the caller may act on it; otherwise 404. */
+  async warehouseFor(caller: Caller, code: string): Promise<number> {
+    if (caller.kind === 'warehouse' && caller.warehouseCode === code) return caller.warehouseId;
+    const w =
+      caller.kind === 'admin' && CODE_PATTERN.test(code)
+        ? await this.db.selectFrom('warehouses').select(['id']).where('code', '=', code).executeTakeFirst()
+        : undefined;
+    if (!w) throw notFound(`warehouse '${code}'`);
+    return w.id;
   }
 
   async listMerchants(caller: Caller, cursor: number | undefined, limit: number) {
@@ -215,17 +229,10 @@ export class AccountsRepository {
     warehouseCode: string,
     label?: string,
   ): Promise<IssuedCredential> {
-    const w = await this.db
-      .selectFrom('warehouses')
-      .select(['id'])
-      .where('code', '=', warehouseCode)
-      .executeTakeFirst();
-    const allowed =
-      w && (caller.kind === 'admin' || (caller.kind === 'warehouse' && caller.warehouseId === w.id));
-    if (!w || !allowed) throw notFound(`warehouse '${warehouseCode}'`);
+    const warehouseId = await this.warehouseFor(caller, warehouseCode);
     return this.issue(
       this.db,
-      { warehouse_id: w.id },
+      { warehouse_id: warehouseId },
       caller.kind === 'admin' ? 'admin' : caller.apiUser,
       label,
     );

@@ -37,31 +37,30 @@ const credentialView = z
   })
   .meta({ id: 'Credential' });
 
-export function accountsRoutes(accounts: AccountsRepository, adminEnabled: boolean): FastifyPluginAsyncZod {
+export function accountsRoutes(accounts: AccountsRepository): FastifyPluginAsyncZod {
   return async (app) => {
-    if (adminEnabled) {
-      app.post(
-        '/warehouses',
-        {
-          config: { auth: 'admin' },
-          schema: {
-            tags: ['accounts'],
-            summary: 'Create a warehouse (3PL) account and its first credential (admin)',
-            security: [{ adminBearer: [] }],
-            body: z.object({ code: codeSchema, name: nameSchema }),
-            response: {
-              201: z.object({
-                warehouse: z.object({ code: z.string(), name: z.string(), created_at: timestamp }),
-                credential: credentialSchema,
-              }),
-              ...errors,
-            },
+    // Registered even without ADMIN_TOKEN: calling it then says that admin routes are off (403).
+    app.post(
+      '/warehouses',
+      {
+        config: { auth: 'admin' },
+        schema: {
+          tags: ['accounts'],
+          summary: 'Create a warehouse (3PL) account and its first credential (admin)',
+          security: [{ adminBearer: [] }],
+          body: z.object({ code: codeSchema, name: nameSchema }),
+          response: {
+            201: z.object({
+              warehouse: z.object({ code: z.string(), name: z.string(), created_at: timestamp }),
+              credential: credentialSchema,
+            }),
+            ...errors,
           },
         },
-        async (req, reply) =>
-          reply.code(201).send(await accounts.createWarehouse(req.body.code, req.body.name)),
-      );
-    }
+      },
+      async (req, reply) =>
+        reply.code(201).send(await accounts.createWarehouse(req.body.code, req.body.name)),
+    );
 
     app.post(
       '/merchants',

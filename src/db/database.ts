@@ -62,6 +62,7 @@ export async function createDatabase(opts: DatabaseOptions): Promise<Database> {
     });
     // An idle client that loses its connection must not crash the process.
     pool.on('error', () => {});
+    await checkReachable(pool, opts.url);
     const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
     return { db, engine: 'postgres', dataDir: undefined, close: () => db.destroy() };
   }
@@ -90,6 +91,35 @@ export async function createDatabase(opts: DatabaseOptions): Promise<Database> {
     }
   };
   return { db, engine: 'pglite', dataDir: opts.pgliteDir, close };
+}
+
+/** `host:port/database` of a postgres:// URL, without its password. */
+export function describeUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.hostname || 'localhost'}:${u.port || '5432'}${u.pathname.length > 1 ? u.pathname : ''}`;
+  } catch {
+    return '(an unparsable DATABASE_URL)';
+  }
+}
+
+/** A connection error in words: Node's AggregateError (IPv6 and IPv4 both refused) has no message. */
+export function describeError(e: unknown): string {
+  if (!(e instanceof Error)) return String(e);
+  const code = (e as { code?: string }).code;
+  const inner = e instanceof AggregateError ? e.errors.map((x) => describeError(x)).join('; ') : '';
+  return e.message || inner || code || e.name;
+}
+
+/** Start-up says where it could not connect and why, before anything else fails obscurely. */
+async function checkReachable(pool: pg.Pool, url: string): Promise<void> {
+  try {
+    const client = await pool.connect();
+    client.release();
+  } catch (e) {
+    await pool.end().catch(() => {});
+    throw new Error(`cannot connect to PostgreSQL at ${describeUrl(url)}: ${describeError(e)}`, { cause: e });
+  }
 }
 
 /** A PGlite instance with our parsers, from a dumped data directory (test templates). */

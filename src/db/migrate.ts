@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import { type MigrationProvider, Migrator } from 'kysely/migration';
 import { migrations } from '../../migrations/index.js';
+import { describeError } from './database.js';
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };
 
@@ -17,9 +18,12 @@ export async function migrateToLatest<T>(db: Kysely<T>, schema?: string): Promis
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === 'Error');
-    throw new Error(`migration ${failed?.migrationName ?? '(unknown)'} failed: ${String(error)}`, {
-      cause: error,
-    });
+    throw new Error(
+      failed
+        ? `migration ${failed.migrationName} failed: ${describeError(error)}`
+        : `migrations could not start: ${describeError(error)}`,
+      { cause: error },
+    );
   }
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
 }

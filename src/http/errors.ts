@@ -58,8 +58,30 @@ export const errorBodySchema = z
   })
   .meta({ id: 'Error' });
 
+/** An answer lists at most this many details: a body of a million bad fields must not answer 40 MB. */
+export const MAX_DETAILS = 100;
+
+/** The first MAX_DETAILS details, and the message saying how many more there are. */
+export function capDetails(
+  message: string,
+  details: ErrorDetail[] | undefined,
+): { message: string; details: ErrorDetail[] | undefined } {
+  if (!details || details.length <= MAX_DETAILS) return { message, details };
+  return {
+    message: listedMessage(message, details.length, MAX_DETAILS),
+    details: details.slice(0, MAX_DETAILS),
+  };
+}
+
+/** "invalid order (437 errors; the first 100 are listed)" when not every error is listed. */
+export function listedMessage(message: string, total: number, listed: number): string {
+  return total > listed ? `${message} (${total} errors; the first ${listed} are listed)` : message;
+}
+
 export function errorBody(code: ErrorCode, message: string, details?: ErrorDetail[]) {
-  return { error: { code, message, ...(details && details.length > 0 ? { details } : {}) } };
+  const capped = capDetails(message, details);
+  const d = capped.details;
+  return { error: { code, message: capped.message, ...(d && d.length > 0 ? { details: d } : {}) } };
 }
 
 /** ['orders', 3, 'items', 0, 'quantity'] → 'orders[3].items[0].quantity' */
@@ -72,12 +94,48 @@ export function formatPath(path: readonly (string | number | symbol)[]): string 
   return out;
 }
 
-/** zod issues → §6 details, prefixed with where the value sat (body, query, params). */
-export function zodDetails(
-  issues: readonly z.core.$ZodIssue[],
+/** The parts of a zod issue the details are made of (fastify-type-provider-zod keeps them too). */
+export interface IssueLike {
+  code: string;
+  path: readonly PropertyKey[];
+  message: string;
+  keys?: readonly string[];
+}
+
+/**
+ * zod issues → details, prefixed with where the value sat (query, params; nothing for the body).
+ * The same shape on every route: an unknown field is one detail named by its own path; a missing
+ * one "is required". Stops after `max` details (a million unknown keys are one issue).
+ */
+export function issueDetails(
+  issues: readonly IssueLike[],
   prefix: (string | number)[] = [],
+  max = Number.POSITIVE_INFINITY,
 ): ErrorDetail[] {
-  return issues.map((i) => ({ path: formatPath([...prefix, ...i.path]) || '(root)', message: i.message }));
+  const out: ErrorDetail[] = [];
+  for (const i of issues) {
+    const base = [...prefix, ...(i.path as (string | number)[])];
+    const where = formatPath(base) || '(root)';
+    if (i.code === 'unrecognized_keys' && i.keys) {
+      for (const k of i.keys) {
+        if (out.length >= max) break;
+        out.push({ path: formatPath([...base, k]), message: 'unknown field' });
+      }
+    } else if (i.code === 'invalid_type' && /received undefined$/.test(i.message)) {
+      out.push({ path: where, message: 'is required' });
+    } else {
+      out.push({ path: where, message: i.message });
+    }
+    if (out.length >= max) break;
+  }
+  return out;
+}
+
+/** How many details issueDetails would make of these issues (without making them). */
+export function issueCount(issues: readonly IssueLike[]): number {
+  let n = 0;
+  for (const i of issues) n += i.code === 'unrecognized_keys' && i.keys ? i.keys.length : 1;
+  return n;
 }
 
 /** Responses every error shares in the OpenAPI document. */
@@ -95,23 +153,27 @@ export function installErrorHandling(app: FastifyInstance): void {
     }
     if (hasZodFastifySchemaValidationErrors(err)) {
       const where = (err as FastifyError).validationContext;
-      const details = err.validation.map((v) => {
-        const segs = v.instancePath.split('/').filter((s) => s !== '');
-        const prefix = where === 'body' ? [] : where ? [where === 'querystring' ? 'query' : where] : [];
-        return {
-          path: formatPath([...prefix, ...segs]) || where || '(root)',
-          message: v.message ?? 'invalid',
-        };
-      });
+      const issues: IssueLike[] = err.validation.map((v) => ({
+        ...(v.params as { keys?: string[] }),
+        code: v.keyword,
+        path: v.instancePath.split('/').filter((s) => s !== ''),
+        message: v.message ?? 'invalid',
+      }));
+      const count = issueCount(issues);
+      if (where === 'params') {
+        // A path that names nothing is 404 on every route (an id of letters, a code too long…).
+        const name = String(issues[0]?.path[0] ?? 'resource');
+        const value = String((req.params as Record<string, unknown>)[name]);
+        return reply
+          .code(404)
+          .send(errorBody('not_found', `${name} '${value}' not found`, issueDetails(issues, ['params'])));
+      }
+      const prefix = where === 'querystring' ? ['query'] : where === 'body' || !where ? [] : [where];
+      const message = `invalid ${where === 'querystring' ? 'query' : (where ?? 'request')}`;
+      const details = issueDetails(issues, prefix, MAX_DETAILS);
       return reply
         .code(400)
-        .send(
-          errorBody(
-            'invalid_request',
-            `invalid ${where === 'querystring' ? 'query' : (where ?? 'request')}`,
-            details,
-          ),
-        );
+        .send(errorBody('invalid_request', listedMessage(message, count, details.length), details));
     }
     if (isResponseSerializationError(err)) {
       req.log.error({ err }, 'response did not match its schema');

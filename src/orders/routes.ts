@@ -1,7 +1,7 @@
 import type { FastifyRouteSchemaDef, FastifyValidationResult } from 'fastify/types/schema.js';
 import { type FastifyPluginAsyncZod, validatorCompiler } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { callerOf } from '../accounts/auth.js';
+import { callerOf, merchantOf } from '../accounts/auth.js';
 import { actorOf } from '../accounts/caller.js';
 import type { AppContext } from '../context.js';
 import { ORDER_STATUSES, type OrderStatus } from '../db/schema.js';
@@ -129,10 +129,11 @@ export function ordersRoutes(ctx: AppContext): FastifyPluginAsyncZod {
         // Validation is done by the handler, order by order (a batch must not fail as a whole);
         // the schema above documents the body.
         validatorCompiler: bodyByHandler,
+        config: { bodyTextsCheckedByRoute: true },
       },
       async (req, reply) => {
         const caller = callerOf(req);
-        const merchant = await ctx.accounts.merchantFor(caller, req.params.merchant);
+        const merchant = merchantOf(req);
         const body: unknown = req.body;
         if (body === null || typeof body !== 'object' || Array.isArray(body)) {
           throw invalid('send one order object, or {"orders": [...]}', [
@@ -192,7 +193,7 @@ export function ordersRoutes(ctx: AppContext): FastifyPluginAsyncZod {
         },
       },
       async (req) => {
-        const merchant = await ctx.accounts.merchantFor(callerOf(req), req.params.merchant);
+        const merchant = merchantOf(req);
         return listOrders(ctx.db, { id: merchant.id, code: merchant.code }, req.query);
       },
     );
@@ -208,7 +209,7 @@ export function ordersRoutes(ctx: AppContext): FastifyPluginAsyncZod {
         },
       },
       async (req) => {
-        const merchant = await ctx.accounts.merchantFor(callerOf(req), req.params.merchant);
+        const merchant = merchantOf(req);
         return getOrder(ctx.db, { id: merchant.id, code: merchant.code }, req.params.order);
       },
     );
@@ -229,10 +230,11 @@ export function ordersRoutes(ctx: AppContext): FastifyPluginAsyncZod {
           response: { 200: orderView, ...errors },
         },
         validatorCompiler: bodyByHandler,
+        config: { bodyTextsCheckedByRoute: true },
       },
       async (req) => {
         const caller = callerOf(req);
-        const merchant = await ctx.accounts.merchantFor(caller, req.params.merchant);
+        const merchant = merchantOf(req);
         return replaceOrder(
           ctx.db,
           { id: merchant.id, code: merchant.code },
@@ -257,7 +259,7 @@ export function ordersRoutes(ctx: AppContext): FastifyPluginAsyncZod {
         },
         async (req) => {
           const caller = callerOf(req);
-          const merchant = await ctx.accounts.merchantFor(caller, req.params.merchant);
+          const merchant = merchantOf(req);
           return transitionOrder(
             ctx.db,
             { id: merchant.id, code: merchant.code },
@@ -281,7 +283,7 @@ export function ordersRoutes(ctx: AppContext): FastifyPluginAsyncZod {
         },
       },
       async (req) => {
-        const merchant = await ctx.accounts.merchantFor(callerOf(req), req.params.merchant);
+        const merchant = merchantOf(req);
         return {
           events: await orderEvents(ctx.db, { id: merchant.id, code: merchant.code }, req.params.order),
         };

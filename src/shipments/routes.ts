@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { callerOf } from '../accounts/auth.js';
+import { callerOf, merchantOf } from '../accounts/auth.js';
 import { actorOf } from '../accounts/caller.js';
 import type { AppContext } from '../context.js';
 import { idParam, listQuery, merchantParams, timestamp } from '../http/common.js';
@@ -110,9 +110,6 @@ const nextCursor = (next: number | null) => (next === null ? null : encodeCursor
 /** §6: shipment pickup, confirm and void; the unmatched-notice queue; alerts. */
 export function shipmentsRoutes(ctx: AppContext): FastifyPluginAsyncZod {
   return async (app) => {
-    const merchantOf = (req: Parameters<typeof callerOf>[0], code: string) =>
-      ctx.accounts.merchantFor(callerOf(req), code);
-
     app.get(
       '/merchants/:merchant/shipments',
       {
@@ -134,7 +131,7 @@ export function shipmentsRoutes(ctx: AppContext): FastifyPluginAsyncZod {
         },
       },
       async (req) => {
-        const m = await merchantOf(req, req.params.merchant);
+        const m = merchantOf(req);
         const page = await listShipments(ctx.db, m.id, {
           status: req.query.status,
           orderId: req.query.order_id,
@@ -156,7 +153,7 @@ export function shipmentsRoutes(ctx: AppContext): FastifyPluginAsyncZod {
         },
       },
       async (req) => {
-        const m = await merchantOf(req, req.params.merchant);
+        const m = merchantOf(req);
         return getShipment(ctx.db, m.id, req.params.shipment);
       },
     );
@@ -177,7 +174,7 @@ export function shipmentsRoutes(ctx: AppContext): FastifyPluginAsyncZod {
       },
       async (req) => {
         const caller = callerOf(req);
-        const m = await ctx.accounts.merchantFor(caller, req.params.merchant);
+        const m = merchantOf(req);
         return { confirmed: await confirmShipments(ctx.db, m.id, req.body.shipment_ids, actorOf(caller)) };
       },
     );
@@ -198,7 +195,7 @@ export function shipmentsRoutes(ctx: AppContext): FastifyPluginAsyncZod {
       },
       async (req) => {
         const caller = callerOf(req);
-        const m = await ctx.accounts.merchantFor(caller, req.params.merchant);
+        const m = merchantOf(req);
         return voidShipment(ctx.db, m.id, req.params.shipment, actorOf(caller));
       },
     );
@@ -223,7 +220,7 @@ export function shipmentsRoutes(ctx: AppContext): FastifyPluginAsyncZod {
         },
       },
       async (req) => {
-        const m = await merchantOf(req, req.params.merchant);
+        const m = merchantOf(req);
         const page = await listNotices(ctx.db, m.id, {
           status: req.query.status,
           storeId: req.query.store_id,
@@ -245,7 +242,7 @@ export function shipmentsRoutes(ctx: AppContext): FastifyPluginAsyncZod {
         },
       },
       async (req) => {
-        const m = await merchantOf(req, req.params.merchant);
+        const m = merchantOf(req);
         return getNotice(ctx.db, m.id, req.params.notice);
       },
     );
@@ -273,7 +270,7 @@ export function shipmentsRoutes(ctx: AppContext): FastifyPluginAsyncZod {
       },
       async (req) => {
         const caller = callerOf(req);
-        const m = await ctx.accounts.merchantFor(caller, req.params.merchant);
+        const m = merchantOf(req);
         const { result } = await applyStoredNotice(
           ctx.db,
           m.id,
@@ -300,7 +297,7 @@ export function shipmentsRoutes(ctx: AppContext): FastifyPluginAsyncZod {
       },
       async (req) => {
         const caller = callerOf(req);
-        const m = await ctx.accounts.merchantFor(caller, req.params.merchant);
+        const m = merchantOf(req);
         const { body: _body, ...notice } = await dismissNotice(
           ctx.db,
           m.id,
@@ -331,7 +328,7 @@ export function shipmentsRoutes(ctx: AppContext): FastifyPluginAsyncZod {
         },
       },
       async (req) => {
-        const m = await merchantOf(req, req.params.merchant);
+        const m = merchantOf(req);
         const page = await listAlerts(ctx.db, m.id, {
           status: req.query.status,
           kind: req.query.kind,
@@ -356,7 +353,7 @@ export function shipmentsRoutes(ctx: AppContext): FastifyPluginAsyncZod {
       },
       async (req) => {
         const caller = callerOf(req);
-        const m = await ctx.accounts.merchantFor(caller, req.params.merchant);
+        const m = merchantOf(req);
         return dismissAlert(ctx.db, m.id, req.params.alert, actorOf(caller).actor);
       },
     );

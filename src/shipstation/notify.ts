@@ -15,6 +15,7 @@ import {
   stepKeys,
 } from './notice-matching.js';
 import { parseNoticeBody } from '../shipments/notice-body.js';
+import { isCredentialParam } from '../http/credentials.js';
 import { markUnmatched } from '../shipments/unmatched.js';
 
 export interface ShipNotifyRequest {
@@ -39,13 +40,11 @@ const storable = (s: string): string => (s.includes('\u0000') ? s.replaceAll('\u
 /** Up to this many candidate orders, the notice's statement also reads their lines (applyShipmentAt). */
 const SNAPSHOT_CANDIDATES = 4;
 
-const CREDENTIAL_PARAMS = new Set(['ss-username', 'ss-password']);
-
 /** The query as stored: credentials removed (whatever their letter case), NUL replaced. */
 export function storableQuery(query: Record<string, string>): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(query)) {
-    if (CREDENTIAL_PARAMS.has(k.toLowerCase())) continue;
+    if (isCredentialParam(k)) continue;
     out[storable(k)] = storable(String(v));
   }
   return out;

@@ -9,7 +9,8 @@ import { XML_DECLARATION } from './order-xml.js';
 import { esc } from './xml.js';
 import { servePage } from './export.js';
 import { handleShipNotify } from './notify.js';
-import { authenticateStore, isCredentialParam } from './store-auth.js';
+import { isCredentialParam } from '../http/credentials.js';
+import { authenticateStore } from './store-auth.js';
 import { Semaphore } from '../lib/semaphore.js';
 
 /** ShipNotice bodies are small; anything beyond this is not ShipStation. */

@@ -1,59 +1,30 @@
 import type { FastifyRequest } from 'fastify';
 import { sql } from 'kysely';
-import { parseBasic } from '../accounts/auth.js';
 import { clearLoginFailures, recordLoginFailure } from '../accounts/login-limit.js';
 import type { AppContext } from '../context.js';
 import type { Store } from '../db/schema.js';
+import { readCredentials } from '../http/credentials.js';
 import { AppError } from '../http/errors.js';
 
 /**
  * Authentication of ShipStation's calls by store connection (§5): the credentials select the store.
  *
- * Credentials come from `Authorization: Basic` first, else from the `SS-UserName` / `SS-Password`
- * query parameters (any letter case: `SS-Username` is seen in the wild). Failed attempts are counted
- * per (username, client address) in PostgreSQL, so every instance agrees and one tenant's stale
- * password never throttles another tenant calling from the same ShipStation address.
+ * Credentials are read by `readCredentials` (Basic header, else SS-UserName / SS-Password). Failed
+ * attempts are counted per (username, client address) in PostgreSQL, so every instance agrees and
+ * one tenant's stale password never throttles another tenant calling from the same ShipStation
+ * address.
  */
 
 export const REALM = 'Basic realm="shipbridge"';
 
-export interface StoreCredentials {
-  username: string;
-  password: string;
-}
-
-/** The query parameters that carry credentials (compared case-insensitively). */
-const USER_PARAM = 'ss-username';
-const PASSWORD_PARAM = 'ss-password';
-
-export function isCredentialParam(name: string): boolean {
-  const n = name.toLowerCase();
-  return n === USER_PARAM || n === PASSWORD_PARAM;
-}
-
-function queryValue(query: Record<string, unknown>, wanted: string): string | undefined {
-  for (const [k, v] of Object.entries(query)) {
-    if (k.toLowerCase() !== wanted) continue;
-    const value = Array.isArray(v) ? v[0] : v;
-    if (typeof value === 'string') return value;
-  }
-  return undefined;
-}
-
-/** Header first; then the query string. Undefined when neither carries a username. */
-export function extractCredentials(
-  authorization: string | undefined,
-  query: Record<string, unknown>,
-): StoreCredentials | undefined {
-  const basic = parseBasic(authorization);
-  if (basic && basic.user !== '') return { username: basic.user, password: basic.pass };
-  const username = queryValue(query, USER_PARAM);
-  if (username === undefined || username === '') return undefined;
-  return { username, password: queryValue(query, PASSWORD_PARAM) ?? '' };
-}
-
 const unauthorized = (message: string) =>
   new AppError('unauthorized', message, undefined, { 'www-authenticate': REALM });
+
+/**
+ * A user name no store has (control characters, NUL, a lone surrogate) is still counted against its
+ * client, under an escaped form PostgreSQL can store: guessing must be paced whatever the bytes.
+ */
+const failureKey = (user: string, readable: boolean) => (readable ? user : JSON.stringify(user).slice(1, -1));
 
 /** A store's columns (all null when the username is unknown) and this pair's open failure window. */
 type AuthRow = { [K in keyof Store]: Store[K] | null } & {
@@ -67,14 +38,15 @@ type AuthRow = { [K in keyof Store]: Store[K] | null } & {
  * One round trip on the happy path: the store and this pair's open failure window are read together.
  */
 export async function authenticateStore(ctx: AppContext, req: FastifyRequest): Promise<Store> {
-  const creds = extractCredentials(req.headers.authorization, (req.query ?? {}) as Record<string, unknown>);
-  if (!creds) {
+  const creds = readCredentials(req, 'shipstation');
+  if (!creds || creds.scheme === 'bearer') {
     throw unauthorized(
       'no credentials: ShipStation must send the store connection username and password ' +
         '(Authorization: Basic, or SS-UserName and SS-Password)',
     );
   }
   const client = req.ip || 'unknown';
+  const username = failureKey(creds.user, creds.readable);
   const windowSeconds = ctx.config.authFailureWindowSeconds;
   const limit = ctx.config.authFailureLimit;
 
@@ -84,8 +56,8 @@ export async function authenticateStore(ctx: AppContext, req: FastifyRequest): P
       ceil(extract(epoch from (f.window_start + make_interval(secs => ${windowSeconds}) - now())))::int
         as retry_after
     from (select 1) as one
-    left join stores s on s.username = ${creds.username}
-    left join auth_failures f on f.username = ${creds.username} and f.client = ${client}
+    left join stores s on s.username = ${creds.readable ? creds.user : null}
+    left join auth_failures f on f.username = ${username} and f.client = ${client}
   `.execute(ctx.db);
   const row = rows[0];
   const failures = row?.auth_failures ?? null;
@@ -94,7 +66,7 @@ export async function authenticateStore(ctx: AppContext, req: FastifyRequest): P
     const wait = Math.max(1, row?.retry_after ?? 1);
     throw new AppError(
       'rate_limited',
-      `too many failed sign-ins for store user "${creds.username}" from this address; ` +
+      `too many failed sign-ins for store user "${username}" from this address; ` +
         `wait ${wait} seconds, then check the password in ShipStation's store settings`,
       undefined,
       { 'retry-after': String(wait) },
@@ -105,7 +77,7 @@ export async function authenticateStore(ctx: AppContext, req: FastifyRequest): P
   // Always verify (against a dummy hash for an unknown user): both failures cost the same.
   const ok = ctx.hasher.verify(creds.password, store?.password_hash);
   if (!ok || !store) {
-    await recordLoginFailure(ctx.db, windowSeconds, creds.username, client);
+    await recordLoginFailure(ctx.db, windowSeconds, username, client);
     throw unauthorized(
       'invalid store username or password: copy them again from the store connection ' +
         '(a rotated password must also be changed in ShipStation)',
@@ -113,7 +85,7 @@ export async function authenticateStore(ctx: AppContext, req: FastifyRequest): P
   }
   if (failures !== null) {
     // A success resets the pair (and clears an expired window).
-    await clearLoginFailures(ctx.db, creds.username, client);
+    await clearLoginFailures(ctx.db, username, client);
   }
   req.logContext = { ...(req.logContext ?? {}), store: store.id, merchant: store.merchant_id };
   return store;

@@ -2,7 +2,7 @@ import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { IANAZone } from 'luxon';
 import { z } from 'zod';
-import { callerOf } from '../accounts/auth.js';
+import { merchantOf } from '../accounts/auth.js';
 import type { AppContext } from '../context.js';
 import { codeSchema, idParam, listQuery, timestamp } from '../http/common.js';
 import { errorBodySchema } from '../http/errors.js';
@@ -135,7 +135,7 @@ export function storesRoutes(ctx: AppContext): FastifyPluginAsyncZod {
         },
       },
       async (req, reply) => {
-        const m = await ctx.accounts.merchantFor(callerOf(req), req.params.merchant);
+        const m = merchantOf(req);
         const created = await stores.create(m.id, req.body);
         req.logContext = { ...req.logContext, store: created.store.id };
         return reply.code(201).send({
@@ -172,7 +172,7 @@ export function storesRoutes(ctx: AppContext): FastifyPluginAsyncZod {
         },
       },
       async (req) => {
-        const m = await ctx.accounts.merchantFor(callerOf(req), req.params.merchant);
+        const m = merchantOf(req);
         const after = decodeCursor(req.query.cursor, isPositiveInt);
         const page = await stores.list(m.id, {
           after,
@@ -194,7 +194,7 @@ export function storesRoutes(ctx: AppContext): FastifyPluginAsyncZod {
         },
       },
       async (req) => {
-        const m = await ctx.accounts.merchantFor(callerOf(req), req.params.merchant);
+        const m = merchantOf(req);
         return stores.get(m.id, req.params.store);
       },
     );
@@ -212,7 +212,7 @@ export function storesRoutes(ctx: AppContext): FastifyPluginAsyncZod {
         },
       },
       async (req) => {
-        const m = await ctx.accounts.merchantFor(callerOf(req), req.params.merchant);
+        const m = merchantOf(req);
         req.logContext = { ...req.logContext, store: req.params.store };
         return stores.update(m.id, req.params.store, req.body);
       },
@@ -231,7 +231,7 @@ export function storesRoutes(ctx: AppContext): FastifyPluginAsyncZod {
         },
       },
       async (req) => {
-        const m = await ctx.accounts.merchantFor(callerOf(req), req.params.merchant);
+        const m = merchantOf(req);
         req.logContext = { ...req.logContext, store: req.params.store };
         return stores.retire(m.id, req.params.store);
       },
@@ -248,7 +248,7 @@ export function storesRoutes(ctx: AppContext): FastifyPluginAsyncZod {
         },
       },
       async (req) => {
-        const m = await ctx.accounts.merchantFor(callerOf(req), req.params.merchant);
+        const m = merchantOf(req);
         req.logContext = { ...req.logContext, store: req.params.store };
         const { store, password } = await stores.rotatePassword(m.id, req.params.store);
         return {

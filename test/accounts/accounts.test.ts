@@ -221,14 +221,24 @@ t.test('accounts, credentials and scopes', async (t) => {
   });
 });
 
-t.test('admin routes are absent when ADMIN_TOKEN is unset', async (t) => {
+t.test('admin routes say they are off when ADMIN_TOKEN is unset', async (t) => {
   const { app } = await buildTestApp(t, { ADMIN_TOKEN: undefined });
-  const r = await app.inject({
-    method: 'POST',
-    url: '/v1/warehouses',
+  for (const headers of [{ authorization: 'Bearer anything-goes-here' }, {}]) {
+    const r = await app.inject({
+      method: 'POST',
+      url: '/v1/warehouses',
+      headers,
+      payload: { code: 'x', name: 'x' },
+    });
+    t.equal(r.statusCode, 403);
+    t.equal(r.json().error.code, 'forbidden');
+    t.equal(r.json().error.message, 'admin routes are off: ADMIN_TOKEN is not set on this server');
+  }
+  const bearer = await app.inject({
+    method: 'GET',
+    url: '/v1/merchants',
     headers: { authorization: 'Bearer anything-goes-here' },
-    payload: { code: 'x', name: 'x' },
   });
-  t.equal(r.statusCode, 404);
-  t.equal(r.json().error.code, 'not_found');
+  t.equal(bearer.statusCode, 401);
+  t.match(bearer.json().error.message, /ADMIN_TOKEN is not set/);
 });

@@ -13,6 +13,21 @@ t.test('bad configuration stops start-up with one clear line', async (t) => {
   t.match(lines[0], /^shipbridge: invalid configuration: PORT must be/);
 });
 
+t.test('an unreachable DATABASE_URL says where it could not connect, and why', async (t) => {
+  const port = await freePort(); // nothing listens there
+  const p = start({ DATABASE_URL: `postgres://someone:hunter2@127.0.0.1:${port}/shipdb` });
+  const code = await p.exited;
+  t.not(code, 0);
+  const lines = p.output().trim().split('\n');
+  t.equal(lines.length, 1, p.output());
+  t.equal(
+    lines[0],
+    `shipbridge: failed to start: cannot connect to PostgreSQL at 127.0.0.1:${port}/shipdb: ` +
+      `connect ECONNREFUSED 127.0.0.1:${port}`,
+  );
+  t.notMatch(p.output(), /hunter2/, 'the password is not shown');
+});
+
 const engines: [string, Record<string, string>][] = [['PGlite on disk', {}]];
 if (process.env.DATABASE_URL) engines.push(['PostgreSQL', { DATABASE_URL: process.env.DATABASE_URL }]);
 

@@ -21,6 +21,7 @@ import type { Database } from './db/database.js';
 import { healthRoutes } from './health/routes.js';
 import { installErrorHandling } from './http/errors.js';
 import { installInputDoor } from './http/input.js';
+import { installTransport, transportOptions } from './http/transport.js';
 import { jobsRoutes } from './jobs/routes.js';
 import type { SecretHasher } from './lib/secrets.js';
 import { ordersRoutes } from './orders/routes.js';
@@ -65,6 +66,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     routerOptions: { ignoreTrailingSlash: true },
     // Off by default: a forged X-Forwarded-For must not dodge or aim the per-(user, address) login limit.
     trustProxy: deps.config.trustProxy,
+    // Time limits, Node-level error answers and closing (http/transport.ts).
+    ...transportOptions(deps.config),
   }).withTypeProvider<ZodTypeProvider>();
 
   app.setValidatorCompiler(validatorCompiler);
@@ -76,6 +79,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.addHook('onRequest', async (req, reply) => {
     reply.header('x-request-id', req.id);
   });
+  await installTransport(app, deps.config);
   app.addHook('onResponse', async (req, reply) => {
     const caller = req.caller;
     req.log.info(

@@ -46,6 +46,9 @@ const envSchema = z.object({
   ),
   DB_POOL_SIZE: z.preprocess(emptyToUndefined, intIn(1, 200).default(10)),
   SHUTDOWN_GRACE_MS: z.preprocess(emptyToUndefined, intIn(0, 600000).default(10000)),
+  REQUEST_TIMEOUT_MS: z.preprocess(emptyToUndefined, intIn(100, 3600000).default(30000)),
+  HEADERS_TIMEOUT_MS: z.preprocess(emptyToUndefined, intIn(100, 3600000).default(10000)),
+  CONNECTION_TIMEOUT_MS: z.preprocess(emptyToUndefined, intIn(0, 3600000).default(120000)),
   EXPORT_SNAPSHOT_TTL_MINUTES: z.preprocess(emptyToUndefined, intIn(1, 1440).default(30)),
   AUTH_FAILURE_LIMIT: z.preprocess(emptyToUndefined, intIn(1, 100000).default(10)),
   AUTH_FAILURE_WINDOW_SECONDS: z.preprocess(emptyToUndefined, intIn(1, 86400).default(300)),
@@ -65,6 +68,12 @@ export interface Config {
   readonly trustProxy: boolean | string[] | ((address: string, hop: number) => boolean);
   readonly dbPoolSize: number;
   readonly shutdownGraceMs: number;
+  /** Time to receive a whole request, head and body (408 after). */
+  readonly requestTimeoutMs: number;
+  /** Time to receive a request's head (408 after); never more than requestTimeoutMs. */
+  readonly headersTimeoutMs: number;
+  /** A connection with no traffic either way for this long is closed; 0 = never. */
+  readonly connectionTimeoutMs: number;
   readonly exportSnapshotTtlMinutes: number;
   readonly authFailureLimit: number;
   readonly authFailureWindowSeconds: number;
@@ -111,6 +120,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
                 .filter((a) => a !== ''),
     dbPoolSize: e.DB_POOL_SIZE,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
+    requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
+    // Node refuses a head timeout above the request timeout; the smaller bound is what applies anyway.
+    headersTimeoutMs: Math.min(e.HEADERS_TIMEOUT_MS, e.REQUEST_TIMEOUT_MS),
+    connectionTimeoutMs: e.CONNECTION_TIMEOUT_MS,
     exportSnapshotTtlMinutes: e.EXPORT_SNAPSHOT_TTL_MINUTES,
     authFailureLimit: e.AUTH_FAILURE_LIMIT,
     authFailureWindowSeconds: e.AUTH_FAILURE_WINDOW_SECONDS,

@@ -3,6 +3,7 @@ import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { AppContext } from '../context.js';
+import type { Store } from '../db/schema.js';
 import { AppError, type ErrorCode } from '../http/errors.js';
 import { errorXml } from './error-xml.js';
 import { XML_DECLARATION } from './order-xml.js';
@@ -12,6 +13,13 @@ import { handleShipNotify } from './notify.js';
 import { isCredentialParam } from '../http/credentials.js';
 import { authenticateStore } from './store-auth.js';
 import { Semaphore } from '../lib/semaphore.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The store connection a ShipNotice POST authenticated as (set before its body is read). */
+    shipstationStore: Store | null;
+  }
+}
 
 /** ShipNotice bodies are small; anything beyond this is not ShipStation. */
 export const SHIPSTATION_BODY_LIMIT = 1024 * 1024;
@@ -116,6 +124,7 @@ export function shipstationRoutes(ctx: AppContext): FastifyPluginAsyncZod {
   // the heap; half the database pool keeps the database and the renderer busy on a small machine.
   const exportSlots = new Semaphore(Math.max(2, Math.ceil(ctx.config.dbPoolSize / 2)));
   return async (app) => {
+    app.decorateRequest('shipstationStore', null);
     app.removeAllContentTypeParsers();
     app.addContentTypeParser(
       '*',
@@ -164,6 +173,16 @@ export function shipstationRoutes(ctx: AppContext): FastifyPluginAsyncZod {
       '/shipstation',
       {
         bodyLimit: SHIPSTATION_BODY_LIMIT,
+        // Credentials before the body: an unauthenticated caller gets its 401 (and the connection
+        // closed) without the server waiting for, or reading, a body it will never use.
+        onRequest: async (req, reply) => {
+          try {
+            req.shipstationStore = await authenticateStore(ctx, req);
+          } catch (err) {
+            reply.header('connection', 'close');
+            throw err;
+          }
+        },
         schema: {
           tags: ['shipstation'],
           summary: 'ShipStation Custom Store: shipment notice (action=shipnotify)',
@@ -173,7 +192,7 @@ export function shipstationRoutes(ctx: AppContext): FastifyPluginAsyncZod {
         },
       },
       async (req, reply) => {
-        const store = await authenticateStore(ctx, req);
+        const store = req.shipstationStore!;
         const action = req.query.action;
         if (action !== 'shipnotify') {
           throw new AppError(

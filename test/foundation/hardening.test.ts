@@ -1,7 +1,8 @@
 import t from 'tap';
 import { redactUrl } from '../../src/lib/logger.js';
-import { buildTestApp, seedAccounts } from '../helpers/app.js';
-import { merchantId, seedStore } from '../shipstation/seed.js';
+import { ADMIN_TOKEN, buildTestApp, seedAccounts } from '../helpers/app.js';
+import { rawConnect } from '../helpers/raw-http.js';
+import { basicHeader, listen, merchantId, seedStore } from '../shipstation/seed.js';
 
 t.test('redactUrl masks secret parameters by their decoded name', async (t) => {
   const cases: [string, string][] = [
@@ -69,4 +70,111 @@ t.test('transport hardening', async (t) => {
     const r128 = await app.inject({ method: 'GET', url: '/healthz', headers: { 'x-request-id': long } });
     t.equal(r128.headers['x-request-id'], long, '128 characters is the limit');
   });
+
+  const base = await listen(app);
+  const port = Number(new URL(base).port);
+
+  t.test('/shipstation answers 401 before reading the body, and closes the connection', async (t) => {
+    const c = await rawConnect(port);
+    c.write(
+      'POST /shipstation?action=shipnotify HTTP/1.1\r\nHost: localhost\r\n' +
+        'Content-Type: text/xml\r\nContent-Length: 100000\r\n\r\n<ShipNotice>',
+    );
+    const r = await c.response();
+    t.equal(r.status, 401, 'answered while 99 988 bytes of the body are still to come');
+    t.equal(r.headers.connection, 'close');
+    t.match(r.body, /<Code>unauthorized<\/Code>/);
+    await c.closed;
+    t.pass('the server closed the connection');
+
+    const wrong = await rawConnect(port);
+    wrong.write(
+      'POST /shipstation?action=shipnotify HTTP/1.1\r\nHost: localhost\r\n' +
+        `Authorization: ${basicHeader(store.username, 'wrong-password')}\r\n` +
+        'Content-Length: 100000\r\n\r\n',
+    );
+    t.equal((await wrong.response()).status, 401, 'a wrong password too');
+    await wrong.closed;
+  });
+
+  t.test('a notice still posts with its body once authenticated', async (t) => {
+    const r = await fetch(`${base}/shipstation?action=shipnotify&order_number=NOPE-1`, {
+      method: 'POST',
+      headers: { authorization: basicHeader(store.username, store.password), 'content-type': 'text/xml' },
+      body: '<ShipNotice><OrderNumber>NOPE-1</OrderNumber></ShipNotice>',
+    });
+    t.equal(r.status, 404, 'authenticated, read and stored as unmatched');
+    t.match(await r.text(), /stored as notice \d+/);
+  });
+
+  t.test('security headers on every answer', async (t) => {
+    const answers = [
+      await app.inject({ method: 'GET', url: '/healthz' }),
+      await app.inject({ method: 'GET', url: '/v1/nothing' }),
+      await app.inject({ method: 'GET', url: '/v1/merchants' }),
+      await app.inject({ method: 'GET', url: '/shipstation?action=export' }),
+      await app.inject({ method: 'GET', url: '/docs/' }),
+    ];
+    for (const r of answers) {
+      t.equal(r.headers['x-content-type-options'], 'nosniff', `${r.statusCode}`);
+      t.equal(r.headers['x-frame-options'], 'DENY');
+      t.match(r.headers['content-security-policy'], /frame-ancestors 'none'/);
+      t.match(r.headers['strict-transport-security'], /max-age=\d+/, 'PUBLIC_URL is https');
+    }
+    const docs = answers[4]!;
+    t.match(docs.headers['content-security-policy'], /script-src 'self'/, 'swagger-ui loads its own scripts');
+    t.match(docs.headers['content-security-policy'], /img-src 'self' data:/);
+    t.match(docs.body, /<script src="[^"]+swagger-ui-bundle\.js"/, 'and has no inline script to block');
+  });
+
+  t.test('414 for a URL over 8 KB, in the error shape', async (t) => {
+    const r = await fetch(`${base}/v1/merchants?q=${'x'.repeat(9000)}`);
+    t.equal(r.status, 414);
+    t.same(Object.keys(((await r.json()) as { error: object }).error), ['code', 'message']);
+    t.equal(r.headers.get('x-content-type-options'), 'nosniff');
+  });
+
+  t.test('431 for a request head over 16 KB, in the error shape, with the headers', async (t) => {
+    const c = await rawConnect(port);
+    c.write(`GET /healthz HTTP/1.1\r\nHost: localhost\r\nX-Big: ${'b'.repeat(20000)}\r\n\r\n`);
+    const r = await c.response();
+    t.equal(r.status, 431);
+    t.match(r.headers['content-type'], /^application\/json/);
+    t.match(JSON.parse(r.body), { error: { code: 'headers_too_large', message: /16 KB/ } });
+    t.equal(r.headers['x-content-type-options'], 'nosniff');
+    t.equal(r.headers['x-frame-options'], 'DENY');
+    await c.closed;
+  });
 });
+
+t.test('no HSTS when PUBLIC_URL is http', async (t) => {
+  const { app } = await buildTestApp(t, { PUBLIC_URL: 'http://shipbridge.internal' });
+  const r = await app.inject({ method: 'GET', url: '/healthz' });
+  t.equal(r.headers['strict-transport-security'], undefined);
+  t.equal(r.headers['x-content-type-options'], 'nosniff');
+});
+
+t.test(
+  'a request whose head or body does not arrive in time gets 408 and its connection closed',
+  async (t) => {
+    const { app } = await buildTestApp(t, { REQUEST_TIMEOUT_MS: '1500', HEADERS_TIMEOUT_MS: '1000' });
+    const port = Number(new URL(await listen(app)).port);
+
+    const slowHead = await rawConnect(port);
+    slowHead.write('GET /healthz HTTP/1.1\r\nHost: local');
+    const a = await slowHead.response();
+    t.equal(a.status, 408);
+    t.match(JSON.parse(a.body), { error: { code: 'request_timeout' } });
+    await slowHead.closed;
+
+    const slowBody = await rawConnect(port);
+    slowBody.write(
+      `POST /v1/warehouses HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer ${ADMIN_TOKEN}\r\n` +
+        'Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"code":',
+    );
+    const b = await slowBody.response();
+    t.equal(b.status, 408);
+    t.match(JSON.parse(b.body), { error: { code: 'request_timeout' } });
+    await slowBody.closed;
+  },
+);

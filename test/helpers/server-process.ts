@@ -3,27 +3,36 @@ import { createServer } from 'node:net';
 
 export interface ServerProcess {
   child: ChildProcess;
-  /** Everything written to stdout and stderr so far. */
+  /** stdout and stderr so far. */
   output: () => string;
-  /** The exit code (null when killed by a signal). */
+  /** Resolves once the output matches (for waiting on a log line). */
+  waitFor: (pattern: RegExp) => Promise<void>;
   exited: Promise<number | null>;
 }
 
-/** The real process: `src/server.ts` under tsx, as `npm run dev` runs it, with only `env` set. */
+/** The real process: `src/server.ts` under tsx, as `npm run dev` runs it. */
 export function startServer(env: Record<string, string>): ServerProcess {
   let out = '';
+  const waiters: { pattern: RegExp; resolve: () => void }[] = [];
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
     env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  child.stdout?.on('data', (d) => {
+  const add = (d: Buffer) => {
     out += d;
-  });
-  child.stderr?.on('data', (d) => {
-    out += d;
-  });
+    for (const w of waiters.splice(0)) {
+      if (w.pattern.test(out)) w.resolve();
+      else waiters.push(w);
+    }
+  };
+  child.stdout?.on('data', add);
+  child.stderr?.on('data', add);
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { child, output: () => out, exited };
+  const waitFor = (pattern: RegExp) =>
+    pattern.test(out)
+      ? Promise.resolve()
+      : new Promise<void>((resolve) => waiters.push({ pattern, resolve }));
+  return { child, output: () => out, waitFor, exited };
 }
 
 export async function freePort(): Promise<number> {

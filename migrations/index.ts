@@ -1,8 +1,9 @@
 import type { Migration } from 'kysely/migration';
 import * as initial from './2026-11-22T00-initial.js';
 import * as hotPathConstraints from './2026-12-02T00-hot-path-constraints.js';
-import * as consoleSessions from './2026-12-03T07-console-sessions.js';
+import * as receivedNoticesIndex from './2026-12-03T03-received-notices-index.js';
 import * as jobsWebhooks from './2026-12-03T06-jobs-webhooks.js';
+import * as consoleSessions from './2026-12-03T07-console-sessions.js';
 
 /**
  * Every migration, by name. Names sort in the order they must run (ISO date prefix).
@@ -12,6 +13,7 @@ import * as jobsWebhooks from './2026-12-03T06-jobs-webhooks.js';
 export const migrations: Record<string, Migration> = {
   '2026-11-22T00-initial': initial,
   '2026-12-02T00-hot-path-constraints': hotPathConstraints,
-  '2026-12-03T07-console-sessions': consoleSessions,
+  '2026-12-03T03-received-notices-index': receivedNoticesIndex,
   '2026-12-03T06-jobs-webhooks': jobsWebhooks,
+  '2026-12-03T07-console-sessions': consoleSessions,
 };

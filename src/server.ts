@@ -8,6 +8,11 @@ import { migrateToLatest } from './db/migrate.js';
 import { resolveServerSecret } from './db/server-secret.js';
 import { createLogger } from './lib/logger.js';
 import { SecretHasher } from './lib/secrets.js';
+import {
+  recoverStuckNotices,
+  STUCK_NOTICE_SECONDS,
+  scheduleNoticeRecovery,
+} from './shipstation/recover-notices.js';
 
 /** Process entry: configuration, database, migrations, listen, graceful close. */
 async function main(): Promise<void> {
@@ -53,6 +58,16 @@ async function main(): Promise<void> {
     else logger.info({ signal }, 'draining in-flight requests and closing');
     await app.close();
   });
+
+  // Notices a dead process stored but never applied. The embedded database has one process (the
+  // DATA_DIR lock), so every `received` notice at start-up is stuck; on PostgreSQL other instances
+  // may be applying theirs, so only old ones are taken, here and every minute.
+  const recovered = await recoverStuckNotices(database.db, {
+    olderThanSeconds: database.engine === 'pglite' ? 0 : STUCK_NOTICE_SECONDS,
+  });
+  if (recovered.applied + recovered.unmatched > 0) logger.info(recovered, 'finished stuck shipment notices');
+  const stopRecovery = scheduleNoticeRecovery(database.db, logger);
+  app.addHook('onClose', async () => stopRecovery());
 
   await app.listen({ port: config.port, host: config.host });
   await jobs.ensurePeriodic();

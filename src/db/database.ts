@@ -3,6 +3,7 @@ import path from 'node:path';
 import { Kysely, PGliteDialect, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { type DataDirLock, lockDataDir } from './data-dir-lock.js';
+import { durableOptions } from './durable-pglite.js';
 import type { DB } from './schema.js';
 
 export type Engine = 'postgres' | 'pglite';
@@ -20,6 +21,11 @@ export interface DatabaseOptions {
   url?: string | undefined;
   /** PGlite data directory; undefined means in memory. */
   pgliteDir?: string | undefined;
+  /**
+   * Whether a file-backed PGlite flushes every commit to disk (default true; see durable-pglite.ts).
+   * Off only to measure what durability costs (bench/durability.ts).
+   */
+  pgliteDurable?: boolean;
   /** A ready PGlite instance (tests load one from a template). */
   // biome-ignore lint/suspicious/noExplicitAny: PGlite's own type comes from an optional import
   pglite?: any;
@@ -76,7 +82,10 @@ export async function createDatabase(opts: DatabaseOptions): Promise<Database> {
       lock = lockDataDir(`${dir}.lock`, `the embedded database ${dir}`);
     }
     try {
-      pglite = await PGlite.create(dir, { parsers });
+      pglite =
+        dir && opts.pgliteDurable !== false
+          ? await PGlite.create({ parsers, ...(await durableOptions(dir, PGlite.defaultStartParams)) })
+          : await PGlite.create(dir, { parsers });
     } catch (err) {
       lock?.release();
       throw err;

@@ -190,12 +190,29 @@ export function storesRoutes(ctx: AppContext): FastifyPluginAsyncZod {
           tags: ['stores'],
           summary: 'A store connection with its health (last export, last window, last notice, open alerts)',
           params: storeParams,
-          response: { 200: z.object({ store: storeSchema, health: healthSchema }), ...errors },
+          response: {
+            200: z.object({
+              store: storeSchema,
+              health: healthSchema,
+              shipstation: shipstationSchema
+                .omit({ password: true })
+                .describe("ShipStation's form values again, all but the password (shown once)"),
+            }),
+            ...errors,
+          },
         },
       },
       async (req) => {
         const m = merchantOf(req);
-        return stores.get(m.id, req.params.store);
+        const found = await stores.get(m.id, req.params.store);
+        return {
+          ...found,
+          shipstation: {
+            url: shipstationUrl(ctx, req),
+            username: found.store.username,
+            ...SHIPSTATION_STATUSES,
+          },
+        };
       },
     );
 

@@ -32,6 +32,18 @@ t.test("an order's XML is what the store's export serves", async (t) => {
   });
   t.equal(store.statusCode, 201);
   const ss = store.json().shipstation as { username: string; password: string };
+  const read = await app.inject({
+    method: 'GET',
+    url: `/v1/merchants/${s.merchant.code}/stores/${store.json().store.id}`,
+    headers: s.merchant.auth,
+  });
+  const { password: _shownOnce, ...form } = store.json().shipstation;
+  t.same(
+    read.json().shipstation,
+    form,
+    "reading a store answers ShipStation's form values again, all but the password",
+  );
+  t.notOk('password' in read.json().shipstation);
   const id = unrouted.json().id as number;
   const url = `${orders.base}/${id}/xml`;
 

@@ -145,7 +145,7 @@ t.test('store connections API', async (t) => {
     t.equal(r.statusCode, 200);
     t.equal(r.json().store.id, storeId);
     t.notOk('password' in r.json().store);
-    t.notOk('shipstation' in r.json());
+    t.notOk('password' in r.json().shipstation, 'the form values again, never the password');
     t.match(r.json().health, {
       last_window: { start: '2026-11-01T00:00:00.000Z', end: '2026-11-01T01:00:00.000Z' },
       last_notice_at: null,

@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { Kysely, PGliteDialect, PostgresDialect } from 'kysely';
+import { Kysely, type LogConfig, PGliteDialect, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import type { DB } from './schema.js';
 
@@ -25,6 +25,8 @@ export interface DatabaseOptions {
   poolSize?: number;
   /** search_path for every connection (tests isolate themselves in a schema). */
   searchPath?: string | undefined;
+  /** Kysely's query log hook (the plan tests read every statement a request runs). */
+  log?: LogConfig | undefined;
 }
 
 const INT8 = 20;
@@ -61,7 +63,10 @@ export async function createDatabase(opts: DatabaseOptions): Promise<Database> {
     });
     // An idle client that loses its connection must not crash the process.
     pool.on('error', () => {});
-    const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+    const db = new Kysely<DB>({
+      dialect: new PostgresDialect({ pool }),
+      ...(opts.log ? { log: opts.log } : {}),
+    });
     return { db, engine: 'postgres', dataDir: undefined, close: () => db.destroy() };
   }
   let pglite = opts.pglite;
@@ -70,7 +75,10 @@ export async function createDatabase(opts: DatabaseOptions): Promise<Database> {
     if (opts.pgliteDir) mkdirSync(path.dirname(path.resolve(opts.pgliteDir)), { recursive: true });
     pglite = await PGlite.create(opts.pgliteDir ? path.resolve(opts.pgliteDir) : undefined, { parsers });
   }
-  const db = new Kysely<DB>({ dialect: new PGliteDialect({ pglite }) });
+  const db = new Kysely<DB>({
+    dialect: new PGliteDialect({ pglite }),
+    ...(opts.log ? { log: opts.log } : {}),
+  });
   return { db, engine: 'pglite', dataDir: opts.pgliteDir, close: () => db.destroy() };
 }
 

@@ -3,6 +3,7 @@
  * Every write runs in one transaction that also calls the routing hook (routeOrders).
  */
 import { type Kysely, sql } from 'kysely';
+import { ordersBySourceNumber } from '../db/keyed.js';
 import type { OrderStatus, DB } from '../db/schema.js';
 import { AppError, conflict, type ErrorDetail, formatPath, invalid, notFound } from '../http/errors.js';
 import { decodeCursor, encodeCursor } from '../lib/cursor.js';
@@ -142,10 +143,7 @@ async function selectExisting(
   if (keys.length === 0) return [];
   const r = await sql<Existing>`
     select o.id, o.order_source, o.order_number, o.content_hash
-    from orders o
-    join jsonb_to_recordset(${JSON.stringify(keys)}::jsonb) as k(s text, n text)
-      on o.order_source = k.s and o.order_number = k.n
-    where o.merchant_id = ${merchantId}
+    from ${ordersBySourceNumber(merchantId, keys)}
   `.execute(trx);
   return r.rows;
 }
@@ -170,11 +168,8 @@ async function selectExistingAndLock(
   const r = await sql<ExistingRow | { id: null }>`
     with e as materialized (
       select o.*, m.code as merchant_code, ${LINES_OF_O} as lines
-      from orders o
-      join merchants m on m.id = o.merchant_id
-      join jsonb_to_recordset(${JSON.stringify(keys)}::jsonb) as k(s text, n text)
-        on o.order_source = k.s and o.order_number = k.n
-      where o.merchant_id = ${merchantId}
+      from ${ordersBySourceNumber(merchantId, keys)}
+      join merchants m on m.id = ${merchantId}
     ),
     lock as materialized (
       ${merchantRoutingLock(merchantId, sql`(select count(*) from e) < ${keys.length}`)}

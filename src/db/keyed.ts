@@ -22,11 +22,22 @@ export function ordersById(
   ids: readonly number[] | RawBuilder<unknown>,
   opts: { lock?: boolean } = {},
 ): RawBuilder<unknown> {
+  return rowsById('orders', 'o', merchantId, ids, opts);
+}
+
+/** ordersById for another merchant-owned table keyed (merchant_id, id): `from ${rowsById('shipments', 's', …)}`. */
+export function rowsById(
+  table: 'orders' | 'shipments',
+  alias: string,
+  merchantId: number,
+  ids: readonly number[] | RawBuilder<unknown>,
+  opts: { lock?: boolean } = {},
+): RawBuilder<unknown> {
   return sql`unnest(${ids}::bigint[]) with ordinality as k(id, i)
     cross join lateral (
-      select * from orders x where x.merchant_id = ${merchantId} and x.id = k.id
+      select * from ${sql.table(table)} x where x.merchant_id = ${merchantId} and x.id = k.id
       offset 0 ${opts.lock ? sql`for update` : sql``}
-    ) as o`;
+    ) as ${sql.id(alias)}`;
 }
 
 /**
@@ -42,4 +53,17 @@ export function ordersBySourceNumber(
       select * from orders x where x.order_number = k.n and x.order_source = k.s and x.merchant_id = ${merchantId}
       offset 0
     ) as o`;
+}
+
+/**
+ * The (merchant_id, id) of the keyed rows, as `t`, for an UPDATE … FROM: join the target on
+ * `x.merchant_id = t.merchant_id and x.id = t.id`. Joined on t's own merchant_id column (not the
+ * constant), the target is probed once per key: the planner cannot swap in a scan of the merchant.
+ */
+export function keysOf(
+  table: 'orders' | 'shipments',
+  merchantId: number,
+  ids: readonly number[] | RawBuilder<unknown>,
+): RawBuilder<unknown> {
+  return sql`(select r.merchant_id, r.id from ${rowsById(table, 'r', merchantId, ids)}) as t`;
 }

@@ -662,8 +662,10 @@ export async function listOrders(
   merchant: MerchantRef,
   f: ListFilter,
 ): Promise<{ orders: OrderView[]; next_cursor: string | null }> {
-  let q = ordersWithMerchant(db).where('o.merchant_id', '=', merchant.id);
-  if (f.status && f.status.length > 0) q = q.where('o.status', 'in', f.status);
+  let q = ordersWithMerchant(db);
+  // One status without updated_since is a key range below (the range implies it).
+  const keyedStatus = f.updated_since === undefined && f.status?.length === 1;
+  if (f.status && f.status.length > 0 && !keyedStatus) q = q.where('o.status', 'in', f.status);
   if (f.order_source !== undefined) q = q.where('o.order_source', '=', f.order_source);
   if (f.order_number !== undefined) q = q.where('o.order_number', '=', f.order_number);
   if (f.routing === 'routed') q = q.where('o.store_id', 'is not', null);
@@ -671,10 +673,22 @@ export async function listOrders(
 
   if (f.updated_since === undefined) {
     const after = decodeCursor(f.cursor, isIdCursor);
-    if (after) q = q.where('o.id', '>', after.id);
+    // The page is a range of the primary key, (merchant, after) < key < (merchant + 1, 0), not
+    // `merchant_id = m and id > after`: estimated on the merchant alone, missing or stale statistics
+    // can make a page look like the merchant's every order, and the planner then reads them all and
+    // sorts them; a range of the key is walked in key order and stops at the page's end.
+    // A single status is a range of (status, merchant_id, id) the same way.
+    const one = keyedStatus ? f.status?.[0] : undefined;
+    const [lead, from, to] =
+      one === undefined ? [sql``, sql``, sql``] : [sql`o.status, `, sql`${one}::text, `, sql`${one}::text, `];
+    q = q
+      .where(
+        sql<boolean>`(${lead}o.merchant_id, o.id) > (${from}${merchant.id}::bigint, ${after?.id ?? 0}::bigint)`,
+      )
+      .where(sql<boolean>`(${lead}o.merchant_id, o.id) < (${to}${merchant.id}::bigint + 1, 0::bigint)`);
     const rows = await q
       .select(LINES_OF_O.as('lines'))
-      .orderBy('o.id')
+      .orderBy(keyedStatus ? ['o.status', 'o.merchant_id', 'o.id'] : ['o.merchant_id', 'o.id'])
       .limit(f.limit + 1)
       .execute();
     const page = rows.slice(0, f.limit);
@@ -695,6 +709,7 @@ export async function listOrders(
       and (a.backend_xid is not null or a.xact_start > now() - interval '5 seconds')`.execute(db);
   const horizonUs = Number(h.rows[0]?.us);
   q = q
+    .where('o.merchant_id', '=', merchant.id)
     .where('o.updated_at', '>=', sql<Date>`${f.updated_since}::timestamptz`)
     .where('o.updated_at', '<', sql<Date>`timestamptz 'epoch' + ${horizonUs} * interval '1 microsecond'`);
   if (after) {

@@ -125,11 +125,6 @@ for (const mode of ['never analysed', 'analysed before a burst'] as const) {
       t.ok(status >= 200 && status < 300, `${name}: answered ${status}`, { body: body.slice(0, 300) });
       t.ok(ran.length > 0, `${name}: ran statements`);
       const bad = await unboundedScans(db.db, ran, BOUND);
-      for (const v of bad)
-        (await import('node:fs')).appendFileSync(
-          process.env.PLAN_DUMP,
-          `${mode}|${name}|${v.why}|${v.node} ${v.table} ${v.index} ${v.cond}|${v.statement}\n`,
-        );
       t.same(
         bad.map(
           (v) =>

@@ -63,6 +63,10 @@ const RUNS = Number(process.env['BENCH_RUNS'] ?? 3);
 const ONLY = process.env['BENCH_ONLY']?.split(',').map((s) => s.trim());
 const PORT = Number(process.env['BENCH_PORT'] ?? 3999);
 const SERVER_LOG = path.join(os.tmpdir(), 'shipbridge-bench-server.log');
+/** BENCH_COLD=1: the "cold statistics" pass — data sets seeded without ANALYZE (databases of their own). */
+const COLD = process.env['BENCH_COLD'] === '1';
+/** Where the report goes (BENCH_OUT, default bench/results.md). */
+const OUT = process.env['BENCH_OUT'] ?? path.join(HERE, 'results.md');
 
 const log = (line: string) =>
   process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
@@ -1529,6 +1533,255 @@ async function scenarioReroute(b: Bench): Promise<void> {
 }
 
 // ---------------------------------------------------------------------------------------------------
+// What users meet: single POSTs one at a time, a second merchant onboarding into the loaded
+// database, and a mixed soak at fixed rates (issue #11).
+
+/** Single-order POSTs one at a time (a merchant's integration posting as orders come in). */
+async function scenarioSerial(b: Bench): Promise<void> {
+  const { r, pool, http, ds } = b;
+  const merchants = weightedMerchants(ds);
+  const mids = [...new Set(merchants.map((m) => m.id))];
+  for (let run = 0; run < RUNS; run++) {
+    const tag = `${Date.now().toString(36)}${run}`;
+    const cp = await Checkpoint.take(pool, mids, 'false');
+    try {
+      const res = await closedLoop(http, {
+        concurrency: 1,
+        seconds: SECONDS,
+        make: (i) => {
+          const m = merchants[i % merchants.length]!;
+          return {
+            method: 'POST',
+            path: `/v1/merchants/${m.code}/orders`,
+            headers: apiAuth(m),
+            body: JSON.stringify(benchOrder(`u${tag}`, i)),
+          };
+        },
+        check: (_q, x) => ({ ok: x.status === 201, units: 1 }),
+      });
+      r.add('serial.p50', 'ingestion: single-order POST, one at a time: p50', 'ms', pct(res.latencies, 50));
+      r.add('serial.p99', 'ingestion: single-order POST, one at a time: p99', 'ms', pct(res.latencies, 99));
+      log(describe(`single POSTs one at a time run ${run + 1}`, res));
+    } finally {
+      await cp.restore();
+    }
+  }
+}
+
+/**
+ * A new merchant onboarding into the loaded database: BENCH_ONBOARD_ORDERS (20 000) orders in
+ * batches of 500, two in flight, as its first import. Reported: orders/s overall and over the first
+ * and the last fifth of the batches (a statement bounded by the merchant's size slows down as the
+ * merchant grows), and the same rows through the raw multi-row INSERT in the same run.
+ */
+async function scenarioOnboarding(b: Bench): Promise<void> {
+  const { r, pool, http } = b;
+  const total = Number(process.env['BENCH_ONBOARD_ORDERS'] ?? 20_000);
+  const hasher = new SecretHasher(BENCH_SECRET_KEY);
+  const tag = Date.now().toString(36);
+  const code = `onboard-${tag}`;
+  const apiUser = `bench_onboard_${tag}`;
+  const apiKey = `key-${tag}-0123456789abcdef0123456789`;
+  const created = await pool.query(
+    `with m as (insert into merchants (code, name) values ($1, 'Onboarding merchant') returning id),
+     c as (insert into credentials (api_user, key_hash, merchant_id, label, created_by)
+       select $2, $3, id, 'bench', 'admin' from m),
+     s as (insert into stores (merchant_id, name, username, password_hash)
+       select id, 'Main', $4, $5 from m returning id)
+     select (select id from m) as merchant_id, (select id from s) as store_id`,
+    [code, apiUser, hasher.hash(apiKey), `ss_${tag}`, hasher.hash(`pw-${tag}`)],
+  );
+  const merchantId = Number(created.rows[0].merchant_id);
+  const storeId = Number(created.rows[0].store_id);
+  const auth = { authorization: basic(apiUser, apiKey), 'content-type': 'application/json' };
+  const cp = await Checkpoint.take(pool, [merchantId], 'false');
+  try {
+    const batches = Math.ceil(total / 500);
+    const times: { at: number; ms: number; n: number }[] = [];
+    let next = 0;
+    const started = performance.now();
+    await Promise.all(
+      [0, 1].map(async () => {
+        while (next < batches) {
+          const i = next++;
+          const orders = Array.from({ length: 500 }, (_, k) => benchOrder(`o${tag}`, i * 500 + k));
+          const t0 = performance.now();
+          const res = await http.request({
+            method: 'POST',
+            path: `/v1/merchants/${code}/orders`,
+            headers: auth,
+            body: JSON.stringify({ orders }),
+          });
+          if (res.status !== 200)
+            throw new Error(`onboarding batch ${i}: ${res.status} ${res.body.toString().slice(0, 200)}`);
+          times.push({ at: i, ms: performance.now() - t0, n: orders.length });
+        }
+      }),
+    );
+    const seconds = (performance.now() - started) / 1000;
+    const api = (batches * 500) / seconds;
+    // orders/s of a slice of batches, from their latencies (two in flight)
+    const rate = (from: number, to: number) => {
+      const slice = times.filter((t) => t.at >= from && t.at < to);
+      return (2 * slice.reduce((a, t) => a + t.n, 0)) / (slice.reduce((a, t) => a + t.ms, 0) / 1000);
+    };
+    const fifth = Math.max(1, Math.floor(batches / 5));
+    r.add(
+      'onboard.ops',
+      `onboarding: a new merchant's first ${batches * 500} orders, batches of 500`,
+      'orders/s',
+      api,
+    );
+    r.add('onboard.first', '  onboarding: first fifth of the batches', 'orders/s', rate(0, fifth));
+    r.add(
+      'onboard.last',
+      '  onboarding: last fifth of the batches',
+      'orders/s',
+      rate(batches - fifth, batches),
+    );
+    log(
+      `onboarding: ${fmt(api)} orders/s (first fifth ${fmt(rate(0, fifth))}, last ${fmt(rate(batches - fifth, batches))})`,
+    );
+    const rawStarted = performance.now();
+    let i = 0;
+    await Promise.all(
+      [0, 1].map(async () => {
+        const c = await pool.connect();
+        try {
+          while (i < batches) {
+            const k = i++;
+            await rawInsert(
+              c,
+              merchantId,
+              Array.from({ length: 500 }, (_, j) => benchOrder(`r${tag}`, k * 500 + j)),
+            );
+          }
+        } finally {
+          c.release();
+        }
+      }),
+    );
+    const raw = (batches * 500) / ((performance.now() - rawStarted) / 1000);
+    r.add('onboard.raw', '  raw insert of the same rows for the same merchant, same run', 'orders/s', raw);
+    r.add('onboard.pct_raw', '  onboarding as % of raw insert', '%', (100 * api) / raw);
+  } finally {
+    await cp.restore();
+    await pool.query('delete from stores where id = $1', [storeId]);
+    await pool.query('delete from credentials where merchant_id = $1', [merchantId]);
+    await pool.query('delete from merchants where id = $1', [merchantId]);
+  }
+}
+
+/**
+ * A mixed soak for BENCH_SOAK_SECONDS (180): single POSTs at 20/s, shipment notices at 5/s and
+ * ShipStation walking the export window (page 1, then its later pages, again and again) at 10
+ * pages/s, all at once. Reported: the export page time per minute (p50 and p99), so a plan that
+ * degrades as the data moves under it shows as a rising line.
+ */
+async function scenarioSoak(b: Bench, w: ExportWindow): Promise<void> {
+  const { r, pool, http, ds } = b;
+  const seconds = Number(process.env['BENCH_SOAK_SECONDS'] ?? 180);
+  const merchants = weightedMerchants(ds);
+  const mids = [...new Set([...merchants.map((m) => m.id), w.store.merchantId])];
+  const q = await pool.query(
+    `select o.merchant_id, o.id, o.order_number, o.store_id,
+       (select json_agg(json_build_object('id', l.id, 'sku', l.sku, 'name', l.name, 'q', l.quantity) order by l.position)
+        from order_lines l where l.merchant_id = o.merchant_id and l.order_id = o.id and not l.adjustment) as lines
+     from orders o where o.status in ('at_wms', 'new') and o.store_id is not null
+       and o.merchant_id <> $2
+     order by hashint8(o.id) limit $1`,
+    [Math.ceil(seconds * 5) + 10, w.store.merchantId],
+  );
+  const targets = (q.rows as NoticeTarget[]).filter((t) => t.lines && t.lines.length > 0);
+  const storeById = new Map(ds.stores.map((s) => [s.id, s]));
+  const tag = Date.now().toString(36);
+  const cp = await Checkpoint.take(
+    pool,
+    [...new Set([...mids, ...targets.map((t) => Number(t.merchant_id))])],
+    '(o.store_id = $1 and o.last_modified >= $2) or (o.merchant_id, o.id) in (select * from unnest($3::bigint[], $4::bigint[]))',
+    [w.store.id, w.from, targets.map((t) => t.merchant_id), targets.map((t) => t.id)],
+  );
+  try {
+    // ShipStation walks one page at a time: page 1, then 2…N, again and again, at most 10 pages/s.
+    const pageTimes: { at: number; ms: number }[] = [];
+    const t0 = performance.now();
+    const walker = new HttpClient(b.server.url, 2);
+    const walk = (async () => {
+      let p = 1;
+      let n = 1;
+      while (performance.now() - t0 < seconds * 1000) {
+        const s0 = performance.now();
+        const res = await walker.request(exportReq(w, p));
+        if (res.status !== 200) throw new Error(`soak export page ${p}: ${res.status}`);
+        pageTimes.push({ at: (s0 - t0) / 1000, ms: performance.now() - s0 });
+        if (p === 1) n = Math.max(1, pagesOf(res.body));
+        p = p >= n ? 1 : p + 1;
+        await sleep(Math.max(0, 100 - (performance.now() - s0)));
+      }
+    })();
+    const posts = openLoop(http, {
+      rate: 20,
+      seconds,
+      maxInFlight: 32,
+      make: (i) => {
+        const m = merchants[i % merchants.length]!;
+        return {
+          method: 'POST',
+          path: `/v1/merchants/${m.code}/orders`,
+          headers: apiAuth(m),
+          body: JSON.stringify(benchOrder(`k${tag}`, i)),
+        };
+      },
+      check: (_q, x) => ({ ok: x.status === 201, units: 1 }),
+    });
+    const notices = openLoop(http, {
+      rate: 5,
+      seconds,
+      maxInFlight: 16,
+      make: (i) => {
+        const t = targets[i % targets.length]!;
+        const store = storeById.get(Number(t.store_id))!;
+        const tracking = `1ZS${tag}${i}`;
+        return {
+          method: 'POST',
+          path:
+            `/shipstation?action=shipnotify&order_number=${encodeURIComponent(t.order_number)}` +
+            `&carrier=UPS&service=&tracking_number=${tracking}`,
+          headers: {
+            authorization: basic(store.username, store.password),
+            'content-type': 'application/xml',
+          },
+          body: noticeXml(t, tracking, false),
+        };
+      },
+      check: (_q, x) => ({ ok: x.status === 200, units: 1 }),
+    });
+    const [p, n] = await Promise.all([posts, notices, walk]);
+    walker.close();
+    const all = pageTimes.map((x) => x.ms).sort((a, c) => a - c);
+    log(`soak export walk: ${all.length} pages, p50 ${fmt(pct(all, 50))} ms, p99 ${fmt(pct(all, 99))} ms`);
+    log(describe('soak posts', p));
+    log(describe('soak notices', n));
+    r.add('soak.post.p50', `soak (${seconds} s): single POST at 20/s: p50`, 'ms', pct(p.latencies, 50));
+    r.add('soak.notice.p50', 'soak: notices at 5/s: p50', 'ms', pct(n.latencies, 50));
+    r.add('soak.export.p50', 'soak: export page (walking the window, ≤ 10 pages/s): p50', 'ms', pct(all, 50));
+    r.add('soak.export.p99', 'soak: export page: p99', 'ms', pct(all, 99));
+    const minutes = Math.ceil(seconds / 60);
+    for (let m = 0; m < minutes; m++) {
+      const v = pageTimes
+        .filter((x) => x.at >= m * 60 && x.at < (m + 1) * 60)
+        .map((x) => x.ms)
+        .sort((a, c) => a - c);
+      if (v.length === 0) continue;
+      r.add(`soak.minute${m + 1}.p50`, `  soak: export page time, minute ${m + 1}: p50`, 'ms', pct(v, 50));
+      r.add(`soak.minute${m + 1}.p99`, `  soak: export page time, minute ${m + 1}: p99`, 'ms', pct(v, 99));
+    }
+  } finally {
+    await cp.restore();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
 
 async function guarded(b: Bench, name: string, present: boolean, fn: () => Promise<void>): Promise<void> {
   if (!enabled(name)) return;
@@ -1599,6 +1852,9 @@ async function benchSize(ds: Dataset): Promise<SizeResults> {
     await guarded(b, 'listing', has.list, () => scenarioListing(b));
     await guarded(b, 'reroute', has.patch, () => scenarioReroute(b));
     await guarded(b, 'profile', has.orders && has.list && has.notify, () => scenarioProfile(b));
+    await guarded(b, 'serial', has.orders, () => scenarioSerial(b));
+    await guarded(b, 'onboarding', has.orders, () => scenarioOnboarding(b));
+    await guarded(b, 'soak', has.export && has.orders && has.notify, () => scenarioSoak(b, w));
     const { hwmMb } = RssSampler.read(server.pid);
     r.add('rss.hwm', 'service peak RSS over the whole run (VmHWM)', 'MB', hwmMb);
     r.notes.push(
@@ -1793,13 +2049,13 @@ async function main(): Promise<void> {
   const results: SizeResults[] = [];
   const seedSeconds: Record<number, number> = {};
   for (const size of SIZES) {
-    const ds = await ensureSeeded(BASE_URL, size, log);
+    const ds = await ensureSeeded(BASE_URL, size, log, COLD);
     seedSeconds[size] = ds.seconds;
     results.push(await benchSize(ds));
     // Written after every size, so a long run leaves its results behind as it goes.
     const rows = targets(results);
     const done = results.length === SIZES.length;
-    writeReport(path.join(HERE, 'results.md'), render(machine, results, rows, started, seedSeconds, done));
+    writeReport(OUT, render(machine, results, rows, started, seedSeconds, done));
     if (done) {
       const minutes = (performance.now() - started) / 60_000;
       process.stdout.write(
@@ -1825,7 +2081,8 @@ function render(
     '# shipbridge benchmark results',
     '',
     `Written by \`npm run bench\` on ${new Date().toISOString()} after ${fmt(minutes)} min ` +
-      `(BENCH_SIZES=${SIZES.join(',')}, BENCH_SECONDS=${SECONDS}, BENCH_RUNS=${RUNS})` +
+      `(BENCH_SIZES=${SIZES.join(',')}, BENCH_SECONDS=${SECONDS}, BENCH_RUNS=${RUNS}` +
+      `${COLD ? ', BENCH_COLD=1: cold statistics, never analysed' : ''})` +
       `${seeded.length ? `, of which ${seeded.join(', ')}` : ', on reused data sets'}` +
       `${done ? '' : ' — PARTIAL: later sizes still running'}. How it works: bench/README.md.`,
     '',

@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { Kysely, PGliteDialect, PostgresDialect } from 'kysely';
+import { Kysely, type LogConfig, PGliteDialect, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { type DataDirLock, lockDataDir } from './data-dir-lock.js';
 import { durableOptions } from './durable-pglite.js';
@@ -32,6 +32,8 @@ export interface DatabaseOptions {
   poolSize?: number;
   /** search_path for every connection (tests isolate themselves in a schema). */
   searchPath?: string | undefined;
+  /** Kysely's query log hook (the plan tests read every statement a request runs). */
+  log?: LogConfig | undefined;
 }
 
 const INT8 = 20;
@@ -69,7 +71,10 @@ export async function createDatabase(opts: DatabaseOptions): Promise<Database> {
     // An idle client that loses its connection must not crash the process.
     pool.on('error', () => {});
     await checkReachable(pool, opts.url);
-    const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+    const db = new Kysely<DB>({
+      dialect: new PostgresDialect({ pool }),
+      ...(opts.log ? { log: opts.log } : {}),
+    });
     return { db, engine: 'postgres', dataDir: undefined, close: () => db.destroy() };
   }
   let pglite = opts.pglite;
@@ -91,7 +96,10 @@ export async function createDatabase(opts: DatabaseOptions): Promise<Database> {
       throw err;
     }
   }
-  const db = new Kysely<DB>({ dialect: new PGliteDialect({ pglite }) });
+  const db = new Kysely<DB>({
+    dialect: new PGliteDialect({ pglite }),
+    ...(opts.log ? { log: opts.log } : {}),
+  });
   const close = async () => {
     try {
       await db.destroy();

@@ -3,6 +3,7 @@
  * Every write runs in one transaction that also calls the routing hook (routeOrders).
  */
 import { type Kysely, sql } from 'kysely';
+import { ordersBySourceNumber } from '../db/keyed.js';
 import type { OrderStatus, DB } from '../db/schema.js';
 import { AppError, conflict, type ErrorDetail, formatPath, invalid, notFound } from '../http/errors.js';
 import { decodeCursor, encodeCursor } from '../lib/cursor.js';
@@ -142,10 +143,7 @@ async function selectExisting(
   if (keys.length === 0) return [];
   const r = await sql<Existing>`
     select o.id, o.order_source, o.order_number, o.content_hash
-    from orders o
-    join jsonb_to_recordset(${JSON.stringify(keys)}::jsonb) as k(s text, n text)
-      on o.order_source = k.s and o.order_number = k.n
-    where o.merchant_id = ${merchantId}
+    from ${ordersBySourceNumber(merchantId, keys)}
   `.execute(trx);
   return r.rows;
 }
@@ -170,11 +168,8 @@ async function selectExistingAndLock(
   const r = await sql<ExistingRow | { id: null }>`
     with e as materialized (
       select o.*, m.code as merchant_code, ${LINES_OF_O} as lines
-      from orders o
-      join merchants m on m.id = o.merchant_id
-      join jsonb_to_recordset(${JSON.stringify(keys)}::jsonb) as k(s text, n text)
-        on o.order_source = k.s and o.order_number = k.n
-      where o.merchant_id = ${merchantId}
+      from ${ordersBySourceNumber(merchantId, keys)}
+      join merchants m on m.id = ${merchantId}
     ),
     lock as materialized (
       ${merchantRoutingLock(merchantId, sql`(select count(*) from e) < ${keys.length}`)}
@@ -667,8 +662,10 @@ export async function listOrders(
   merchant: MerchantRef,
   f: ListFilter,
 ): Promise<{ orders: OrderView[]; next_cursor: string | null }> {
-  let q = ordersWithMerchant(db).where('o.merchant_id', '=', merchant.id);
-  if (f.status && f.status.length > 0) q = q.where('o.status', 'in', f.status);
+  let q = ordersWithMerchant(db);
+  // One status without updated_since is a key range below (the range implies it).
+  const keyedStatus = f.updated_since === undefined && f.status?.length === 1;
+  if (f.status && f.status.length > 0 && !keyedStatus) q = q.where('o.status', 'in', f.status);
   if (f.order_source !== undefined) q = q.where('o.order_source', '=', f.order_source);
   if (f.order_number !== undefined) q = q.where('o.order_number', '=', f.order_number);
   if (f.routing === 'routed') q = q.where('o.store_id', 'is not', null);
@@ -676,10 +673,22 @@ export async function listOrders(
 
   if (f.updated_since === undefined) {
     const after = decodeCursor(f.cursor, isIdCursor);
-    if (after) q = q.where('o.id', '>', after.id);
+    // The page is a range of the primary key, (merchant, after) < key < (merchant + 1, 0), not
+    // `merchant_id = m and id > after`: estimated on the merchant alone, missing or stale statistics
+    // can make a page look like the merchant's every order, and the planner then reads them all and
+    // sorts them; a range of the key is walked in key order and stops at the page's end.
+    // A single status is a range of (status, merchant_id, id) the same way.
+    const one = keyedStatus ? f.status?.[0] : undefined;
+    const [lead, from, to] =
+      one === undefined ? [sql``, sql``, sql``] : [sql`o.status, `, sql`${one}::text, `, sql`${one}::text, `];
+    q = q
+      .where(
+        sql<boolean>`(${lead}o.merchant_id, o.id) > (${from}${merchant.id}::bigint, ${after?.id ?? 0}::bigint)`,
+      )
+      .where(sql<boolean>`(${lead}o.merchant_id, o.id) < (${to}${merchant.id}::bigint + 1, 0::bigint)`);
     const rows = await q
       .select(LINES_OF_O.as('lines'))
-      .orderBy('o.id')
+      .orderBy(keyedStatus ? ['o.status', 'o.merchant_id', 'o.id'] : ['o.merchant_id', 'o.id'])
       .limit(f.limit + 1)
       .execute();
     const page = rows.slice(0, f.limit);
@@ -700,6 +709,7 @@ export async function listOrders(
       and (a.backend_xid is not null or a.xact_start > now() - interval '5 seconds')`.execute(db);
   const horizonUs = Number(h.rows[0]?.us);
   q = q
+    .where('o.merchant_id', '=', merchant.id)
     .where('o.updated_at', '>=', sql<Date>`${f.updated_since}::timestamptz`)
     .where('o.updated_at', '<', sql<Date>`timestamptz 'epoch' + ${horizonUs} * interval '1 microsecond'`);
   if (after) {

@@ -4,6 +4,7 @@
  */
 import { type Kysely, type Selectable, sql } from 'kysely';
 import { z } from 'zod';
+import { ordersById } from '../db/keyed.js';
 import { ORDER_STATUSES, type DB, type OrdersTable } from '../db/schema.js';
 import { EMPTY_ADDRESS, type NormalizedItem, type NormalizedOrder } from './types.js';
 
@@ -217,11 +218,11 @@ export async function loadOrders(
 ): Promise<OrderView[]> {
   if (ids.length === 0) return [];
   const unique = [...new Set(ids)];
-  const rows = await ordersWithMerchant(db)
-    .select(LINES_OF_O.as('lines'))
-    .where('o.merchant_id', '=', merchantId)
-    .where('o.id', 'in', unique)
-    .execute();
+  const { rows } = await sql<OrderRow & { lines: LineRow[] }>`
+    select o.*, m.code as merchant_code, ${LINES_OF_O} as lines
+    from ${ordersById(merchantId, unique)}
+    join merchants m on m.id = ${merchantId}
+  `.execute(db);
   const viewById = new Map<number, OrderView>();
   for (const r of rows) viewById.set(r.id, rowWithLinesToView(r));
   return ids.map((id) => viewById.get(id)).filter((v): v is OrderView => v !== undefined);

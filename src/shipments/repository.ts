@@ -4,6 +4,7 @@
  * row first (then its shipments and notices), the same order as notice application.
  */
 import { type Kysely, sql } from 'kysely';
+import { keysOf, ordersById, rowsById } from '../db/keyed.js';
 import type { DB, NoticeStatus, OrderStatus } from '../db/schema.js';
 import { AppError, conflict, notFound } from '../http/errors.js';
 import type { HeldFrom } from '../orders/lifecycle.js';
@@ -66,8 +67,18 @@ async function loadShipments(
 ): Promise<ShipmentView[]> {
   let q = db
     .selectFrom('shipments as s')
-    .innerJoin('orders as o', (j) =>
-      j.onRef('o.merchant_id', '=', 's.merchant_id').onRef('o.id', '=', 's.order_id'),
+    // One primary-key probe per shipment (a plain join on the merchant may hash-join a scan of all
+    // the merchant's orders when statistics are stale; offset 0 keeps the probe a probe).
+    .innerJoinLateral(
+      (eb) =>
+        eb
+          .selectFrom('orders as x')
+          .select(['x.order_number', 'x.order_source'])
+          .whereRef('x.merchant_id', '=', 's.merchant_id')
+          .whereRef('x.id', '=', 's.order_id')
+          .offset(0)
+          .as('o'),
+      (j) => j.onTrue(),
     )
     .select([
       's.id',
@@ -202,70 +213,67 @@ export async function confirmShipments(
   const wanted = [...new Set(ids)];
   if (wanted.length === 0) return 0;
   return inTransaction(db, async (trx) => {
-    const targets = await trx
-      .selectFrom('shipments')
-      .select(['order_id'])
-      .distinct()
-      .where('merchant_id', '=', merchantId)
-      .where('id', 'in', wanted)
-      .where('confirmed_at', 'is', null)
-      .where('voided_at', 'is', null)
-      .execute();
+    // Every statement below probes its keys one by one (db/keyed.ts): bounded by the shipments
+    // confirmed, whatever the statistics say about the merchant.
+    const targets = (
+      await sql<{ order_id: number }>`
+        select distinct s.order_id from ${rowsById('shipments', 's', merchantId, wanted)}
+        where s.confirmed_at is null and s.voided_at is null
+      `.execute(trx)
+    ).rows;
     if (targets.length === 0) return 0;
     const orderIds = targets.map((t) => t.order_id).sort((a, b) => a - b);
-    const orders = await trx
-      .selectFrom('orders')
-      .select(['id', 'status'])
-      .where('merchant_id', '=', merchantId)
-      .where('id', 'in', orderIds)
-      .orderBy('id')
-      .forUpdate()
-      .execute();
-    const confirmed = await trx
-      .updateTable('shipments')
-      .set({ confirmed_at: sql`now()` })
-      .where('merchant_id', '=', merchantId)
-      .where('id', 'in', wanted)
-      .where('order_id', 'in', orderIds)
-      .where('confirmed_at', 'is', null)
-      .where('voided_at', 'is', null)
-      .returning(['id', 'order_id'])
-      .execute();
+    const orders = (
+      await sql<{ id: number; status: OrderStatus }>`
+        select o.id, o.status from ${ordersById(merchantId, orderIds, { lock: true })} order by o.id
+      `.execute(trx)
+    ).rows;
+    const confirmed = (
+      await sql<{ id: number; order_id: number }>`
+        update shipments s set confirmed_at = now()
+        from ${keysOf('shipments', merchantId, wanted)}
+        where s.merchant_id = t.merchant_id and s.id = t.id and s.order_id = any(${orderIds}::bigint[])
+          -- not "confirmed_at is null and voided_at is null", which would let the planner walk the
+          -- whole pickup index (every unconfirmed shipment) instead of probing the keys
+          and coalesce(s.confirmed_at, s.voided_at) is null
+        returning s.id, s.order_id
+      `.execute(trx)
+    ).rows;
     if (confirmed.length === 0) return 0;
     const touched = [...new Set(confirmed.map((c) => c.order_id))];
-    const open = await trx
-      .selectFrom('shipments')
-      .select(['order_id', sql<number>`count(*)::int`.as('n')])
-      .where('merchant_id', '=', merchantId)
-      .where('order_id', 'in', touched)
-      .where('confirmed_at', 'is', null)
-      .where('voided_at', 'is', null)
-      .groupBy('order_id')
-      .execute();
+    // count … filter rather than a WHERE: the pickup index (unconfirmed shipments of the merchant)
+    // must not be a candidate for a count per order.
+    const open = (
+      await sql<{ order_id: number; n: number }>`
+        select k.id as order_id, (
+          select count(*) filter (where x.confirmed_at is null and x.voided_at is null)
+          from shipments x where x.merchant_id = ${merchantId} and x.order_id = k.id
+        )::int as n
+        from unnest(${touched}::bigint[]) as k(id)
+      `.execute(trx)
+    ).rows;
     const stillOpen = new Set(open.filter((o) => o.n > 0).map((o) => o.order_id));
     const toConfirm = orders.filter(
       (o) => touched.includes(o.id) && o.status === 'shipped' && !stillOpen.has(o.id),
     );
     if (toConfirm.length > 0) {
-      await trx
-        .updateTable('orders')
-        .set({ status: 'confirmed', held_from: null, updated_at: sql`now()` })
-        .where('merchant_id', '=', merchantId)
-        .where(
-          'id',
-          'in',
+      await sql`
+        update orders o set status = 'confirmed', held_from = null, updated_at = now()
+        from ${keysOf(
+          'orders',
+          merchantId,
           toConfirm.map((o) => o.id),
-        )
-        .execute();
+        )}
+        where o.merchant_id = t.merchant_id and o.id = t.id
+      `.execute(trx);
     }
     const others = touched.filter((id) => !toConfirm.some((o) => o.id === id));
     if (others.length > 0) {
-      await trx
-        .updateTable('orders')
-        .set({ updated_at: sql`now()` })
-        .where('merchant_id', '=', merchantId)
-        .where('id', 'in', others)
-        .execute();
+      await sql`
+        update orders o set updated_at = now()
+        from ${keysOf('orders', merchantId, others)}
+        where o.merchant_id = t.merchant_id and o.id = t.id
+      `.execute(trx);
     }
     const events: EventRow[] = [];
     for (const orderId of touched) {

@@ -173,9 +173,7 @@ export async function handleShipNotify(
         and (last_notice_at is null or last_notice_at < now() - interval '1 second')
     ),
     c as (
-      select id, order_number, served_store_id, status, held_from, xmin::text as version from orders
-      where merchant_id = ${store.merchant_id}
-        and (id = any(${ids}::bigint[]) or order_number = any(${numbers}::text[]))
+      ${candidatesOf(store.merchant_id, ids, numbers)}
       limit 1000
     )
     select n.id, cfg.v, coalesce((
@@ -244,4 +242,26 @@ export function outcomeMessage(o: ApplyOutcome): string {
     o.status === o.fromStatus ? `order stays ${o.status}` : `order ${o.fromStatus} → ${o.status}`;
   const alerts = o.alerts.length > 0 ? `; alerts: ${o.alerts.join(', ')}` : '';
   return `shipment ${o.shipmentId} recorded for order ${o.orderNumber}; ${status}${alerts}`;
+}
+
+/**
+ * The merchant's orders a notice may be about: by our id, or by order number (whatever the source),
+ * one index probe per id or number (see db/keyed.ts). A number is probed on the
+ * (order_number, order_source, merchant_id) key with the merchant as a plain filter: with the merchant
+ * as an index condition, stale statistics can make a scan of the merchant's primary-key range look as
+ * cheap. The probe reads the orders bearing that number, of any merchant: a handful.
+ */
+function candidatesOf(merchantId: number, ids: readonly number[], numbers: readonly string[]) {
+  const columns = sql`o.id, o.order_number, o.served_store_id, o.status, o.held_from, o.version`;
+  return sql`
+    select ${columns} from unnest(${ids}::bigint[]) as k(id)
+    cross join lateral (
+      select x.*, x.xmin::text as version from orders x where x.merchant_id = ${merchantId} and x.id = k.id offset 0
+    ) o
+    union
+    select ${columns} from unnest(${numbers}::text[]) as k(n)
+    cross join lateral (
+      select x.*, x.xmin::text as version from orders x
+      where x.order_number = k.n and x.merchant_id is not distinct from ${merchantId}::bigint offset 0
+    ) o`;
 }

@@ -1,4 +1,5 @@
 import { type Kysely, type RawBuilder, sql } from 'kysely';
+import { ordersById } from '../db/keyed.js';
 import type { DB } from '../db/schema.js';
 import { NO_CONNECTIONS } from './routing.js';
 
@@ -51,8 +52,8 @@ export async function routeOrdersLocked(
   orderIds: readonly number[],
 ): Promise<void> {
   if (orderIds.length === 0) return;
-  const ids = [...new Set(orderIds)];
-  await assign(trx, merchantId, sql`and o.id in (${sql.join(ids)})`);
+  const ids = [...new Set(orderIds)].sort((a, b) => a - b);
+  await assign(trx, merchantId, ids);
 }
 
 /**
@@ -78,7 +79,7 @@ export function merchantRoutingLock(merchantId: number, condition: RawBuilder<un
  * lockMerchantStores().
  */
 export async function rerouteMerchant(trx: Kysely<DB>, merchantId: number): Promise<RoutingOutcome> {
-  return assign(trx, merchantId, sql``);
+  return assign(trx, merchantId, null);
 }
 
 /**
@@ -109,11 +110,21 @@ const REFUSAL = sql`case
   )
 end`;
 
+/**
+ * Routes the given orders (ids sorted), or every order of the merchant (null). With ids, every read
+ * and write of orders is one primary-key probe per id (ordersById, and the locked rows joined back
+ * on their own merchant_id column, which the planner cannot turn into a scan of the merchant): the
+ * statement is bounded by the batch, not by the merchant's size, whatever the statistics.
+ */
 async function assign(
   trx: Kysely<DB>,
   merchantId: number,
-  restrict: RawBuilder<unknown>,
+  ids: readonly number[] | null,
 ): Promise<RoutingOutcome> {
+  const source =
+    ids === null
+      ? sql`orders o where o.merchant_id = ${merchantId} and`
+      : sql`${ordersById(merchantId, ids)} where`;
   // Decisions are computed once per distinct (order_source, tags) pair — a merchant has few — and joined
   // back to the orders. Only the rows that change are locked, in id order (the order the export locks a
   // page in, so the two never deadlock), and the UPDATE re-checks that each is still unpinned, open and
@@ -127,9 +138,7 @@ async function assign(
     ),
     cand as materialized (
       select o.id, o.order_source, o.tags, o.store_id, o.routing_reason
-      from orders o
-      where o.merchant_id = ${merchantId} ${restrict}
-        and o.served_store_id is null
+      from ${source} o.served_store_id is null
         and o.status not in ('canceled', 'shipped', 'confirmed')
     ),
     combos as (
@@ -158,11 +167,11 @@ async function assign(
       where c.store_id is distinct from d.new_store_id or c.routing_reason is distinct from d.new_reason
     ),
     locked as materialized (
-      select d.* from orders o
-      join diff d on d.id = o.id
-      where o.merchant_id = ${merchantId}
-      order by o.id
-      for update of o
+      select d.*, x.merchant_id
+      from (select * from diff order by id) d
+      cross join lateral (
+        select o.merchant_id from orders o where o.merchant_id = ${merchantId} and o.id = d.id offset 0 for update
+      ) x
     ),
     changed as (
       update orders o
@@ -171,7 +180,7 @@ async function assign(
           last_modified = case when d.moved then now() else o.last_modified end,
           updated_at = now()
       from locked d
-      where o.merchant_id = ${merchantId} and o.id = d.id
+      where o.merchant_id = d.merchant_id and o.id = d.id
         and o.served_store_id is null
         and o.status not in ('canceled', 'shipped', 'confirmed')
         -- order_source never changes after creation (PUT refuses it), so it is not re-checked: a

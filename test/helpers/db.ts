@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import type { LogConfig } from 'kysely';
 import pg from 'pg';
 import { createDatabase, createPgliteFromDump, type Database } from '../../src/db/database.js';
 import { migrateToLatest } from '../../src/db/migrate.js';
@@ -41,7 +42,10 @@ async function dockerPostgres(): Promise<string | undefined> {
  * One migrated, isolated database per test file. With a server: a fresh schema, dropped at the end.
  * On PGlite: a new in-memory instance, loaded from a migrated template kept under node_modules/.cache.
  */
-export async function createTestDb(t: Teardown, opts: { poolSize?: number } = {}): Promise<TestDb> {
+export async function createTestDb(
+  t: Teardown,
+  opts: { poolSize?: number; log?: LogConfig } = {},
+): Promise<TestDb> {
   const url = process.env.DATABASE_URL || (await dockerPostgres());
   if (url) {
     const schema = `test_${process.pid}_${randomBytes(4).toString('hex')}`;
@@ -49,7 +53,12 @@ export async function createTestDb(t: Teardown, opts: { poolSize?: number } = {}
     await admin.connect();
     await admin.query(`create schema ${schema}`);
     await admin.end();
-    const database = await createDatabase({ url, searchPath: schema, poolSize: opts.poolSize ?? 10 });
+    const database = await createDatabase({
+      url,
+      searchPath: schema,
+      poolSize: opts.poolSize ?? 10,
+      log: opts.log,
+    });
     t.teardown(async () => {
       await database.close();
       const c = new pg.Client({ connectionString: url });
@@ -64,7 +73,7 @@ export async function createTestDb(t: Teardown, opts: { poolSize?: number } = {}
   }
   const dump = await pgliteTemplate();
   const pglite = await createPgliteFromDump(dump);
-  const database = await createDatabase({ pglite });
+  const database = await createDatabase({ pglite, log: opts.log });
   t.teardown(() => database.close());
   await migrateToLatest(database.db);
   return { ...database, schema: undefined, url: undefined };

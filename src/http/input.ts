@@ -81,13 +81,9 @@ const LBRACE = 0x7b;
 const RBRACE = 0x7d;
 const LBRACKET = 0x5b;
 const RBRACKET = 0x5d;
-const LOWER_U = 0x75;
 
-/** Is `\uXXXX` at `i` (pointing at the backslash) a NUL or a surrogate? */
-function suspectEscape(text: string, i: number): boolean {
-  const h = text.slice(i + 2, i + 6).toLowerCase();
-  return h === '0000' || (h.length === 4 && h[0] === 'd' && h[1]! >= '8');
-}
+/** A JSON escape of NUL or of a surrogate (paired or not: the walk tells). */
+const SUSPECT_ESCAPE = /\\u(0000|[dD][89a-fA-F])/;
 
 /**
  * Measures a JSON text without parsing it: one pass that skips strings and counts members, stopping
@@ -95,7 +91,8 @@ function suspectEscape(text: string, i: number): boolean {
  */
 export function scanJson(text: string): JsonScan {
   const stack: Frame[] = [];
-  let suspect = false;
+  // An escaped backslash before "u0000" also matches: that only costs a walk of the parsed value.
+  const suspect = SUSPECT_ESCAPE.test(text);
   let lastStringStart = -1;
   let lastStringEnd = -1;
   const n = text.length;
@@ -126,15 +123,15 @@ export function scanJson(text: string): JsonScan {
     // The first member of an array starts with anything but whitespace or its closing bracket.
     if (top?.array && top.count === 0 && c !== RBRACKET) top.count = 1;
     if (c === QUOTE) {
-      let j = i + 1;
-      for (; j < n; j++) {
-        const d = text.charCodeAt(j);
-        if (d === QUOTE) break;
-        if (d === BACKSLASH) {
-          if (!suspect && text.charCodeAt(j + 1) === LOWER_U && suspectEscape(text, j)) suspect = true;
-          j++;
-        }
+      // The closing quote is the next one not escaped by an odd run of backslashes.
+      let j = text.indexOf('"', i + 1);
+      while (j > 0) {
+        let k = j - 1;
+        while (text.charCodeAt(k) === BACKSLASH) k--;
+        if ((j - 1 - k) % 2 === 0) break;
+        j = text.indexOf('"', j + 1);
       }
+      if (j < 0) break; // unterminated: JSON.parse says so
       lastStringStart = i;
       lastStringEnd = j;
       i = j;

@@ -2,6 +2,7 @@
  * Orders in the database: batch ingestion, replace, lifecycle transitions, reads and lists.
  * Every write runs in one transaction that also calls the routing hook (routeOrders).
  */
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { type Kysely, sql } from 'kysely';
 import { ordersBySourceNumber } from '../db/keyed.js';
 import type { OrderStatus, DB } from '../db/schema.js';
@@ -10,7 +11,7 @@ import { decodeCursor, encodeCursor } from '../lib/cursor.js';
 import { lockMerchantForRouting, merchantRoutingLock, routeOrdersLocked } from '../stores/assign.js';
 import { canonicalJson, contentHash, hashOf, orderContent } from './content.js';
 import { type HeldFrom, isEditable, type MerchantEvent, nextStatus, refusalMessage } from './lifecycle.js';
-import { type ParsedOrder, parseOrder } from './schema.js';
+import { MAX_BATCH_DETAILS, type ParsedOrder, parseOrder } from './schema.js';
 import type { NormalizedItem, NormalizedOrder } from './types.js';
 import {
   LINES_OF_O,
@@ -237,6 +238,9 @@ async function insertOrders(
   return r.rows;
 }
 
+/** Validating a batch hands the event loop back at least this often. */
+const YIELD_AFTER_MS = 20;
+
 /**
  * Creates orders (a single order is a batch of one). Each input is validated and normalised; the
  * valid ones are written in a handful of statements; each answers created, duplicate (same
@@ -264,13 +268,23 @@ export async function ingestOrders(
     key: string;
   }
   const valid: Valid[] = [];
+  // The answer lists at most MAX_BATCH_DETAILS details in all: past that, an invalid order is
+  // checked up to its first error.
+  let budget = MAX_BATCH_DETAILS;
+  let turn = performance.now();
   for (let index = 0; index < inputs.length; index++) {
-    const r = parseOrder(inputs[index], 'create', batch ? ['orders', index] : []);
+    // A batch of 500 large orders takes a while to check: let other requests in between.
+    if (performance.now() - turn > YIELD_AFTER_MS) {
+      await nextTurn();
+      turn = performance.now();
+    }
+    const r = parseOrder(inputs[index], 'create', batch ? ['orders', index] : [], budget);
     if (!r.ok) {
+      budget = Math.max(1, budget - r.details.length);
       results[index] = {
         index,
         result: 'invalid',
-        error: { code: 'invalid_request', message: 'invalid order', details: r.details },
+        error: { code: 'invalid_request', message: r.message, details: r.details },
       };
       continue;
     }
@@ -415,7 +429,7 @@ export async function replaceOrder(
   input: unknown,
 ): Promise<OrderView> {
   const parsed = parseOrder(input, 'replace');
-  if (!parsed.ok) throw invalid('invalid order', parsed.details);
+  if (!parsed.ok) throw invalid(parsed.message, parsed.details);
   return inTransaction(db, async (trx) => {
     const row = await lockOrder(trx, merchant.id, id);
     if (!isEditable(row.status)) {

@@ -18,8 +18,15 @@
 import { DateTime } from 'luxon';
 import { z } from 'zod';
 import { ORDER_STATUSES } from '../db/schema.js';
-import type { ErrorDetail } from '../http/errors.js';
-import { formatPath } from '../http/errors.js';
+import {
+  type ErrorDetail,
+  formatPath,
+  issueCount,
+  issueDetails,
+  listedMessage,
+  MAX_DETAILS,
+} from '../http/errors.js';
+import { isStorableText, NOT_STORABLE } from '../http/input.js';
 import { fromCents, parseMoneyInput, toCents } from '../lib/money.js';
 import { countryCode, hasStateTable, inferCountry, regionCode } from './address.js';
 import { CREATE_STATUSES } from './lifecycle.js';
@@ -36,6 +43,8 @@ export const MAX_AMOUNT_CENTS = 999_999_999n;
 export const MAX_ITEMS = 1000;
 export const MAX_TAGS = 100;
 export const MAX_BATCH = 500;
+/** A batch answer lists at most this many error details in all (each order at most MAX_DETAILS). */
+export const MAX_BATCH_DETAILS = 1000;
 
 /** Length in code points (what ShipStation counts), not UTF-16 units. */
 export function codePoints(s: string): number {
@@ -46,10 +55,8 @@ export function codePoints(s: string): number {
 
 const tooLong = (max: number) => `at most ${max} characters`;
 
-/** PostgreSQL text cannot hold NUL, and a lone surrogate cannot be stored as UTF-8. */
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-const storable = (s: string) => !s.includes('\u0000') && !LONE_SURROGATE.test(s);
-const NOT_STORABLE = 'must be valid Unicode text without NUL characters';
+/** The door's rule (PostgreSQL cannot store NUL or lone surrogates), applied here order by order. */
+const storable = isStorableText;
 
 /** A required string: trimmed, 1..max code points. */
 function text(max: number) {
@@ -76,7 +83,7 @@ function optText(max: number) {
 
 /** Money: a JSON number or numeric string, at most two decimals, |amount| ≤ 9999999.99. */
 const money = z
-  .union([z.number(), z.string()])
+  .union([z.number(), z.string()], 'must be a number or a numeric string')
   .transform((v, ctx) => {
     const m = parseMoneyInput(v);
     if (m === undefined) {
@@ -198,7 +205,93 @@ const itemInput = z
 type AddressIn = z.output<typeof addressInput>;
 type ItemIn = z.output<typeof itemInput>;
 
-function orderShape(mode: 'create' | 'replace') {
+type Ctx = z.core.$RefinementCtx;
+
+function issue(ctx: Ctx, path: (string | number)[], message: string): void {
+  ctx.addIssue({ code: 'custom', message, path });
+}
+
+/** Issue paths are relative to the address: zod prefixes them with ship_to / bill_to. */
+function normalizeAddress(a: AddressIn | null | undefined, which: 'ship_to' | 'bill_to', ctx: Ctx): Address {
+  if (!a) return { ...EMPTY_ADDRESS };
+  const out: Address = { ...EMPTY_ADDRESS, ...a };
+  if (a.country !== null) {
+    const code = countryCode(a.country);
+    if (!code) issue(ctx, ['country'], 'must be an ISO 3166-1 alpha-2 code or an English country name');
+    out.country = code ?? null;
+  } else if (a.state !== null) {
+    const inferred = inferCountry(a.state);
+    if (inferred) {
+      out.country = inferred.country;
+      out.state = inferred.state;
+    } else if (which === 'ship_to') {
+      issue(ctx, ['country'], 'is required (it can only be inferred from a US state or Canadian province)');
+    }
+  } else if (which === 'ship_to') {
+    issue(ctx, ['country'], 'is required');
+  }
+  if (out.country !== null && hasStateTable(out.country)) {
+    if (out.state !== null) {
+      const code = regionCode(out.country, out.state);
+      if (!code) {
+        const kind = out.country === 'US' ? 'a US state' : 'a Canadian province';
+        issue(ctx, ['state'], `must be ${kind}: two-letter code or full name`);
+      }
+      out.state = code ?? null;
+    } else if (which === 'ship_to') {
+      issue(ctx, ['state'], `is required for ${out.country} addresses`);
+    }
+  }
+  if (which === 'ship_to') {
+    for (const f of ['name', 'street1', 'city'] as const) if (out[f] === null) issue(ctx, [f], 'is required');
+  }
+  return out;
+}
+
+/** Issue paths are relative to the item: the caller prefixes them with items[i]. */
+function normalizeItem(it: ItemIn, ctx: Ctx): NormalizedItem {
+  const adjustment = it.adjustment ?? false;
+  if (adjustment && it.unit_price.startsWith('-') === false && toCents(it.unit_price) !== 0n) {
+    issue(ctx, ['unit_price'], 'must be negative or zero on an adjustment line');
+  }
+  if (!adjustment && it.unit_price.startsWith('-')) {
+    issue(ctx, ['unit_price'], 'must not be negative (send discounts as adjustment lines)');
+  }
+  const options = (it.options ?? []).map((o) => ({ name: o.name, value: o.value, weight: o.weight }));
+  const needsUnit = it.weight !== null || options.some((o) => o.weight !== null);
+  if (needsUnit && it.weight_unit === null) {
+    issue(ctx, ['weight_unit'], 'is required when a weight is given (oz, lb, g or kg)');
+  }
+  return {
+    line_id: it.line_id,
+    sku: it.sku,
+    name: it.name,
+    quantity: it.quantity,
+    unit_price: it.unit_price,
+    weight: it.weight,
+    weight_unit: it.weight_unit as WeightUnit | null,
+    image_url: it.image_url,
+    location: it.location,
+    upc: it.upc,
+    options,
+    adjustment,
+  };
+}
+
+/** One item, validated and normalised on its own (so that checking can stop between items). */
+const itemSchema = itemInput.transform((it, ctx) => normalizeItem(it, ctx));
+
+const shipTo = addressInput.transform((a, ctx) => normalizeAddress(a, 'ship_to', ctx));
+const billTo = addressInput.nullish().transform((a, ctx) => normalizeAddress(a, 'bill_to', ctx));
+
+const itemsLength = (items: z.ZodType) =>
+  z.array(items).min(1, 'at least one item').max(MAX_ITEMS, `at most ${MAX_ITEMS} items`);
+
+/**
+ * The order's fields. `items` is the documented item list, or (to validate) only its length:
+ * the items are then checked one by one, stopping once enough errors are found.
+ */
+function orderShape<I extends z.ZodType>(mode: 'create' | 'replace', items: I) {
   return {
     order_source: (mode === 'create' ? text(50).default('api') : text(50).optional()).meta({
       description:
@@ -257,9 +350,9 @@ function orderShape(mode: 'create' | 'replace') {
       .strictObject({ code: optText(100), email: optText(100) })
       .nullish()
       .transform((c) => c ?? { code: null, email: null }),
-    bill_to: addressInput.nullish(),
-    ship_to: addressInput,
-    items: z.array(itemInput).min(1, 'at least one item').max(MAX_ITEMS, `at most ${MAX_ITEMS} items`),
+    bill_to: billTo,
+    ship_to: shipTo,
+    items: itemsLength(items),
     id: readOnly,
     merchant: readOnly,
     held_from: readOnly,
@@ -270,84 +363,13 @@ function orderShape(mode: 'create' | 'replace') {
   };
 }
 
-type Ctx = z.core.$RefinementCtx;
+/** The order without its items' contents: every order-level field, and the items' count. */
+const shells = {
+  create: z.strictObject(orderShape('create', z.unknown())),
+  replace: z.strictObject(orderShape('replace', z.unknown())),
+};
 
-function issue(ctx: Ctx, path: (string | number)[], message: string): void {
-  ctx.addIssue({ code: 'custom', message, path });
-}
-
-function normalizeAddress(a: AddressIn | null | undefined, which: 'ship_to' | 'bill_to', ctx: Ctx): Address {
-  if (!a) return { ...EMPTY_ADDRESS };
-  const out: Address = { ...EMPTY_ADDRESS, ...a };
-  if (a.country !== null) {
-    const code = countryCode(a.country);
-    if (!code)
-      issue(ctx, [which, 'country'], 'must be an ISO 3166-1 alpha-2 code or an English country name');
-    out.country = code ?? null;
-  } else if (a.state !== null) {
-    const inferred = inferCountry(a.state);
-    if (inferred) {
-      out.country = inferred.country;
-      out.state = inferred.state;
-    } else if (which === 'ship_to') {
-      issue(
-        ctx,
-        [which, 'country'],
-        'is required (it can only be inferred from a US state or Canadian province)',
-      );
-    }
-  } else if (which === 'ship_to') {
-    issue(ctx, [which, 'country'], 'is required');
-  }
-  if (out.country !== null && hasStateTable(out.country)) {
-    if (out.state !== null) {
-      const code = regionCode(out.country, out.state);
-      if (!code) {
-        const kind = out.country === 'US' ? 'a US state' : 'a Canadian province';
-        issue(ctx, [which, 'state'], `must be ${kind}: two-letter code or full name`);
-      }
-      out.state = code ?? null;
-    } else if (which === 'ship_to') {
-      issue(ctx, [which, 'state'], `is required for ${out.country} addresses`);
-    }
-  }
-  if (which === 'ship_to') {
-    for (const f of ['name', 'street1', 'city'] as const)
-      if (out[f] === null) issue(ctx, [which, f], 'is required');
-  }
-  return out;
-}
-
-function normalizeItem(it: ItemIn, i: number, ctx: Ctx): NormalizedItem {
-  const adjustment = it.adjustment ?? false;
-  if (adjustment && it.unit_price.startsWith('-') === false && toCents(it.unit_price) !== 0n) {
-    issue(ctx, ['items', i, 'unit_price'], 'must be negative or zero on an adjustment line');
-  }
-  if (!adjustment && it.unit_price.startsWith('-')) {
-    issue(ctx, ['items', i, 'unit_price'], 'must not be negative (send discounts as adjustment lines)');
-  }
-  const options = (it.options ?? []).map((o) => ({ name: o.name, value: o.value, weight: o.weight }));
-  const needsUnit = it.weight !== null || options.some((o) => o.weight !== null);
-  if (needsUnit && it.weight_unit === null) {
-    issue(ctx, ['items', i, 'weight_unit'], 'is required when a weight is given (oz, lb, g or kg)');
-  }
-  return {
-    line_id: it.line_id,
-    sku: it.sku,
-    name: it.name,
-    quantity: it.quantity,
-    unit_price: it.unit_price,
-    weight: it.weight,
-    weight_unit: it.weight_unit as WeightUnit | null,
-    image_url: it.image_url,
-    location: it.location,
-    upc: it.upc,
-    options,
-    adjustment,
-  };
-}
-
-type OrderIn = z.output<z.ZodObject<ReturnType<typeof orderShape>>>;
+type Shell = z.output<(typeof shells)['create']> | z.output<(typeof shells)['replace']>;
 
 export interface ParsedOrder {
   order: NormalizedOrder;
@@ -358,15 +380,8 @@ export interface ParsedOrder {
   number_given: boolean;
 }
 
-function normalize(o: OrderIn, ctx: Ctx): ParsedOrder {
-  const items = o.items.map((it, i) => normalizeItem(it, i, ctx));
-  const seen = new Map<string, number>();
-  items.forEach((it, i) => {
-    if (it.line_id === null) return;
-    const first = seen.get(it.line_id);
-    if (first !== undefined) issue(ctx, ['items', i, 'line_id'], `repeats items[${first}].line_id`);
-    else seen.set(it.line_id, i);
-  });
+/** The parsed order; or, when a cross-field rule fails, its details. */
+function finish(o: Shell, items: NormalizedItem[]): ParsedOrder | ErrorDetail[] {
   let total: string;
   if (o.order_total !== null) {
     total = o.order_total;
@@ -376,11 +391,12 @@ function normalize(o: OrderIn, ctx: Ctx): ParsedOrder {
     if (o.tax_amount) cents += toCents(o.tax_amount);
     if (o.shipping_amount) cents += toCents(o.shipping_amount);
     if (cents > MAX_AMOUNT_CENTS || cents < -MAX_AMOUNT_CENTS) {
-      issue(
-        ctx,
-        ['order_total'],
-        'the computed total (lines + tax + shipping) exceeds 9999999.99; send order_total',
-      );
+      return [
+        {
+          path: 'order_total',
+          message: 'the computed total (lines + tax + shipping) exceeds 9999999.99; send order_total',
+        },
+      ];
     }
     total = fromCents(cents);
   }
@@ -403,8 +419,8 @@ function normalize(o: OrderIn, ctx: Ctx): ParsedOrder {
     custom_fields: o.custom_fields,
     requested_warehouse: o.requested_warehouse,
     customer: o.customer,
-    bill_to: normalizeAddress(o.bill_to, 'bill_to', ctx),
-    ship_to: normalizeAddress(o.ship_to, 'ship_to', ctx),
+    bill_to: o.bill_to,
+    ship_to: o.ship_to,
     items,
   };
   return {
@@ -415,17 +431,18 @@ function normalize(o: OrderIn, ctx: Ctx): ParsedOrder {
   };
 }
 
-/** The order a merchant creates (POST …/orders), normalised. */
+/** The order a merchant creates (POST …/orders), as documented; parseOrder validates it. */
 export const orderCreateSchema = z
-  .strictObject(orderShape('create'))
-  .transform((o, ctx) => normalize(o, ctx))
-  .meta({ id: 'NewOrder', description: 'An order as a merchant sends it (§6 "Creating orders").' });
+  .strictObject(orderShape('create', itemInput))
+  .meta({ id: 'NewOrder', description: 'An order as a merchant sends it.' });
 
-/** The order a merchant replaces (PUT …/orders/{order}), normalised. */
+/** The order a merchant replaces (PUT …/orders/{order}), as documented; parseOrder validates it. */
 export const orderReplaceSchema = z
-  .strictObject(orderShape('replace'))
-  .transform((o, ctx) => normalize(o, ctx))
-  .meta({ id: 'OrderReplacement', description: 'The full new content of an order (§2 limits apply).' });
+  .strictObject(orderShape('replace', itemInput))
+  .meta({
+    id: 'OrderReplacement',
+    description: 'The full new content of an order (the same rules and limits as on create).',
+  });
 
 /** The body of POST …/orders, as documented: one order or a batch of up to 500. */
 export const createBodySchema = z.union([
@@ -433,42 +450,96 @@ export const createBodySchema = z.union([
   z.strictObject({ orders: z.array(orderCreateSchema).min(1).max(MAX_BATCH) }).meta({ id: 'NewOrderBatch' }),
 ]);
 
-/** zod issues → §6 details; unknown keys get one detail each, named by their own path. */
-export function issueDetails(
-  issues: readonly z.core.$ZodIssue[],
-  prefix: (string | number)[] = [],
-): ErrorDetail[] {
-  const out: ErrorDetail[] = [];
-  for (const i of issues) {
-    const base = [...prefix, ...(i.path as (string | number)[])];
-    if (i.code === 'unrecognized_keys') {
-      for (const k of i.keys) out.push({ path: formatPath([...base, k]), message: 'unknown field' });
-    } else if (i.code === 'invalid_union') {
-      out.push({ path: formatPath(base) || '(root)', message: 'must be a number or a numeric string' });
-    } else if (i.code === 'invalid_type' && /received undefined$/.test(i.message)) {
-      out.push({ path: formatPath(base) || '(root)', message: 'is required' });
-    } else {
-      out.push({ path: formatPath(base) || '(root)', message: i.message });
-    }
+export type ParseResult =
+  | { ok: true; value: ParsedOrder }
+  | { ok: false; message: string; details: ErrorDetail[] };
+
+/** Details found so far, and whether checking stopped before the end. */
+class Findings {
+  readonly details: ErrorDetail[] = [];
+  total = 0;
+  stopped = false;
+  constructor(
+    private readonly prefix: (string | number)[],
+    readonly budget: number,
+  ) {}
+  get full(): boolean {
+    return this.details.length >= this.budget;
   }
-  return out;
+  add(issues: readonly z.core.$ZodIssue[], at: (string | number)[] = []): void {
+    this.total += issueCount(issues);
+    const room = this.budget - this.details.length;
+    if (room > 0) this.details.push(...issueDetails(issues, [...this.prefix, ...at], room));
+  }
+  message(): string {
+    const listed = this.details.length;
+    return this.stopped
+      ? `invalid order (${this.total} errors found before checking stopped; the first ${listed} are listed)`
+      : listedMessage('invalid order', this.total, listed);
+  }
 }
 
-export type ParseResult = { ok: true; value: ParsedOrder } | { ok: false; details: ErrorDetail[] };
-
+/**
+ * Validates and normalises one order. Every field error is reported in one answer (order fields,
+ * addresses and items are checked independently), up to `budget` details: the items are checked
+ * one by one and checking stops once the budget is spent, so a body of a thousand junk items costs
+ * as much as one of a hundred.
+ */
 export function parseOrder(
   input: unknown,
   mode: 'create' | 'replace',
   prefix: (string | number)[] = [],
+  budget = MAX_DETAILS,
 ): ParseResult {
   if (input === null || typeof input !== 'object' || Array.isArray(input)) {
     return {
       ok: false,
+      message: 'invalid order',
       details: [{ path: formatPath(prefix) || '(root)', message: 'must be an order object' }],
     };
   }
-  const r = (mode === 'create' ? orderCreateSchema : orderReplaceSchema).safeParse(input);
-  return r.success
-    ? { ok: true, value: r.data }
-    : { ok: false, details: issueDetails(r.error.issues, prefix) };
+  const found = new Findings(prefix, Math.max(1, Math.min(MAX_DETAILS, budget)));
+  const shell = shells[mode].safeParse(input);
+  if (!shell.success) found.add(shell.error.issues);
+  const rawItems = (input as { items?: unknown }).items;
+  const items: NormalizedItem[] = [];
+  const itemsReadable = shell.success || !shell.error.issues.some((i) => i.path[0] === 'items');
+  if (itemsReadable && Array.isArray(rawItems)) {
+    const lineIds = new Map<string, number>();
+    for (let i = 0; i < rawItems.length; i++) {
+      if (found.full) {
+        found.stopped = true;
+        break;
+      }
+      const r = itemSchema.safeParse(rawItems[i]);
+      if (!r.success) {
+        found.add(r.error.issues, ['items', i]);
+        continue;
+      }
+      items.push(r.data);
+      const id = r.data.line_id;
+      if (id === null) continue;
+      const first = lineIds.get(id);
+      if (first === undefined) lineIds.set(id, i);
+      else
+        found.add([
+          {
+            code: 'custom',
+            path: ['items', i, 'line_id'],
+            message: `repeats items[${first}].line_id`,
+            input: id,
+          },
+        ]);
+    }
+  }
+  if (shell.success && found.details.length === 0) {
+    const done = finish(shell.data, items);
+    if (!Array.isArray(done)) return { ok: true, value: done };
+    return {
+      ok: false,
+      message: 'invalid order',
+      details: done.map((d) => ({ ...d, path: formatPath([...prefix, d.path]) })),
+    };
+  }
+  return { ok: false, message: found.message(), details: found.details };
 }

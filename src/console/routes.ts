@@ -103,7 +103,7 @@ export function consoleRoutes(ctx: AppContext, sessions: ConsoleSessions): Fasti
       index: 'index.html',
       // Revalidate every time: a new release must not run against yesterday's page script.
       cacheControl: false,
-      setHeaders: (reply) => reply.header('cache-control', 'no-cache'),
+      setHeaders: (res) => res.setHeader('cache-control', 'no-cache'),
     });
     app.get('/console/vendor/preact-htm.js', { schema: { hide: true } }, async (_req, reply) =>
       reply

@@ -1,7 +1,7 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import { type Kysely, sql } from 'kysely';
-import { parseCookie, stringifySetCookie } from 'cookie';
+import { parse as parseCookie, serialize as serializeCookie } from 'cookie';
 import { type Caller, type CredentialOwnerRow, callerOfCredential } from '../accounts/caller.js';
 import type { DB } from '../db/schema.js';
 import { AppError } from '../http/errors.js';
@@ -150,9 +150,7 @@ export class ConsoleSessions {
   }
 
   setCookie(id: string, expires: Date): string {
-    return stringifySetCookie({
-      name: this.cookieName,
-      value: id,
+    return serializeCookie(this.cookieName, id, {
       httpOnly: true,
       sameSite: 'strict',
       secure: this.secure,
@@ -162,9 +160,7 @@ export class ConsoleSessions {
   }
 
   clearCookie(): string {
-    return stringifySetCookie({
-      name: this.cookieName,
-      value: '',
+    return serializeCookie(this.cookieName, '', {
       httpOnly: true,
       sameSite: 'strict',
       secure: this.secure,

@@ -437,12 +437,10 @@ export const orderCreateSchema = z
   .meta({ id: 'NewOrder', description: 'An order as a merchant sends it.' });
 
 /** The order a merchant replaces (PUT …/orders/{order}), as documented; parseOrder validates it. */
-export const orderReplaceSchema = z
-  .strictObject(orderShape('replace', itemInput))
-  .meta({
-    id: 'OrderReplacement',
-    description: 'The full new content of an order (the same rules and limits as on create).',
-  });
+export const orderReplaceSchema = z.strictObject(orderShape('replace', itemInput)).meta({
+  id: 'OrderReplacement',
+  description: 'The full new content of an order (the same rules and limits as on create).',
+});
 
 /** The body of POST …/orders, as documented: one order or a batch of up to 500. */
 export const createBodySchema = z.union([

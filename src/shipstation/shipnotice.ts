@@ -5,6 +5,7 @@
  * Order of checks: an empty (or whitespace-only) body is valid and means "no body" — the caller
  * falls back to the query parameters. A DOCTYPE or ENTITY declaration anywhere is REFUSED (not
  * ignored): ShipStation never sends one, and it is how XXE and entity-expansion attacks start.
+ * So is a document with more references or attributes than a notice ever has (overBounds).
  * (A CDATA section that literally contains `<!DOCTYPE` is refused too; an acceptable false
  * positive.) Then well-formedness (fast-xml-parser's XMLValidator), then parsing with
  * `parseTagValue: false` (so `000123` stays a string) and `Item` always an array.
@@ -74,6 +75,37 @@ export type ShipNoticeResult =
   { ok: true; notice: ShipNotice | null; warnings: string[] } | { ok: false; error: string };
 
 const DECLARATION = /<!\s*(DOCTYPE|ENTITY)/i;
+
+/**
+ * Bounds on what makes XML parsing expensive, checked in one linear pass before any parser runs.
+ * A real notice holds a handful of references (ShipStation escapes &, <, > and quotes in names and
+ * notes) and no attributes beyond a namespace declaration; a megabyte of `&amp;` cost seconds of
+ * CPU in the validator and the entity decoder while the event loop served nothing else.
+ */
+export const MAX_REFERENCES = 2000;
+export const MAX_ATTRIBUTES = 100;
+
+/** Why the document is over a bound, or undefined. Counts `&` anywhere and `=` inside tags. */
+export function overBounds(xml: string): string | undefined {
+  let refs = 0;
+  for (let i = xml.indexOf('&'); i >= 0; i = xml.indexOf('&', i + 1)) {
+    if (++refs > MAX_REFERENCES) {
+      return `more than ${MAX_REFERENCES} entity or character references (&…;); a ShipNotice has a few`;
+    }
+  }
+  let attrs = 0;
+  for (let lt = xml.indexOf('<'); lt >= 0; lt = xml.indexOf('<', lt + 1)) {
+    const gt = xml.indexOf('>', lt);
+    if (gt < 0) break;
+    for (let eq = xml.indexOf('=', lt); eq >= 0 && eq < gt; eq = xml.indexOf('=', eq + 1)) {
+      if (++attrs > MAX_ATTRIBUTES) {
+        return `more than ${MAX_ATTRIBUTES} attributes; a ShipNotice has none beyond a namespace declaration`;
+      }
+    }
+    lt = gt;
+  }
+  return undefined;
+}
 
 const PARSER_OPTIONS = {
   ignoreAttributes: true,
@@ -288,6 +320,8 @@ export function parseShipNotice(body: string, zone = 'UTC'): ShipNoticeResult {
   if (DECLARATION.test(xml)) {
     return { ok: false, error: 'DOCTYPE and ENTITY declarations are not accepted in a ShipNotice' };
   }
+  const over = overBounds(xml);
+  if (over !== undefined) return { ok: false, error: `refused before parsing: ${over}` };
   const valid = XMLValidator.validate(xml);
   if (valid !== true) {
     const e = valid.err;

@@ -5,6 +5,7 @@ import type { AppContext } from '../context.js';
 import type { Store } from '../db/schema.js';
 import { codeSchema, idParam, timestamp } from '../http/common.js';
 import { commonErrorResponses, notFound } from '../http/errors.js';
+import { shipstationUrl } from '../stores/public-url.js';
 import { formatShipStationDate } from './dates.js';
 import { createSnapshot, pagesOf, readPage, renderPage, type Window, windowOf } from './export.js';
 import { validateOrdersDocuments } from './xsd-validate.js';
@@ -25,10 +26,15 @@ const testResultSchema = z
     }),
     schema_valid: z.boolean().describe("every page validates against ShipStation's order schema"),
     errors: z.array(z.string()).describe('schema errors as "page N: line L: message"'),
+    warnings: z
+      .array(z.string())
+      .describe(
+        'why ShipStation may not reach this service (the store URL names a local or private address)',
+      ),
   })
   .meta({ id: 'StoreTestResult' });
 
-export type StoreTestResult = z.infer<typeof testResultSchema>;
+export type StoreTestResult = Omit<z.infer<typeof testResultSchema>, 'warnings'>;
 
 class Rollback extends Error {
   constructor(readonly result: StoreTestResult) {
@@ -116,7 +122,8 @@ export function storeTestRoutes(ctx: AppContext): FastifyPluginAsyncZod {
           .executeTakeFirst();
         if (!store) throw notFound(`store ${req.params.store} of merchant ${m.code}`);
         req.logContext = { ...(req.logContext ?? {}), store: store.id, merchant: m.id };
-        return testStoreExport(ctx, store);
+        const result = await testStoreExport(ctx, store);
+        return { ...result, warnings: shipstationUrl(ctx.config, req).warnings };
       },
     );
   };

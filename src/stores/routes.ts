@@ -1,4 +1,3 @@
-import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { IANAZone } from 'luxon';
 import { z } from 'zod';
@@ -7,6 +6,7 @@ import type { AppContext } from '../context.js';
 import { codeSchema, idParam, listQuery, timestamp } from '../http/common.js';
 import { errorBodySchema } from '../http/errors.js';
 import { decodeCursor, encodeCursor, isPositiveInt } from '../lib/cursor.js';
+import { shipstationUrl } from './public-url.js';
 import { SHIPSTATION_STATUSES, StoresService } from './service.js';
 
 const errors = { 400: errorBodySchema, 401: errorBodySchema, 404: errorBodySchema };
@@ -85,6 +85,9 @@ const storeSchema = z
 const shipstationSchema = z
   .object({
     url: z.string().describe('what to paste as the URL to Custom XML Page'),
+    warnings: z
+      .array(z.string())
+      .describe('why ShipStation may not reach `url` (a local or private address); empty when none'),
     username: z.string(),
     password: z.string().describe('shown once; rotate it if lost'),
     unpaid_status: z.literal(SHIPSTATION_STATUSES.unpaid_status),
@@ -111,12 +114,6 @@ const rerouted = z
 
 const storeParams = z.object({ merchant: codeSchema, store: idParam });
 
-/** Where ShipStation calls us: PUBLIC_URL, else the protocol and host this request came in on. */
-function shipstationUrl(ctx: AppContext, req: FastifyRequest): string {
-  const base = ctx.config.publicUrl ?? `${req.protocol}://${req.host}`;
-  return `${base.replace(/\/+$/, '')}/shipstation`;
-}
-
 export function storesRoutes(ctx: AppContext): FastifyPluginAsyncZod {
   const stores = new StoresService(ctx.db, ctx.hasher);
   return async (app) => {
@@ -141,7 +138,7 @@ export function storesRoutes(ctx: AppContext): FastifyPluginAsyncZod {
         return reply.code(201).send({
           store: created.store,
           shipstation: {
-            url: shipstationUrl(ctx, req),
+            ...shipstationUrl(ctx.config, req),
             username: created.username,
             password: created.password,
             ...SHIPSTATION_STATUSES,
@@ -208,7 +205,7 @@ export function storesRoutes(ctx: AppContext): FastifyPluginAsyncZod {
         return {
           ...found,
           shipstation: {
-            url: shipstationUrl(ctx, req),
+            ...shipstationUrl(ctx.config, req),
             username: found.store.username,
             ...SHIPSTATION_STATUSES,
           },
@@ -271,7 +268,7 @@ export function storesRoutes(ctx: AppContext): FastifyPluginAsyncZod {
         return {
           store,
           shipstation: {
-            url: shipstationUrl(ctx, req),
+            ...shipstationUrl(ctx.config, req),
             username: store.username,
             password,
             ...SHIPSTATION_STATUSES,

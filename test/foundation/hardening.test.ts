@@ -107,6 +107,27 @@ t.test('transport hardening', async (t) => {
     t.match(await r.text(), /stored as notice \d+/);
   });
 
+  t.test('an entity-heavy notice is refused with an XML error, and still stored', async (t) => {
+    const body = `<ShipNotice><OrderNumber>ENT-1</OrderNumber><CustomerNotes>${'&amp;'.repeat(200_000)}</CustomerNotes></ShipNotice>`;
+    const r = await fetch(`${base}/shipstation?action=shipnotify`, {
+      method: 'POST',
+      headers: { authorization: basicHeader(store.username, store.password), 'content-type': 'text/xml' },
+      body,
+    });
+    const xml = await r.text();
+    t.equal(r.status, 400);
+    t.match(xml, /<Code>invalid_request<\/Code><Message>[^<]*more than 2000 entity or character references/);
+    const id = Number(/stored as notice (\d+)/.exec(xml)?.[1]);
+    const row = await db.db
+      .selectFrom('ship_notices')
+      .select(['status', 'reason', 'body'])
+      .where('id', '=', id)
+      .executeTakeFirstOrThrow();
+    t.equal(row.status, 'unmatched');
+    t.match(row.reason, /more than 2000/);
+    t.equal(row.body, body, 'the raw notice is kept as it came');
+  });
+
   t.test('security headers on every answer', async (t) => {
     const answers = [
       await app.inject({ method: 'GET', url: '/healthz' }),

@@ -1,7 +1,12 @@
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import t from 'tap';
-import { parseShipNotice, type ShipNotice } from '../../src/shipstation/shipnotice.js';
+import {
+  MAX_ATTRIBUTES,
+  MAX_REFERENCES,
+  parseShipNotice,
+  type ShipNotice,
+} from '../../src/shipstation/shipnotice.js';
 import { validateShipNoticeXml } from '../helpers/xsd.js';
 
 // The sample notice of the protocol research (shared/reference/shipstation-custom-store.md), kept as a
@@ -360,3 +365,23 @@ t.test(
     t.ok(fast > 50, `the fast path was taken ${fast} times`);
   },
 );
+
+t.test('references and attributes are bounded before any parser runs', async (t) => {
+  const refs = (n: number) =>
+    wrap(`<OrderNumber>A-1</OrderNumber><CustomerNotes>${'&amp;'.repeat(n)}</CustomerNotes>`);
+  t.equal(ok(refs(MAX_REFERENCES)).customerNotes, '&'.repeat(MAX_REFERENCES), 'at the bound: read');
+  t.match(error(refs(MAX_REFERENCES + 1)), /more than 2000 entity or character references/);
+  t.match(error(wrap(`<CustomerNotes>${'&#65;'.repeat(MAX_REFERENCES + 1)}</CustomerNotes>`)), /references/);
+  t.match(error(wrap(`<CustomerNotes>${'&'.repeat(MAX_REFERENCES + 1)}</CustomerNotes>`)), /references/);
+
+  // The declaration's two attributes count too.
+  const attrs = (n: number) =>
+    `<?xml version="1.0" encoding="utf-8"?><ShipNotice ${Array.from({ length: n }, (_, i) => `a${i}="x"`).join(' ')}><OrderNumber>A-1</OrderNumber></ShipNotice>`;
+  t.equal(ok(attrs(MAX_ATTRIBUTES - 2)).orderNumber, 'A-1', 'at the bound: read');
+  t.match(error(attrs(MAX_ATTRIBUTES - 1)), /more than 100 attributes/);
+  t.equal(
+    ok(wrap(`<CustomerNotes>${'a=b '.repeat(500)}</CustomerNotes>`)).customerNotes?.length,
+    1999,
+    '= in text is no attribute',
+  );
+});

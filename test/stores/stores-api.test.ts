@@ -2,6 +2,7 @@ import t from 'tap';
 import { sql } from 'kysely';
 import { buildTestApp, seedAccounts } from '../helpers/app.js';
 import { SecretHasher } from '../../src/lib/secrets.js';
+import { isPrivateHost } from '../../src/stores/public-url.js';
 import { insertOrders, merchantId, routingOf } from './helpers.js';
 
 const hasher = new SecretHasher('test-secret-key-0123456789abcdef0123456789');
@@ -40,6 +41,7 @@ t.test('store connections API', async (t) => {
     t.type(body.store.created_at, 'string');
     t.same(body.shipstation, {
       url: 'https://shipbridge.example.com/shipstation',
+      warnings: [],
       username: body.shipstation.username,
       password: body.shipstation.password,
       unpaid_status: 'await_payment',
@@ -278,4 +280,94 @@ t.test('without PUBLIC_URL the URL comes from the request', async (t) => {
   });
   t.equal(r.statusCode, 201, r.body);
   t.equal(r.json().shipstation.url, 'https://bridge.local:8080/shipstation');
+});
+
+t.test('isPrivateHost: this machine and private networks, not the internet', async (t) => {
+  for (const h of [
+    'localhost',
+    'api.localhost',
+    '127.0.0.1',
+    '127.8.9.1',
+    '[::1]',
+    '::1',
+    '10.2.3.4',
+    '172.16.0.9',
+    '172.31.255.255',
+    '192.168.1.20',
+    '169.254.1.1',
+    '100.64.0.1',
+    '0.0.0.0',
+    '[fd00::1]',
+    '[fe80::1]',
+    '[::ffff:127.0.0.1]',
+    '[::ffff:7f00:1]',
+    'myhost',
+    'printer.local',
+    'db.internal',
+    'box.lan',
+  ]) {
+    t.ok(isPrivateHost(h), h);
+  }
+  for (const h of ['ship.example.com', '8.8.8.8', '172.32.0.1', '[2001:db8::1]', '[::ffff:8.8.8.8]']) {
+    t.notOk(isPrivateHost(h), h);
+  }
+});
+
+t.test('a store URL ShipStation cannot reach comes with a warning', async (t) => {
+  const { app, logs } = await buildTestApp(t, { PUBLIC_URL: '' });
+  const s = await seedAccounts(app, 'reach');
+  const create = (host: string) =>
+    app.inject({
+      method: 'POST',
+      url: `/v1/merchants/${s.merchant.code}/stores`,
+      headers: { ...s.merchant.auth, host },
+      payload: { name: `via ${host}` },
+    });
+  for (const host of ['localhost:3000', '127.0.0.1:3000', '[::1]:3000', '192.168.1.20']) {
+    const r = await create(host);
+    t.equal(r.statusCode, 201, r.body);
+    const ss = r.json().shipstation;
+    t.equal(ss.url, `http://${host}/shipstation`);
+    t.equal(ss.warnings.length, 1, host);
+    t.match(ss.warnings[0], /cannot reach.*set PUBLIC_URL/);
+  }
+  const warned = logs.filter((l) => l.level === 40 && /set PUBLIC_URL/.test(String(l.msg)));
+  t.equal(warned.length, 4, 'each one is logged as a warning');
+
+  const pub = await create('ship.example.com');
+  t.same(pub.json().shipstation.warnings, [], 'a public name: no warning');
+
+  const storeId = (await create('localhost')).json().store.id;
+  const test = await app.inject({
+    method: 'POST',
+    url: `/v1/merchants/${s.merchant.code}/stores/${storeId}/test`,
+    headers: { ...s.merchant.auth, host: 'localhost:3000' },
+  });
+  t.equal(test.statusCode, 200, test.body);
+  t.equal(test.json().warnings.length, 1, 'the store test says it too');
+  const rotate = await app.inject({
+    method: 'POST',
+    url: `/v1/merchants/${s.merchant.code}/stores/${storeId}/rotate-password`,
+    headers: { ...s.merchant.auth, host: '10.0.0.7:3000' },
+  });
+  t.equal(rotate.json().shipstation.warnings.length, 1, 'and the new password block');
+});
+
+t.test('PUBLIC_URL set: no warning, whatever host the API was called on', async (t) => {
+  const { app } = await buildTestApp(t, { PUBLIC_URL: 'https://ship.example.com/' });
+  const s = await seedAccounts(app, 'pub');
+  const r = await app.inject({
+    method: 'POST',
+    url: `/v1/merchants/${s.merchant.code}/stores`,
+    headers: { ...s.merchant.auth, host: 'localhost:3000' },
+    payload: { name: 'All' },
+  });
+  t.equal(r.json().shipstation.url, 'https://ship.example.com/shipstation');
+  t.same(r.json().shipstation.warnings, []);
+  const test = await app.inject({
+    method: 'POST',
+    url: `/v1/merchants/${s.merchant.code}/stores/${r.json().store.id}/test`,
+    headers: { ...s.merchant.auth, host: 'localhost:3000' },
+  });
+  t.same(test.json().warnings, []);
 });

@@ -207,6 +207,10 @@ type ItemIn = z.output<typeof itemInput>;
 
 type Ctx = z.core.$RefinementCtx;
 
+/** ShipStation's Address2 length, and how street2 and street3 are joined into it. */
+export const SECOND_LINE_MAX = 200;
+export const SECOND_LINE_JOIN = ', ';
+
 function issue(ctx: Ctx, path: (string | number)[], message: string): void {
   ctx.addIssue({ code: 'custom', message, path });
 }
@@ -244,6 +248,19 @@ function normalizeAddress(a: AddressIn | null | undefined, which: 'ship_to' | 'b
   }
   if (which === 'ship_to') {
     for (const f of ['name', 'street1', 'city'] as const) if (out[f] === null) issue(ctx, [f], 'is required');
+  }
+  // ShipStation has two street lines: street2 and street3 travel joined by ', ' in Address2.
+  if (out.street2 !== null && out.street3 !== null) {
+    const joined = codePoints(out.street2) + SECOND_LINE_JOIN.length + codePoints(out.street3);
+    if (joined > SECOND_LINE_MAX) {
+      issue(
+        ctx,
+        ['street3'],
+        `together with street2 at most ${SECOND_LINE_MAX - SECOND_LINE_JOIN.length} characters ` +
+          `(ShipStation has one second address line: street2 and street3 are sent as "street2${SECOND_LINE_JOIN}street3", ` +
+          `at most ${SECOND_LINE_MAX} characters)`,
+      );
+    }
   }
   return out;
 }

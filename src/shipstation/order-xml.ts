@@ -8,7 +8,11 @@
  *
  * Rules (kept identical in the test oracle, test/helpers/order-xml-oracle.ts):
  * - Free text goes in CDATA, after `clean()` (XML-illegal characters removed, line breaks → LF) and
- *   truncation to the field's length in characters (code points, never splitting a pair).
+ *   truncation to the field's length in characters (code points, never splitting a pair). The
+ *   lengths are those of ShipStation's published XSD, and the orders API accepts no more, so
+ *   truncation only ever applies to fallbacks and to input that bypassed the API (SKU and
+ *   CustomerCode are 100, as in that XSD; its field table says 50, which would cut accepted values).
+ * - OrderNumber is the store's prefix + the number, or the number alone when that would pass 50.
  *   A value that is blank after cleaning (JS `trim()` empty) counts as absent.
  * - Absent optional elements are omitted. Required elements fall back:
  *   OrderNumber → OrderID; OrderStatus → 'unknown';
@@ -40,6 +44,7 @@
  * - Dates are `MM/dd/yyyy HH:mm` in the store's zone (UTC by default).
  * - Never emitted: CurrencyCode and UPC (not in ShipStation's published XSD).
  */
+import { SECOND_LINE_JOIN, SECOND_LINE_MAX } from '../orders/schema.js';
 import type { NormalizedItem, NormalizedOrder, WeightUnit } from '../orders/types.js';
 import { formatShipStationDate } from './dates.js';
 import { cdataClean, charLength, clean, truncateChars } from './xml.js';
@@ -142,12 +147,25 @@ function toExportAddress(a: NormalizedOrder['ship_to']): ExportAddress {
   };
 }
 
+/** OrderNumber's limit in ShipStation (characters), which the orders API also accepts. */
+export const ORDER_NUMBER_MAX = 50;
+
+/**
+ * The number ShipStation is sent: the store's prefix and the merchant's number, or the number alone
+ * when together they would pass ShipStation's 50 characters (cutting either would send a number
+ * that is not the order's; a notice for the bare number still matches it).
+ */
+export function exportOrderNumber(prefix: string, orderNumber: string): string {
+  const prefixed = prefix + orderNumber;
+  return charLength(prefixed) <= ORDER_NUMBER_MAX ? prefixed : orderNumber;
+}
+
 /** Maps a stored normalised order (plus its id, status, last_modified and the store's prefix). */
 export function toExportOrder(input: ToExportOrderInput): ExportOrder {
   const o = input.order;
   return {
     orderId: String(input.id),
-    orderNumber: (input.orderNumberPrefix ?? '') + o.order_number,
+    orderNumber: exportOrderNumber(input.orderNumberPrefix ?? '', o.order_number),
     orderDate: new Date(o.order_date),
     lastModified: input.lastModified,
     status: input.status,
@@ -330,7 +348,8 @@ export function streetLines(a: ExportAddress): [string, string | undefined] {
     if (p !== undefined) lines.push(p);
   }
   const first = lines.length > 0 ? truncateChars(lines[0]!, 200) : '(no address)';
-  const rest = lines.length > 1 ? truncateChars(lines.slice(1).join(', '), 200) : undefined;
+  const rest =
+    lines.length > 1 ? truncateChars(lines.slice(1).join(SECOND_LINE_JOIN), SECOND_LINE_MAX) : undefined;
   return [first, rest];
 }
 
@@ -357,7 +376,7 @@ const opt = (name: string, value: string | undefined): string =>
 const raw = (name: string, value: string): string => `<${name}>${value}</${name}>`;
 
 function renderItem(item: ExportItem): string {
-  const sku = firstText(50, item.sku, item.lineId) ?? (item.adjustment ? 'ADJUSTMENT' : 'ITEM');
+  const sku = firstText(100, item.sku, item.lineId) ?? (item.adjustment ? 'ADJUSTMENT' : 'ITEM');
   const name = text(item.name, 200) ?? truncateChars(sku, 200);
   const w = itemWeights(item);
   let qty = Math.round(Number(item.quantity));
@@ -398,7 +417,7 @@ function renderItem(item: ExportItem): string {
 /** One `<Order>…</Order>` element, dates in `zone` (IANA, default UTC). */
 export function renderOrder(order: ExportOrder, zone = 'UTC'): string {
   const orderId = text(order.orderId, 50) ?? '0';
-  const orderNumber = text(order.orderNumber, 50) ?? orderId;
+  const orderNumber = text(order.orderNumber, ORDER_NUMBER_MAX) ?? orderId;
   const ship = order.shipTo;
   const bill = order.billTo;
   const customerEmail = order.customer.email;
@@ -431,8 +450,7 @@ export function renderOrder(order: ExportOrder, zone = 'UTC'): string {
     '<Customer>' +
     el(
       'CustomerCode',
-      firstText(50, order.customer.code, customerEmail, bill.email, ship.email) ??
-        truncateChars(orderNumber, 50),
+      firstText(100, order.customer.code, customerEmail, bill.email, ship.email) ?? orderNumber,
     ) +
     '<BillTo>' +
     el('Name', firstText(100, bill.name, bill.company, ship.name, customerEmail) ?? '(no name)') +

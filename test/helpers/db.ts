@@ -80,7 +80,7 @@ export async function createTestDb(
 }
 
 /** A dump of a freshly migrated PGlite, made once per set of migrations and reused by every file. */
-async function pgliteTemplate(): Promise<Blob | undefined> {
+export async function pgliteTemplate(): Promise<Blob | undefined> {
   const dir = path.resolve('node_modules/.cache/shipbridge');
   // Keyed by the migrations' source, not just their names: an edited migration makes a new template.
   const hash = createHash('sha256');

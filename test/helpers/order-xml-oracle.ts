@@ -134,7 +134,7 @@ function addressLines(a: ExportAddress): [string, string | undefined] {
 function addItem(items: XMLBuilder, item: ExportItem): void {
   const e = items.ele('Item');
   optCdata(e, 'LineItemID', expectedText(item.lineItemId, 50));
-  const sku = firstOf(50, item.sku, item.lineId) ?? (item.adjustment ? 'ADJUSTMENT' : 'ITEM');
+  const sku = firstOf(100, item.sku, item.lineId) ?? (item.adjustment ? 'ADJUSTMENT' : 'ITEM');
   cdataEl(e, 'SKU', sku);
   cdataEl(e, 'Name', expectedText(item.name, 200) ?? sku);
   const url = item.imageUrl === null ? '' : oracleClean(item.imageUrl).trim();
@@ -197,12 +197,7 @@ function addOrder(root: XMLBuilder, o: ExportOrder, zone: string): void {
   optCdata(e, 'Source', expectedText(o.source, 50));
   const c = e.ele('Customer');
   const email = o.customer.email;
-  cdataEl(
-    c,
-    'CustomerCode',
-    firstOf(50, o.customer.code, email, o.billTo.email, o.shipTo.email) ??
-      Array.from(number).slice(0, 50).join(''),
-  );
+  cdataEl(c, 'CustomerCode', firstOf(100, o.customer.code, email, o.billTo.email, o.shipTo.email) ?? number);
   const b = c.ele('BillTo');
   cdataEl(b, 'Name', firstOf(100, o.billTo.name, o.billTo.company, o.shipTo.name, email) ?? '(no name)');
   optCdata(b, 'Company', expectedText(o.billTo.company, 100));

@@ -104,7 +104,7 @@ function Shell({ session, onSignOut, route }) {
     <header class="top">
       <span class="brand">shipbridge</span>
       <nav aria-label="Main">
-        <ul>
+        <ul class="menu">
           ${
             !fixedMerchant &&
             html`<li><a href="#/merchants" aria-current=${current === 'merchants' ? 'page' : undefined}>Merchants</a></li>`

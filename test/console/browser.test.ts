@@ -1,0 +1,308 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import t from 'tap';
+import { basic, buildTestApp } from '../helpers/app.js';
+import { sampleOrder } from '../orders/fixtures.js';
+
+/**
+ * The console in a real browser (Debian's Chromium driven by playwright-core), through the journeys
+ * a warehouse's staff make: sign in, create a merchant and a store, read ShipStation's form values,
+ * watch an order arrive over REST, get served to a (simulated) ShipStation, receive its shipment
+ * notice, and confirm the shipment. Also: a merchant cannot see another merchant; a bad form shows
+ * the error beside its field; the pages work by keyboard and at phone width.
+ *
+ * PostgreSQL only (the browser's requests and the test's own run concurrently against one server);
+ * on PGlite the sign-in, session and header rules are covered by session.test.ts.
+ * Screenshots of the main pages go to .tap/console-screenshots/ (CI artifacts); with
+ * CONSOLE_SCREENSHOTS_TO_DOCS=1 the two README ones are also written to docs/.
+ */
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const ROOT = path.resolve(import.meta.dirname, '../..');
+const SHOTS = path.join(ROOT, '.tap/console-screenshots');
+
+const skip = !process.env.DATABASE_URL
+  ? 'browser journeys run on PostgreSQL only (set DATABASE_URL)'
+  : !existsSync(CHROMIUM)
+    ? `no Chromium at ${CHROMIUM} (apt-get install chromium; .ci/run installs it)`
+    : false;
+
+t.test('console journeys in Chromium', { skip }, async (t) => {
+  mkdirSync(SHOTS, { recursive: true });
+  const { app } = await buildTestApp(t, { PUBLIC_URL: undefined });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+  const admin = { authorization: 'Bearer test-admin-token-0123456789' };
+
+  // Bootstrap (not a console page's job): a warehouse and a standalone merchant, by the admin.
+  const wh = await app.inject({
+    method: 'POST',
+    url: '/v1/warehouses',
+    headers: admin,
+    payload: { code: 'acme-3pl', name: 'Acme Fulfilment' },
+  });
+  const whCred = wh.json().credential as { api_user: string; api_key: string };
+  const solo = await app.inject({
+    method: 'POST',
+    url: '/v1/merchants',
+    headers: admin,
+    payload: { code: 'solo-shop', name: 'Solo Shop' },
+  });
+  const soloCred = solo.json().credential as { api_user: string; api_key: string };
+
+  const browser: Browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+  t.teardown(() => browser.close());
+
+  const newPage = async (width = 1280, height = 860) => {
+    const context = await browser.newContext({ viewport: { width, height } });
+    const page = await context.newPage();
+    page.setDefaultTimeout(10_000);
+    const problems: string[] = [];
+    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+    page.on('console', (m) => {
+      if (m.type() === 'error' && !/Failed to load resource/.test(m.text())) problems.push(m.text());
+    });
+    page.on('dialog', (d) => d.accept());
+    return { page, problems };
+  };
+  const shot = async (page: Page, name: string) => {
+    await page.screenshot({ path: path.join(SHOTS, `${name}.png`) });
+    if (process.env.CONSOLE_SCREENSHOTS_TO_DOCS === '1' && ['store', 'order'].includes(name)) {
+      await page.screenshot({ path: path.join(ROOT, 'docs', `console-${name}.png`) });
+    }
+  };
+  /** A text field by its exact label (copy buttons are labelled "Copy …"). */
+  const box = (page: Page, name: string) => page.getByRole('textbox', { name, exact: true });
+  const signIn = async (page: Page, cred: { api_user: string; api_key: string }) => {
+    await page.goto(`${base}/console`);
+    // By keyboard: the first field has the focus order of the form.
+    await page.getByLabel('API user').fill(cred.api_user);
+    await page.getByLabel('API key').fill(cred.api_key);
+    await page.getByLabel('API key').press('Enter');
+    await page.getByRole('button', { name: 'Sign out' }).waitFor();
+  };
+
+  const { page, problems } = await newPage();
+  let merchantCred = { api_user: '', api_key: '' };
+  let ss = { url: '', username: '', password: '' };
+  let orderId = 0;
+
+  await t.test('sign in as the warehouse, by keyboard; a wrong key is named beside its field', async (t) => {
+    await page.goto(`${base}/console`);
+    await shot(page, 'signin');
+    await page.keyboard.press('Tab'); // first radio
+    await page.getByLabel('API user').focus();
+    await page.keyboard.type(whCred.api_user);
+    await page.keyboard.press('Tab');
+    await page.keyboard.type('not-the-key');
+    await page.keyboard.press('Enter');
+    const err = page.locator('.field.has-error', { has: page.getByLabel('API key') }).locator('.field-error');
+    t.equal(await err.textContent(), 'does not match the api_user');
+    await page.getByLabel('API key').fill(whCred.api_key);
+    await page.keyboard.press('Enter');
+    await page.getByRole('button', { name: 'Sign out' }).waitFor();
+    t.match(await page.locator('.who').textContent(), /warehouse acme-3pl/);
+    const cookies = await page.context().cookies();
+    t.ok(cookies.find((c) => c.name === 'shipbridge_session')?.httpOnly, 'the session cookie is HttpOnly');
+    t.equal(await page.evaluate('document.cookie'), '', "the page's script cannot read it");
+  });
+
+  await t.test('create a merchant; a bad code is shown beside the field', async (t) => {
+    await page.getByRole('link', { name: 'Merchants' }).click();
+    await page.getByLabel('Code').fill('bad code!');
+    await page.getByLabel('Name', { exact: true }).fill("Bob's Bikes");
+    await page.getByRole('button', { name: 'Create merchant' }).click();
+    const err = page.locator('.field', { has: page.getByLabel('Code') }).locator('.field-error');
+    await err.waitFor();
+    t.match(await err.textContent(), /./, `the code field says why: ${await err.textContent()}`);
+    t.equal(await page.getByLabel('Code').getAttribute('aria-invalid'), 'true');
+    await page.getByLabel('Code').fill('bobs-bikes');
+    await page.getByRole('button', { name: 'Create merchant' }).click();
+    await box(page, 'API key').waitFor();
+    merchantCred = {
+      api_user: await box(page, 'API user').inputValue(),
+      api_key: await box(page, 'API key').inputValue(),
+    };
+    t.match(merchantCred.api_user, /^mc_/);
+    t.ok(await page.getByRole('cell', { name: 'bobs-bikes' }).isVisible());
+  });
+
+  await t.test('create a store and read its ShipStation form values', async (t) => {
+    await page.getByRole('link', { name: 'bobs-bikes' }).first().click();
+    await page.getByRole('heading', { name: /Orders/ }).waitFor();
+    t.equal(
+      await page.getByLabel('Merchant', { exact: true }).inputValue(),
+      'bobs-bikes',
+      'the picker follows',
+    );
+    await page.getByRole('link', { name: 'Stores' }).click();
+    await page.getByLabel('Name').fill('Main store');
+    await page.getByLabel('Page size').fill('900');
+    await page.getByRole('button', { name: 'Create store' }).click();
+    const pageSizeErr = page.locator('.field', { has: page.getByLabel('Page size') }).locator('.field-error');
+    await pageSizeErr.waitFor();
+    t.ok(await pageSizeErr.textContent(), 'page_size refused beside its field');
+    await page.getByLabel('Page size').fill('100');
+    await page.getByLabel('Order number prefix').fill('BB-');
+    await page.getByRole('button', { name: 'Create store' }).click();
+    await box(page, 'URL to Custom XML Page').waitFor();
+    ss = {
+      url: await box(page, 'URL to Custom XML Page').inputValue(),
+      username: await box(page, 'Username').inputValue(),
+      password: await box(page, 'Password').inputValue(),
+    };
+    t.equal(ss.url, `${base}/shipstation`);
+    t.equal(await box(page, 'Paid Status').inputValue(), 'new,at_wms');
+    t.equal(await box(page, 'Shipped Status').inputValue(), 'shipped,confirmed');
+    t.ok(await page.getByRole('button', { name: 'Copy Password' }).isVisible(), 'a copy button per value');
+    await page.getByRole('link', { name: 'Main store' }).first().click();
+    await page.getByRole('heading', { name: 'Health' }).waitFor();
+    await page.getByRole('button', { name: 'Test connection' }).click();
+    await page.getByText('Connection works').waitFor();
+    t.equal(await box(page, 'Username').inputValue(), ss.username, 'the store page shows the values again');
+    await shot(page, 'store');
+  });
+
+  await t.test('an order posted over REST appears, with its routing and XML', async (t) => {
+    const posted = await fetch(`${base}/v1/merchants/bobs-bikes/orders`, {
+      method: 'POST',
+      headers: {
+        ...basic(merchantCred.api_user, merchantCred.api_key),
+        'content-type': 'application/json',
+      },
+      body: JSON.stringify(sampleOrder('1001')),
+    });
+    t.equal(posted.status, 201);
+    orderId = ((await posted.json()) as { id: number }).id;
+    await page.getByRole('link', { name: 'Orders' }).click();
+    await page.getByLabel('Order number').fill('SO-1001');
+    await page.getByRole('button', { name: 'Filter' }).click();
+    await page.getByRole('link', { name: 'SO-1001' }).click();
+    await page.getByRole('heading', { name: 'Timeline' }).waitFor();
+    t.match(await page.locator('h1').textContent(), /SO-1001\s*new/);
+    await page.locator('pre.xml').waitFor();
+    t.match(
+      await page.locator('pre.xml').textContent(),
+      /<OrderNumber><!\[CDATA\[BB-SO-1001\]\]><\/OrderNumber>/,
+    );
+  });
+
+  await t.test('a simulated ShipStation export serves it: the order shows at_wms', async (t) => {
+    const fmt = (d: Date) => {
+      const p = (n: number) => String(n).padStart(2, '0');
+      return `${p(d.getUTCMonth() + 1)}/${p(d.getUTCDate())}/${d.getUTCFullYear()} ${p(d.getUTCHours())}:${p(d.getUTCMinutes())}`;
+    };
+    const now = Date.now();
+    const q = new URLSearchParams({
+      action: 'export',
+      start_date: fmt(new Date(now - 3600_000)),
+      end_date: fmt(new Date(now + 120_000)),
+      page: '1',
+    });
+    const res = await fetch(`${ss.url}?${q}`, { headers: basic(ss.username, ss.password) });
+    t.equal(res.status, 200);
+    t.match(await res.text(), /BB-SO-1001/);
+    await page.reload();
+    await page.getByRole('heading', { name: 'Timeline' }).waitFor();
+    t.match(await page.locator('h1').textContent(), /at_wms/);
+    t.match(await page.locator('.timeline').textContent(), /exported/);
+    t.match(await page.locator('.reason').textContent(), /./);
+    await shot(page, 'order');
+  });
+
+  await t.test('a shipment notice arrives; the shipment shows and is confirmed', async (t) => {
+    const notice = `<?xml version="1.0" encoding="utf-8"?><ShipNotice><OrderNumber>BB-SO-1001</OrderNumber>
+        <OrderID>${orderId}</OrderID><Carrier>UPS</Carrier><Service>UPS Ground</Service>
+        <TrackingNumber>1Z999AA10123456784</TrackingNumber><ShipDate>12/03/2026</ShipDate></ShipNotice>`;
+    const q = new URLSearchParams({
+      action: 'shipnotify',
+      order_number: 'BB-SO-1001',
+      carrier: 'UPS',
+      service: 'UPS Ground',
+      tracking_number: '1Z999AA10123456784',
+    });
+    const res = await fetch(`${ss.url}?${q}`, {
+      method: 'POST',
+      headers: { ...basic(ss.username, ss.password), 'content-type': 'application/xml' },
+      body: notice,
+    });
+    t.equal(res.status, 200);
+    await page.getByRole('link', { name: 'Shipments' }).click();
+    const row = page.getByRole('row', { name: /1Z999AA10123456784/ });
+    await row.waitFor();
+    t.match(await row.textContent(), /unconfirmed/);
+    await shot(page, 'shipments');
+    await row.getByRole('button', { name: 'Confirm' }).click();
+    await page.getByText('1 shipment(s) confirmed.').waitFor();
+    await page.getByLabel('Show').selectOption('all');
+    await page
+      .getByRole('row', { name: /confirmed/ })
+      .first()
+      .waitFor();
+    await page.getByRole('link', { name: 'SO-1001' }).click();
+    await page.getByRole('heading', { name: 'Timeline' }).waitFor();
+    t.match(await page.locator('h1').textContent(), /confirmed/);
+  });
+
+  await t.test('unmatched notices and alerts pages', async (t) => {
+    const res = await fetch(
+      `${ss.url}?action=shipnotify&order_number=NOPE-1&carrier=UPS&tracking_number=T-LOST`,
+      {
+        method: 'POST',
+        headers: { ...basic(ss.username, ss.password), 'content-type': 'application/xml' },
+        body: '<ShipNotice><OrderNumber>NOPE-1</OrderNumber></ShipNotice>',
+      },
+    );
+    t.equal(res.status, 404);
+    await page.getByRole('link', { name: 'Unmatched notices' }).click();
+    await page.getByText('T-LOST').waitFor();
+    await page.getByRole('button', { name: 'Dismiss' }).click();
+    await page.getByText(/dismissed\./).waitFor();
+    await page.getByRole('link', { name: 'Alerts' }).click();
+    await page.getByRole('heading', { name: /Alerts/ }).waitFor();
+    await page.locator('table.list tbody tr').first().waitFor();
+    t.ok(true);
+  });
+
+  await t.test('sign-out ends the session', async (t) => {
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByRole('button', { name: 'Sign in' }).waitFor();
+    const r = await page.evaluate(async () => (await fetch('/console/api/session')).status);
+    t.equal(r, 401);
+    t.same(problems, [], 'no script errors on any page');
+  });
+
+  await t.test('a merchant cannot see another merchant; the console fits a phone', async (t) => {
+    const phone = await newPage(390, 844);
+    await signIn(phone.page, soloCred);
+    t.notOk(
+      await phone.page.getByRole('link', { name: 'Merchants' }).count(),
+      'no merchants page for a merchant',
+    );
+    await phone.page.goto(`${base}/console#/m/bobs-bikes/orders`);
+    await phone.page.getByRole('alert').waitFor();
+    t.match(await phone.page.getByRole('alert').textContent(), /not found/);
+    await phone.page.goto(`${base}/console#/m/solo-shop/orders`);
+    await phone.page.getByText('No orders match.').waitFor();
+    const overflow = Number(
+      await phone.page.evaluate('document.documentElement.scrollWidth - window.innerWidth'),
+    );
+    t.ok(overflow <= 0, `no sideways scrolling at 390 px (${overflow})`);
+    await shot(phone.page, 'orders-phone');
+    t.same(phone.problems, []);
+  });
+});

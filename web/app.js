@@ -1,0 +1,187 @@
+import { render, useEffect, useState } from '/console/vendor/preact-htm.js';
+import { ApiError, api, enc, setSession } from './api.js';
+import { AlertsPage } from './pages/alerts.js';
+import { MerchantsPage } from './pages/merchants.js';
+import { NoticesPage } from './pages/notices.js';
+import { OrderPage, OrdersPage } from './pages/orders.js';
+import { ShipmentsPage } from './pages/shipments.js';
+import { StorePage, StoresPage } from './pages/stores.js';
+import { ErrorBanner, Field, go, html, useAction } from './ui.js';
+
+/**
+ * The pages of one merchant, in menu order. Features still to come (rules, webhooks, source
+ * connections, summaries) add an entry here and a module in pages/ when their API exists.
+ */
+const MERCHANT_PAGES = [
+  { path: 'orders', label: 'Orders', list: OrdersPage, item: OrderPage },
+  { path: 'stores', label: 'Stores', list: StoresPage, item: StorePage },
+  { path: 'shipments', label: 'Shipments', list: ShipmentsPage },
+  { path: 'notices', label: 'Unmatched notices', list: NoticesPage },
+  { path: 'alerts', label: 'Alerts', list: AlertsPage },
+];
+
+/** '#/m/acme/orders/12?status=new' → { parts: ['m','acme','orders','12'], params } */
+function parseHash() {
+  const raw = location.hash.replace(/^#\/?/, '');
+  const [path, q] = raw.split('?');
+  return {
+    parts: path.split('/').filter(Boolean).map(decodeURIComponent),
+    params: new URLSearchParams(q ?? ''),
+  };
+}
+
+function SignIn({ onSignedIn }) {
+  const [mode, setMode] = useState('credential');
+  const [form, setForm] = useState({ api_user: '', api_key: '', admin_token: '' });
+  const action = useAction();
+  const set = (k) => (v) => setForm({ ...form, [k]: v });
+  const submit = (e) => {
+    e.preventDefault();
+    action.run(async () => {
+      const body =
+        mode === 'admin'
+          ? { admin_token: form.admin_token }
+          : { api_user: form.api_user, api_key: form.api_key };
+      onSignedIn(await api.post('/console/api/session', body));
+    });
+  };
+  const general = action.error && !(action.error instanceof ApiError && action.error.details.length > 0);
+  return html`<main class="signin" id="main">
+    <h1>shipbridge console</h1>
+    <form onSubmit=${submit} novalidate aria-labelledby="signin-title">
+      <h2 id="signin-title">Sign in</h2>
+      <fieldset class="choice">
+        <legend>Sign in with</legend>
+        <label><input type="radio" name="mode" checked=${mode === 'credential'} onChange=${() => setMode('credential')} /> an API credential</label>
+        <label><input type="radio" name="mode" checked=${mode === 'admin'} onChange=${() => setMode('admin')} /> the admin token</label>
+      </fieldset>
+      ${
+        mode === 'credential'
+          ? html`<${Field} label="API user" name="api_user" value=${form.api_user} onInput=${set('api_user')}
+                error=${action.fieldError('api_user')} autocomplete="username" required />
+              <${Field} label="API key" name="api_key" type="password" value=${form.api_key} onInput=${set('api_key')}
+                error=${action.fieldError('api_key')} autocomplete="current-password" required />`
+          : html`<${Field} label="Admin token" name="admin_token" type="password" value=${form.admin_token}
+                onInput=${set('admin_token')} error=${action.fieldError('admin_token')} autocomplete="current-password" required />`
+      }
+      ${general && html`<${ErrorBanner} error=${action.error} />`}
+      <button type="submit" class="primary" disabled=${action.busy}>Sign in</button>
+    </form>
+  </main>`;
+}
+
+function Shell({ session, onSignOut, route }) {
+  const user = session.user;
+  const fixedMerchant = user.kind === 'merchant' ? user.merchant : null;
+  const [merchants, setMerchants] = useState(fixedMerchant ? [{ code: fixedMerchant }] : null);
+  const { parts } = route;
+  const merchant = parts[0] === 'm' ? parts[1] : fixedMerchant;
+  useEffect(() => {
+    if (fixedMerchant) return;
+    api.get('/v1/merchants?limit=500').then(
+      (r) => setMerchants(r.merchants),
+      () => setMerchants([]),
+    );
+    // Again on every page change: a merchant created on the merchants page appears in the picker.
+  }, [fixedMerchant, route.parts.join('/')]);
+
+  let page;
+  if (parts[0] === 'merchants' && !fixedMerchant) page = html`<${MerchantsPage} user=${user} />`;
+  else if (merchant) {
+    const section =
+      MERCHANT_PAGES.find((p) => p.path === (parts[0] === 'm' ? parts[2] : undefined)) ?? MERCHANT_PAGES[0];
+    const id = parts[0] === 'm' ? parts[3] : undefined;
+    const Page = id && section.item ? section.item : section.list;
+    page = html`<${Page} key=${`${merchant}/${section.path}/${id ?? ''}`} merchant=${merchant} id=${id} route=${route} />`;
+  } else page = html`<${MerchantsPage} user=${user} />`;
+  const current = parts[0] === 'm' ? (parts[2] ?? 'orders') : (parts[0] ?? 'merchants');
+
+  return html`<div class="shell">
+    <a class="skip" href="#main" onClick=${(e) => {
+      e.preventDefault();
+      document.getElementById('main')?.focus();
+    }}>Skip to content</a>
+    <header class="top">
+      <span class="brand">shipbridge</span>
+      <nav aria-label="Main">
+        <ul class="menu">
+          ${
+            !fixedMerchant &&
+            html`<li><a href="#/merchants" aria-current=${current === 'merchants' ? 'page' : undefined}>Merchants</a></li>`
+          }
+          ${
+            merchant &&
+            MERCHANT_PAGES.map(
+              (p) => html`<li>
+                <a href=${`#/m/${enc(merchant)}/${p.path}`} aria-current=${current === p.path ? 'page' : undefined}>${p.label}</a>
+              </li>`,
+            )
+          }
+        </ul>
+      </nav>
+      ${
+        !fixedMerchant &&
+        merchants &&
+        merchants.length > 0 &&
+        html`<div class="merchant-pick"><label for="merchant-pick">Merchant</label>
+          <select id="merchant-pick" value=${merchant ?? ''} onChange=${(e) => e.target.value && go(`m/${enc(e.target.value)}/${current === 'merchants' ? 'orders' : current}`)}>
+            <option value="">— choose —</option>
+            ${merchants.map((m) => html`<option value=${m.code}>${m.code}</option>`)}
+          </select>
+        </div>`
+      }
+      <span class="who">${user.kind === 'admin' ? 'operator (admin)' : `${user.kind} ${user.warehouse ?? user.merchant}`}</span>
+      <button type="button" onClick=${onSignOut}>Sign out</button>
+    </header>
+    <main id="main" tabindex="-1">${page}</main>
+  </div>`;
+}
+
+function App() {
+  const [session, setSessionState] = useState(undefined);
+  const [route, setRoute] = useState(parseHash());
+  useEffect(() => {
+    const onHash = () => setRoute(parseHash());
+    window.addEventListener('hashchange', onHash);
+    const signedOut = () => {
+      setSession(null);
+      setSessionState(null);
+    };
+    api.get('/console/api/session').then(
+      (s) => {
+        setSession(s, signedOut);
+        setSessionState(s);
+      },
+      () => {
+        setSession(null, signedOut);
+        setSessionState(null);
+      },
+    );
+    return () => window.removeEventListener('hashchange', onHash);
+  }, []);
+  useEffect(() => {
+    document.title = `shipbridge console${route.parts.length ? ` — ${route.parts.filter((_p, i) => i !== 1 || route.parts[0] !== 'm').join(' / ')}` : ''}`;
+  }, [route]);
+
+  if (session === undefined) return html`<p class="muted">Loading…</p>`;
+  if (session === null) {
+    return html`<${SignIn}
+      onSignedIn=${(s) => {
+        setSession(s);
+        setSessionState(s);
+      }}
+    />`;
+  }
+  const signOut = async () => {
+    try {
+      await api.del('/console/api/session');
+    } finally {
+      setSession(null);
+      setSessionState(null);
+      go('');
+    }
+  };
+  return html`<${Shell} session=${session} route=${route} onSignOut=${signOut} />`;
+}
+
+render(html`<${App} />`, document.getElementById('app'));

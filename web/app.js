@@ -74,6 +74,12 @@ function Shell({ session, onSignOut, route }) {
   const user = session.user;
   const fixedMerchant = user.kind === 'merchant' ? user.merchant : null;
   const [merchants, setMerchants] = useState(fixedMerchant ? [{ code: fixedMerchant }] : null);
+  const [merchantsChanged, setMerchantsChanged] = useState(0);
+  useEffect(() => {
+    const bump = () => setMerchantsChanged((n) => n + 1);
+    window.addEventListener('merchants-changed', bump);
+    return () => window.removeEventListener('merchants-changed', bump);
+  }, []);
   const { parts } = route;
   const merchant = parts[0] === 'm' ? parts[1] : fixedMerchant;
   useEffect(() => {
@@ -83,7 +89,7 @@ function Shell({ session, onSignOut, route }) {
       () => setMerchants([]),
     );
     // Again on every page change: a merchant created on the merchants page appears in the picker.
-  }, [fixedMerchant, route.parts.join('/')]);
+  }, [fixedMerchant, route.parts.join('/'), merchantsChanged]);
 
   let page;
   if (parts[0] === 'merchants' && !fixedMerchant) page = html`<${MerchantsPage} user=${user} />`;

@@ -34,6 +34,8 @@ export function MerchantsPage({ user }) {
       setCreated(r);
       setForm({ code: '', name: '', warehouse: '' });
       list.reload();
+      // The shell's merchant picker lists it at once.
+      window.dispatchEvent(new Event('merchants-changed'));
     });
   };
   return html`<section aria-labelledby="merchants-h">

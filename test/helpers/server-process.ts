@@ -45,7 +45,8 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export async function waitReady(port: number, ms = 60000): Promise<void> {
+/** Polls /readyz; generous by default: a first start on a busy machine runs initdb (tens of seconds). */
+export async function waitReady(port: number, ms = 180_000): Promise<void> {
   const until = Date.now() + ms;
   while (Date.now() < until) {
     try {

@@ -71,9 +71,19 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.addHook('onRequest', async (req, reply) => {
     reply.header('x-request-id', req.id);
   });
+  // Every error line carries its code: read from the error body both error handlers wrote
+  // (JSON `"code":"…"` or XML `<Code>…</Code>`), so no route has to remember it.
+  app.addHook('onSend', async (req, reply, payload) => {
+    if (reply.statusCode >= 400 && typeof payload === 'string') {
+      const code = /"code":"([a-z_]+)"|<Code>([a-z_]+)<\/Code>/.exec(payload.slice(0, 200));
+      if (code) req.logContext = { ...(req.logContext ?? {}), code: code[1] ?? code[2] };
+    }
+    return payload;
+  });
   app.addHook('onResponse', async (req, reply) => {
     const caller = req.caller;
-    req.log.info(
+    // 5xx at error: something an operator must look at; everything else is the request's own story.
+    req.log[reply.statusCode >= 500 ? 'error' : 'info'](
       {
         method: req.method,
         url: redactUrl(req.url),
@@ -110,7 +120,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(swaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
-  const accounts = new AccountsRepository(deps.database.db, deps.hasher);
+  const accounts = new AccountsRepository(deps.database.db, deps.hasher, deps.logger);
   const ctx: AppContext = {
     config: deps.config,
     db: deps.database.db,

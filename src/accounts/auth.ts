@@ -1,6 +1,7 @@
 import { timingSafeEqual, createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AppError } from '../http/errors.js';
+import { logFailedSignIn } from '../lib/sign-in-log.js';
 import type { AccountsRepository } from './repository.js';
 import type { Caller } from './caller.js';
 
@@ -46,20 +47,30 @@ export function installApiAuth(
     const bearer = header ? /^Bearer\s+(.+)$/i.exec(header) : null;
     if (bearer) {
       const ok = adminDigest !== undefined && timingSafeEqual(digest(bearer[1]!.trim()), adminDigest);
-      if (!ok) throw unauthorized('invalid admin token');
+      if (!ok) {
+        logFailedSignIn(req, 'api', undefined, 'invalid admin token');
+        throw unauthorized('invalid admin token');
+      }
       req.caller = { kind: 'admin' };
       return;
     }
     const basic = parseBasic(header);
     if (wanted === 'admin') {
-      if (basic && (await accounts.authenticate(basic.user, basic.pass))) {
+      if (basic && typeof (await accounts.authenticate(basic.user, basic.pass)) === 'object') {
         throw new AppError('forbidden', 'this route needs the admin token (Authorization: Bearer …)');
       }
       throw unauthorized('this route needs the admin token (Authorization: Bearer …)');
     }
     if (!basic) throw unauthorized('send Authorization: Basic with an api_user and api_key');
     const caller = await accounts.authenticate(basic.user, basic.pass);
-    if (!caller) throw unauthorized('invalid api_user or api_key');
+    if (caller === 'disabled') {
+      logFailedSignIn(req, 'api', basic.user, 'merchant disabled');
+      throw unauthorized('this merchant is disabled; its warehouse or the operator can enable it again');
+    }
+    if (!caller) {
+      logFailedSignIn(req, 'api', basic.user, 'invalid api_user or api_key');
+      throw unauthorized('invalid api_user or api_key');
+    }
     req.caller = caller;
   });
 }

@@ -7,7 +7,7 @@ import { AppError, type ErrorCode } from '../http/errors.js';
 import { errorXml } from './error-xml.js';
 import { XML_DECLARATION } from './order-xml.js';
 import { esc } from './xml.js';
-import { servePage } from './export.js';
+import { renderPage, servePage } from './export.js';
 import { handleShipNotify } from './notify.js';
 import { authenticateStore, isCredentialParam } from './store-auth.js';
 import { Semaphore } from '../lib/semaphore.js';
@@ -81,7 +81,7 @@ function xmlErrorHandler(err: FastifyError | AppError | Error, req: FastifyReque
       code = 'invalid_request';
       message = `malformed request: ${err.message}`;
     } else {
-      req.log.error({ err }, 'unhandled error in the ShipStation endpoint');
+      req.log.error({ err, code: 'internal' }, 'unhandled error in the ShipStation endpoint');
       status = 500;
       code = 'internal';
       message = 'internal error; ShipStation may retry later';
@@ -147,6 +147,12 @@ export function shipstationRoutes(ctx: AppContext): FastifyPluginAsyncZod {
               ? 'action=shipnotify must be sent with POST'
               : `unknown action "${action ?? ''}": GET takes action=export, POST takes action=shipnotify`,
           );
+        }
+        if (store.merchantDisabled) {
+          // Nothing leaves while the merchant is disabled, and nothing is pinned: the orders are
+          // exported as usual once it is enabled again. The same document as an empty window.
+          req.logContext = { ...(req.logContext ?? {}), merchant_disabled: true };
+          return sendXml(reply, 200, renderPage(store, [], 0));
         }
         const result = await exportSlots.run(() => servePage(ctx, store, req.query));
         req.logContext = {

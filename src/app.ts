@@ -25,6 +25,7 @@ import { shipmentsRoutes } from './shipments/routes.js';
 import { shipstationRoutes } from './shipstation/routes.js';
 import { storeTestRoutes } from './shipstation/test-connection.js';
 import { storesRoutes } from './stores/routes.js';
+import { summariesRoutes } from './summaries/routes.js';
 
 export interface AppDeps {
   config: Config;
@@ -139,6 +140,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       await v1.register(storeTestRoutes(ctx));
       await v1.register(ordersRoutes(ctx));
       await v1.register(shipmentsRoutes(ctx));
+      await v1.register(summariesRoutes(ctx));
     },
     { prefix: '/v1' },
   );

@@ -20,6 +20,8 @@ import { healthRoutes } from './health/routes.js';
 import { installErrorHandling } from './http/errors.js';
 import { redactUrl } from './lib/logger.js';
 import type { SecretHasher } from './lib/secrets.js';
+import { Metrics } from './metrics/metrics.js';
+import { installMetrics } from './metrics/routes.js';
 import { ordersRoutes } from './orders/routes.js';
 import { shipmentsRoutes } from './shipments/routes.js';
 import { shipstationRoutes } from './shipstation/routes.js';
@@ -118,6 +120,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     transform: jsonSchemaTransform,
     transformObject: jsonSchemaTransformObject,
   });
+  const metrics = new Metrics(deps.database.poolStats);
+  installMetrics(app, metrics, deps.config.metricsToken);
   await app.register(swaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
@@ -128,6 +132,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     engine: deps.database.engine,
     hasher: deps.hasher,
     accounts,
+    metrics,
   };
 
   await app.register(healthRoutes(ctx, deps.schema));

@@ -11,6 +11,8 @@ export interface Database {
   readonly engine: Engine;
   /** Where the embedded database lives on disk (undefined for PostgreSQL and in-memory PGlite). */
   readonly dataDir: string | undefined;
+  /** Connections of the PostgreSQL pool (undefined for the embedded database: one connection). */
+  readonly poolStats?: () => { inUse: number; total: number; waiting: number };
   close(): Promise<void>;
 }
 
@@ -62,7 +64,17 @@ export async function createDatabase(opts: DatabaseOptions): Promise<Database> {
     // An idle client that loses its connection must not crash the process.
     pool.on('error', () => {});
     const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
-    return { db, engine: 'postgres', dataDir: undefined, close: () => db.destroy() };
+    return {
+      db,
+      engine: 'postgres',
+      dataDir: undefined,
+      poolStats: () => ({
+        inUse: pool.totalCount - pool.idleCount,
+        total: pool.totalCount,
+        waiting: pool.waitingCount,
+      }),
+      close: () => db.destroy(),
+    };
   }
   let pglite = opts.pglite;
   if (!pglite) {

@@ -155,6 +155,8 @@ export function shipstationRoutes(ctx: AppContext): FastifyPluginAsyncZod {
           return sendXml(reply, 200, renderPage(store, [], 0));
         }
         const result = await exportSlots.run(() => servePage(ctx, store, req.query));
+        ctx.metrics.exportPages.inc();
+        ctx.metrics.exportOrders.inc(result.orders);
         req.logContext = {
           ...(req.logContext ?? {}),
           page: result.page,
@@ -194,7 +196,11 @@ export function shipstationRoutes(ctx: AppContext): FastifyPluginAsyncZod {
           query: queryWithoutCredentials(req.query as Record<string, unknown>),
           body,
           contentType,
+        }).catch((err: unknown) => {
+          ctx.metrics.notices.inc({ outcome: 'error' });
+          throw err;
         });
+        ctx.metrics.notices.inc({ outcome: result.outcome });
         req.logContext = { ...(req.logContext ?? {}), notice: result.noticeId };
         if (result.status >= 200 && result.status < 300) {
           return sendXml(reply, result.status, okXml(result.message));

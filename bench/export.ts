@@ -7,6 +7,7 @@ import { loadConfig } from '../src/config.js';
 import type { Store } from '../src/db/schema.js';
 import { createLogger } from '../src/lib/logger.js';
 import { SecretHasher } from '../src/lib/secrets.js';
+import { Metrics } from '../src/metrics/metrics.js';
 import {
   createSnapshot,
   pagesOf,
@@ -146,7 +147,14 @@ async function main() {
     };
 
     const results: string[] = [];
-    const ctx = { config, db, engine: database.engine, hasher, accounts: undefined as never };
+    const ctx = {
+      config,
+      db,
+      engine: database.engine,
+      hasher,
+      accounts: undefined as never,
+      metrics: new Metrics(undefined),
+    };
     const http: Record<number, { first: number[]; later: number[]; walk: number[] }> = {};
     const direct: Record<number, number[]> = {};
     const split: Record<number, Record<string, number[]>> = {};

@@ -3,6 +3,7 @@ import * as initial from './2026-11-22T00-initial.js';
 import * as hotPathConstraints from './2026-12-02T00-hot-path-constraints.js';
 import * as receivedNoticesIndex from './2026-12-03T03-received-notices-index.js';
 import * as boundedPlans from './2026-12-03T04-bounded-plans.js';
+import * as accountsAndSummaries from './2026-12-03T05-accounts-and-summaries.js';
 import * as jobsWebhooks from './2026-12-03T06-jobs-webhooks.js';
 import * as consoleSessions from './2026-12-03T07-console-sessions.js';
 
@@ -16,6 +17,7 @@ export const migrations: Record<string, Migration> = {
   '2026-12-02T00-hot-path-constraints': hotPathConstraints,
   '2026-12-03T03-received-notices-index': receivedNoticesIndex,
   '2026-12-03T04-bounded-plans': boundedPlans,
+  '2026-12-03T05-accounts-and-summaries': accountsAndSummaries,
   '2026-12-03T06-jobs-webhooks': jobsWebhooks,
   '2026-12-03T07-console-sessions': consoleSessions,
 };

@@ -24,12 +24,15 @@ import { installInputDoor } from './http/input.js';
 import { installTransport, transportOptions } from './http/transport.js';
 import { jobsRoutes } from './jobs/routes.js';
 import type { SecretHasher } from './lib/secrets.js';
+import { Metrics } from './metrics/metrics.js';
+import { installMetrics } from './metrics/routes.js';
 import { ordersRoutes } from './orders/routes.js';
 import { shipmentsRoutes } from './shipments/routes.js';
 import { orderXmlRoutes } from './shipstation/order-preview.js';
 import { shipstationRoutes } from './shipstation/routes.js';
 import { storeTestRoutes } from './shipstation/test-connection.js';
 import { storesRoutes } from './stores/routes.js';
+import { summariesRoutes } from './summaries/routes.js';
 
 export interface AppDeps {
   config: Config;
@@ -80,9 +83,19 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     reply.header('x-request-id', req.id);
   });
   await installTransport(app, deps.config);
+  // Every error line carries its code: read from the error body both error handlers wrote
+  // (JSON `"code":"…"` or XML `<Code>…</Code>`), so no route has to remember it.
+  app.addHook('onSend', async (req, reply, payload) => {
+    if (reply.statusCode >= 400 && typeof payload === 'string') {
+      const code = /"code":"([a-z_]+)"|<Code>([a-z_]+)<\/Code>/.exec(payload.slice(0, 200));
+      if (code) req.logContext = { ...(req.logContext ?? {}), code: code[1] ?? code[2] };
+    }
+    return payload;
+  });
   app.addHook('onResponse', async (req, reply) => {
     const caller = req.caller;
-    req.log.info(
+    // 5xx at error: something an operator must look at; everything else is the request's own story.
+    req.log[reply.statusCode >= 500 ? 'error' : 'info'](
       {
         method: req.method,
         // The logger masks secret query values in every `url` field (lib/logger.ts).
@@ -117,16 +130,19 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     transform: jsonSchemaTransform,
     transformObject: jsonSchemaTransformObject,
   });
+  const metrics = new Metrics(deps.database.poolStats);
+  installMetrics(app, metrics, deps.config.metricsToken);
   await app.register(swaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
-  const accounts = new AccountsRepository(deps.database.db, deps.hasher);
+  const accounts = new AccountsRepository(deps.database.db, deps.hasher, deps.logger);
   const ctx: AppContext = {
     config: deps.config,
     db: deps.database.db,
     engine: deps.database.engine,
     hasher: deps.hasher,
     accounts,
+    metrics,
   };
 
   const sessions = new ConsoleSessions(
@@ -149,6 +165,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       await v1.register(shipmentsRoutes(ctx));
       await v1.register(orderXmlRoutes(ctx));
       await v1.register(jobsRoutes(ctx));
+      await v1.register(summariesRoutes(ctx));
     },
     { prefix: '/v1' },
   );

@@ -29,6 +29,7 @@ const envSchema = z.object({
   ),
   PUBLIC_URL: z.preprocess(emptyToUndefined, z.url('an absolute http(s) URL').optional()),
   ADMIN_TOKEN: z.preprocess(emptyToUndefined, z.string().min(16, 'at least 16 characters').optional()),
+  METRICS_TOKEN: z.preprocess(emptyToUndefined, z.string().min(16, 'at least 16 characters').optional()),
   SECRET_KEY: z.preprocess(emptyToUndefined, z.string().min(32, 'at least 32 characters').optional()),
   LOG_LEVEL: z.preprocess(
     emptyToUndefined,
@@ -63,6 +64,8 @@ export interface Config {
   readonly publicUrl: string | undefined;
   readonly adminToken: string | undefined;
   readonly secretKey: string | undefined;
+  /** Bearer token of GET /metrics; the route is off when unset. */
+  readonly metricsToken: string | undefined;
   readonly logLevel: string;
   /** Fastify's trustProxy: whom to believe about X-Forwarded-For/-Proto/-Host. */
   readonly trustProxy: boolean | string[] | ((address: string, hop: number) => boolean);
@@ -94,7 +97,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       `invalid configuration: ${name} must be ${issue.message.replace(/^Invalid input: /, '')}` +
         (got === undefined
           ? ''
-          : ` (got ${JSON.stringify(name === 'ADMIN_TOKEN' || name === 'SECRET_KEY' ? '<redacted>' : got)})`),
+          : ` (got ${JSON.stringify(name === 'ADMIN_TOKEN' || name === 'SECRET_KEY' || name === 'METRICS_TOKEN' ? '<redacted>' : got)})`),
     );
   }
   const e = parsed.data;
@@ -107,6 +110,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     publicUrl: e.PUBLIC_URL?.replace(/\/+$/, ''),
     adminToken: e.ADMIN_TOKEN,
     secretKey: e.SECRET_KEY,
+    metricsToken: e.METRICS_TOKEN,
     logLevel: e.LOG_LEVEL,
     trustProxy:
       e.TRUST_PROXY === 'true'

@@ -4,6 +4,7 @@ import type { Config } from './config.js';
 import type { Engine } from './db/database.js';
 import type { DB } from './db/schema.js';
 import type { SecretHasher } from './lib/secrets.js';
+import type { Metrics } from './metrics/metrics.js';
 
 /** What every capability's routes are built from. Plain data: no globals. */
 export interface AppContext {
@@ -12,4 +13,6 @@ export interface AppContext {
   readonly engine: Engine;
   readonly hasher: SecretHasher;
   readonly accounts: AccountsRepository;
+  /** Prometheus series; counters are cheap increments, safe on hot paths. */
+  readonly metrics: Metrics;
 }

@@ -1,16 +1,16 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { Merchant } from '../db/schema.js';
 import { readCredentials } from '../http/credentials.js';
 import { AppError } from '../http/errors.js';
+import { logFailedSignIn } from '../lib/sign-in-log.js';
 import type { Caller } from './caller.js';
-import type { AccountsRepository } from './repository.js';
+import type { AccountsRepository, MerchantRef } from './repository.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
     caller: Caller | null;
     /** The merchant of a `/merchants/:merchant/…` path, once the caller is known to act on it. */
-    merchant: Merchant | null;
+    merchant: MerchantRef | null;
   }
   interface FastifyContextConfig {
     /** 'admin': only the ADMIN_TOKEN bearer; default: any valid credential or the admin bearer. */
@@ -59,7 +59,10 @@ export function installApiAuth(
     }
     if (presented?.scheme === 'bearer') {
       if (adminDigest === undefined) throw unauthorized(`a bearer token is not accepted: ${ADMIN_OFF}`);
-      if (!timingSafeEqual(digest(presented.token), adminDigest)) throw unauthorized('invalid admin token');
+      if (!timingSafeEqual(digest(presented.token), adminDigest)) {
+        logFailedSignIn(req, 'api', undefined, 'invalid admin token');
+        throw unauthorized('invalid admin token');
+      }
       return { kind: 'admin' };
     }
     // Text no issued credential holds is wrong without asking the database (which refuses NUL).
@@ -68,12 +71,20 @@ export function installApiAuth(
         ? await accounts.authenticate(presented.user, presented.password)
         : undefined;
     if (wanted === 'admin') {
-      if (caller)
+      if (typeof caller === 'object')
         throw new AppError('forbidden', 'this route needs the admin token (Authorization: Bearer …)');
       throw unauthorized('this route needs the admin token (Authorization: Bearer …)');
     }
     if (!presented) throw unauthorized('send Authorization: Basic with an api_user and api_key');
-    if (!caller) throw unauthorized('invalid api_user or api_key');
+    const attempted = presented?.user;
+    if (caller === 'disabled') {
+      logFailedSignIn(req, 'api', attempted, 'merchant disabled');
+      throw unauthorized('this merchant is disabled; its warehouse or the operator can enable it again');
+    }
+    if (!caller) {
+      logFailedSignIn(req, 'api', attempted, 'invalid api_user or api_key');
+      throw unauthorized('invalid api_user or api_key');
+    }
     return caller;
   }
 
@@ -97,7 +108,7 @@ export function callerOf(req: FastifyRequest): Caller {
 }
 
 /** The merchant of the path, authorised before validation; routes with `:merchant` always have one. */
-export function merchantOf(req: FastifyRequest): Merchant {
+export function merchantOf(req: FastifyRequest): MerchantRef {
   if (!req.merchant) throw new AppError('internal', 'the path merchant was not authorised');
   return req.merchant;
 }

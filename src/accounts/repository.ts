@@ -1,4 +1,5 @@
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
+import type { Logger } from 'pino';
 import { AppError, conflict, notFound } from '../http/errors.js';
 import { generateIdentifier, generateSecret, type SecretHasher } from '../lib/secrets.js';
 import type { DB, Merchant } from '../db/schema.js';
@@ -6,6 +7,8 @@ import type { Caller } from './caller.js';
 import { CODE_PATTERN, mayActOnMerchant } from './caller.js';
 
 const isUniqueViolation = (e: unknown) => (e as { code?: string } | null)?.code === '23505';
+
+export type MerchantRef = Pick<Merchant, 'id' | 'code' | 'warehouse_id'>;
 
 export interface IssuedCredential {
   api_user: string;
@@ -23,14 +26,54 @@ export interface CredentialView {
   last_used_at: Date | null;
 }
 
+/** How often a credential's last_used_at may move: enough to find unused keys, cheap to keep. */
+const LAST_USED_RESOLUTION_MS = 60_000;
+
+export interface MerchantView {
+  code: string;
+  name: string;
+  warehouse: string | null;
+  created_at: Date;
+  normalise_addresses: boolean;
+  disabled: boolean;
+  disabled_at: Date | null;
+}
+
+function merchantView(m: {
+  code: string;
+  name: string;
+  warehouse: string | null;
+  created_at: Date;
+  normalise_addresses: boolean;
+  disabled_at: Date | null;
+}): MerchantView {
+  return {
+    code: m.code,
+    name: m.name,
+    warehouse: m.warehouse,
+    created_at: m.created_at,
+    normalise_addresses: m.normalise_addresses,
+    disabled: m.disabled_at !== null,
+    disabled_at: m.disabled_at,
+  };
+}
+
+/** SQL condition for "this merchant is enabled", for any module that must skip disabled merchants. */
+export const merchantEnabledSql = (merchantIdColumn: string) =>
+  sql<boolean>`not exists (select 1 from merchants dm where dm.id = ${sql.ref(merchantIdColumn)} and dm.disabled_at is not null)`;
+
 export class AccountsRepository {
   constructor(
     private readonly db: Kysely<DB>,
     private readonly hasher: SecretHasher,
+    private readonly log?: Pick<Logger, 'error'>,
   ) {}
 
-  /** Authenticates an api_user/api_key pair. Unknown users cost the same as wrong keys. */
-  async authenticate(apiUser: string, apiKey: string): Promise<Caller | undefined> {
+  /**
+   * Authenticates an api_user/api_key pair. Unknown users cost the same as wrong keys.
+   * 'disabled': the key is right but its merchant is disabled (still a 401).
+   */
+  async authenticate(apiUser: string, apiKey: string): Promise<Caller | 'disabled' | undefined> {
     const row = await this.db
       .selectFrom('credentials as c')
       .leftJoin('warehouses as w', 'w.id', 'c.warehouse_id')
@@ -44,11 +87,15 @@ export class AccountsRepository {
         'w.code as warehouse_code',
         'm.code as merchant_code',
         'm.warehouse_id as merchant_warehouse_id',
+        'm.disabled_at as merchant_disabled_at',
+        'c.last_used_at',
       ])
       .where('c.api_user', '=', apiUser)
       .executeTakeFirst();
     const ok = this.hasher.verify(apiKey, row && !row.revoked_at ? row.key_hash : undefined);
     if (!ok || !row) return undefined;
+    if (row.merchant_disabled_at) return 'disabled';
+    this.noteUse(row.id, row.last_used_at);
     if (row.warehouse_id !== null) {
       return {
         kind: 'warehouse',
@@ -66,6 +113,20 @@ export class AccountsRepository {
       merchantCode: row.merchant_code!,
       warehouseId: row.merchant_warehouse_id ?? null,
     };
+  }
+
+  /**
+   * Moves last_used_at at most once a minute, off the request's path: most requests find it fresh
+   * and write nothing; the conditional UPDATE keeps concurrent instances from writing twice. A failure
+   * is logged, never the request's failure.
+   */
+  private noteUse(credentialId: number, lastUsedAt: Date | null): void {
+    if (lastUsedAt && Date.now() - lastUsedAt.getTime() < LAST_USED_RESOLUTION_MS) return;
+    sql`update credentials set last_used_at = now()
+      where id = ${credentialId}
+        and (last_used_at is null or last_used_at < now() - make_interval(secs => ${LAST_USED_RESOLUTION_MS / 1000}))`
+      .execute(this.db)
+      .catch((err: unknown) => this.log?.error({ err, code: 'internal' }, 'could not record last_used_at'));
   }
 
   private async issue(
@@ -151,13 +212,10 @@ export class AccountsRepository {
         const m = await trx
           .insertInto('merchants')
           .values({ code: input.code, name: input.name, warehouse_id: warehouseId })
-          .returning(['id', 'code', 'name', 'created_at'])
+          .returning(['id', 'code', 'name', 'created_at', 'normalise_addresses', 'disabled_at'])
           .executeTakeFirstOrThrow();
         const credential = await this.issue(trx, { merchant_id: m.id }, createdBy);
-        return {
-          merchant: { code: m.code, name: m.name, warehouse: warehouseCode, created_at: m.created_at },
-          credential,
-        };
+        return { merchant: merchantView({ ...m, warehouse: warehouseCode }), credential };
       });
     } catch (e) {
       if (isUniqueViolation(e)) throw conflict(`a merchant with code '${input.code}' already exists`);
@@ -165,41 +223,44 @@ export class AccountsRepository {
     }
   }
 
-  /** The merchant with this code, if the caller may act on it; otherwise 404 (never a hint it exists). */
-  async merchantFor(caller: Caller, code: string): Promise<Merchant> {
+  /**
+   * The merchant with this code, if the caller may act on it; otherwise 404 (never a hint it exists).
+   * Only its identity: a merchant caller is answered from its credential without a read.
+   */
+  async merchantFor(caller: Caller, code: string): Promise<MerchantRef> {
     if (caller.kind === 'merchant' && caller.merchantCode === code) {
-      return {
-        id: caller.merchantId,
-        code,
-        warehouse_id: caller.warehouseId,
-        name: '',
-        created_at: new Date(0),
-      };
+      return { id: caller.merchantId, code, warehouse_id: caller.warehouseId };
     }
     // A code that cannot be one names no merchant (and never reaches SQL: it may hold NUL).
     const m = CODE_PATTERN.test(code)
-      ? await this.db.selectFrom('merchants').selectAll().where('code', '=', code).executeTakeFirst()
+      ? await this.db
+          .selectFrom('merchants')
+          .select(['id', 'code', 'warehouse_id'])
+          .where('code', '=', code)
+          .executeTakeFirst()
       : undefined;
     if (!m || !mayActOnMerchant(caller, m)) throw notFound(`merchant '${code}'`);
     return m;
   }
 
-  /** The id of the warehouse with this code, if the caller may act on it; otherwise 404. */
-  async warehouseFor(caller: Caller, code: string): Promise<number> {
-    if (caller.kind === 'warehouse' && caller.warehouseCode === code) return caller.warehouseId;
-    const w =
-      caller.kind === 'admin' && CODE_PATTERN.test(code)
-        ? await this.db.selectFrom('warehouses').select(['id']).where('code', '=', code).executeTakeFirst()
-        : undefined;
-    if (!w) throw notFound(`warehouse '${code}'`);
-    return w.id;
+  private merchantsQuery() {
+    return this.db
+      .selectFrom('merchants as m')
+      .leftJoin('warehouses as w', 'w.id', 'm.warehouse_id')
+      .select([
+        'm.id',
+        'm.code',
+        'm.name',
+        'w.code as warehouse',
+        'm.warehouse_id',
+        'm.created_at',
+        'm.normalise_addresses',
+        'm.disabled_at',
+      ]);
   }
 
   async listMerchants(caller: Caller, cursor: number | undefined, limit: number) {
-    let q = this.db
-      .selectFrom('merchants as m')
-      .leftJoin('warehouses as w', 'w.id', 'm.warehouse_id')
-      .select(['m.id', 'm.code', 'm.name', 'w.code as warehouse', 'm.created_at'])
+    let q = this.merchantsQuery()
       .orderBy('m.id')
       .limit(limit + 1);
     if (caller.kind === 'warehouse') q = q.where('m.warehouse_id', '=', caller.warehouseId);
@@ -207,7 +268,115 @@ export class AccountsRepository {
     if (cursor !== undefined) q = q.where('m.id', '>', cursor);
     const rows = await q.execute();
     const page = rows.slice(0, limit);
-    return { rows: page, last: rows.length > limit ? page[page.length - 1]!.id : undefined };
+    return {
+      rows: page.map(merchantView),
+      last: rows.length > limit ? page[page.length - 1]!.id : undefined,
+    };
+  }
+
+  async getMerchant(caller: Caller, code: string): Promise<MerchantView> {
+    const m = await this.merchantsQuery().where('m.code', '=', code).executeTakeFirst();
+    if (!m || !mayActOnMerchant(caller, m)) throw notFound(`merchant '${code}'`);
+    return merchantView(m);
+  }
+
+  /**
+   * Renames a merchant, switches its address normalisation, disables or enables it. Only the
+   * operator or the merchant's warehouse may disable or enable it. Enabling marks every order that
+   * changed while it was disabled as modified now, so ShipStation's next import (whose windows
+   * passed while the stores exported empty pages) picks them up.
+   */
+  async updateMerchant(
+    caller: Caller,
+    code: string,
+    patch: {
+      name?: string | undefined;
+      normalise_addresses?: boolean | undefined;
+      disabled?: boolean | undefined;
+    },
+  ): Promise<MerchantView> {
+    const m = await this.merchantsQuery().where('m.code', '=', code).executeTakeFirst();
+    if (!m || !mayActOnMerchant(caller, m)) throw notFound(`merchant '${code}'`);
+    if (patch.disabled !== undefined && caller.kind === 'merchant') {
+      throw new AppError(
+        'forbidden',
+        "only the operator or the merchant's warehouse may disable or enable it",
+        [{ path: 'disabled', message: 'not allowed with a merchant credential' }],
+      );
+    }
+    await this.db.transaction().execute(async (trx) => {
+      const now = await trx
+        .updateTable('merchants')
+        .set({
+          ...(patch.name !== undefined ? { name: patch.name } : {}),
+          ...(patch.normalise_addresses !== undefined
+            ? { normalise_addresses: patch.normalise_addresses }
+            : {}),
+          ...(patch.disabled === true ? { disabled_at: sql<Date>`coalesce(disabled_at, now())` } : {}),
+          ...(patch.disabled === false ? { disabled_at: null } : {}),
+        })
+        .where('id', '=', m.id)
+        .returning(['disabled_at'])
+        .executeTakeFirstOrThrow();
+      if (patch.disabled === false && m.disabled_at && now.disabled_at === null) {
+        await trx
+          .updateTable('orders')
+          .set({ last_modified: sql<Date>`now()` })
+          .where('merchant_id', '=', m.id)
+          .where('last_modified', '>=', m.disabled_at)
+          .execute();
+      }
+    });
+    return this.getMerchant(caller, code);
+  }
+
+  /** The warehouse with this code, if the caller may act on it; otherwise 404. */
+  async warehouseFor(caller: Caller, code: string) {
+    if (!CODE_PATTERN.test(code)) throw notFound(`warehouse '${code}'`);
+    return this.db
+      .selectFrom('warehouses')
+      .select(['id', 'code', 'name', 'created_at'])
+      .where('code', '=', code)
+      .executeTakeFirst()
+      .then((w) => {
+        const allowed =
+          w && (caller.kind === 'admin' || (caller.kind === 'warehouse' && caller.warehouseId === w.id));
+        if (!w || !allowed) throw notFound(`warehouse '${code}'`);
+        return w;
+      });
+  }
+
+  async listWarehouses(cursor: number | undefined, limit: number) {
+    let q = this.db
+      .selectFrom('warehouses')
+      .select(['id', 'code', 'name', 'created_at'])
+      .orderBy('id')
+      .limit(limit + 1);
+    if (cursor !== undefined) q = q.where('id', '>', cursor);
+    const rows = await q.execute();
+    const page = rows.slice(0, limit);
+    return {
+      rows: page.map(({ id: _id, ...w }) => w),
+      last: rows.length > limit ? page[page.length - 1]!.id : undefined,
+    };
+  }
+
+  async getWarehouse(caller: Caller, code: string) {
+    const { id: _id, ...w } = await this.warehouseFor(caller, code);
+    return w;
+  }
+
+  /** The id of a warehouse the caller may act on (404 otherwise). */
+  async warehouseIdFor(caller: Caller, code: string): Promise<number> {
+    return (await this.warehouseFor(caller, code)).id;
+  }
+
+  async updateWarehouse(caller: Caller, code: string, patch: { name?: string | undefined }) {
+    const w = await this.warehouseFor(caller, code);
+    if (patch.name !== undefined) {
+      await this.db.updateTable('warehouses').set({ name: patch.name }).where('id', '=', w.id).execute();
+    }
+    return this.getWarehouse(caller, code);
   }
 
   async createMerchantCredential(
@@ -229,10 +398,10 @@ export class AccountsRepository {
     warehouseCode: string,
     label?: string,
   ): Promise<IssuedCredential> {
-    const warehouseId = await this.warehouseFor(caller, warehouseCode);
+    const w = await this.warehouseFor(caller, warehouseCode);
     return this.issue(
       this.db,
-      { warehouse_id: warehouseId },
+      { warehouse_id: w.id },
       caller.kind === 'admin' ? 'admin' : caller.apiUser,
       label,
     );

@@ -18,12 +18,22 @@ const errors = {
   409: errorBodySchema,
 };
 
-const merchantView = z.object({
-  code: z.string(),
-  name: z.string(),
-  warehouse: z.string().nullable(),
-  created_at: timestamp,
-});
+const merchantView = z
+  .object({
+    code: z.string(),
+    name: z.string(),
+    warehouse: z.string().nullable(),
+    created_at: timestamp,
+    normalise_addresses: z.boolean().describe('tidy ship-to and bill-to addresses (default on)'),
+    disabled: z
+      .boolean()
+      .describe('a disabled merchant cannot sign in and its stores export empty pages; nothing is deleted'),
+    disabled_at: timestamp.nullable(),
+  })
+  .meta({ id: 'Merchant' });
+const warehouseView = z
+  .object({ code: z.string(), name: z.string(), created_at: timestamp })
+  .meta({ id: 'Warehouse' });
 const credentialView = z
   .object({
     api_user: z.string(),
@@ -51,7 +61,7 @@ export function accountsRoutes(accounts: AccountsRepository): FastifyPluginAsync
           body: z.object({ code: codeSchema, name: nameSchema }),
           response: {
             201: z.object({
-              warehouse: z.object({ code: z.string(), name: z.string(), created_at: timestamp }),
+              warehouse: warehouseView,
               credential: credentialSchema,
             }),
             ...errors,
@@ -91,11 +101,102 @@ export function accountsRoutes(accounts: AccountsRepository): FastifyPluginAsync
       async (req) => {
         const after = decodeCursor(req.query.cursor, isPositiveInt);
         const { rows, last } = await accounts.listMerchants(callerOf(req), after, req.query.limit);
-        return {
-          merchants: rows.map(({ id: _id, ...m }) => m),
-          next_cursor: last === undefined ? null : encodeCursor(last),
-        };
+        return { merchants: rows, next_cursor: last === undefined ? null : encodeCursor(last) };
       },
+    );
+
+    app.get(
+      '/merchants/:merchant',
+      {
+        schema: {
+          tags: ['accounts'],
+          summary: 'Read a merchant',
+          params: z.object({ merchant: codeSchema }),
+          response: { 200: z.object({ merchant: merchantView }), ...errors },
+        },
+      },
+      async (req) => ({ merchant: await accounts.getMerchant(callerOf(req), req.params.merchant) }),
+    );
+
+    app.patch(
+      '/merchants/:merchant',
+      {
+        schema: {
+          tags: ['accounts'],
+          summary: 'Rename a merchant, switch address normalisation, disable or enable it',
+          description:
+            "Only the operator or the merchant's warehouse may set `disabled`. A disabled merchant keeps all its " +
+            'data: its credentials answer 401, its stores answer ShipStation with an empty order list, and ' +
+            'shipment notices are still stored and applied. Enabling it restores everything, and the orders ' +
+            "that changed meanwhile are exported at ShipStation's next import.",
+          params: z.object({ merchant: codeSchema }),
+          body: z
+            .strictObject({
+              name: nameSchema.optional(),
+              normalise_addresses: z.boolean().optional(),
+              disabled: z.boolean().optional(),
+            })
+            .meta({ example: { disabled: true } }),
+          response: { 200: z.object({ merchant: merchantView }), ...errors },
+        },
+      },
+      async (req) => ({
+        merchant: await accounts.updateMerchant(callerOf(req), req.params.merchant, req.body),
+      }),
+    );
+
+    // Registered even without ADMIN_TOKEN: calling it then says that admin routes are off (403).
+    app.get(
+      '/warehouses',
+      {
+        config: { auth: 'admin' },
+        schema: {
+          tags: ['accounts'],
+          summary: 'Every warehouse (admin)',
+          security: [{ adminBearer: [] }],
+          querystring: listQuery,
+          response: {
+            200: z.object({ warehouses: z.array(warehouseView), next_cursor: z.string().nullable() }),
+            ...errors,
+          },
+        },
+      },
+      async (req) => {
+        const after = decodeCursor(req.query.cursor, isPositiveInt);
+        const { rows, last } = await accounts.listWarehouses(after, req.query.limit);
+        return { warehouses: rows, next_cursor: last === undefined ? null : encodeCursor(last) };
+      },
+    );
+
+    app.get(
+      '/warehouses/:warehouse',
+      {
+        schema: {
+          tags: ['accounts'],
+          summary: 'Read a warehouse (admin, or the warehouse itself)',
+          params: z.object({ warehouse: codeSchema }),
+          response: { 200: z.object({ warehouse: warehouseView }), ...errors },
+        },
+      },
+      async (req) => ({ warehouse: await accounts.getWarehouse(callerOf(req), req.params.warehouse) }),
+    );
+
+    app.patch(
+      '/warehouses/:warehouse',
+      {
+        schema: {
+          tags: ['accounts'],
+          summary: 'Rename a warehouse (admin, or the warehouse itself)',
+          params: z.object({ warehouse: codeSchema }),
+          body: z
+            .strictObject({ name: nameSchema.optional() })
+            .meta({ example: { name: 'Acme Fulfilment' } }),
+          response: { 200: z.object({ warehouse: warehouseView }), ...errors },
+        },
+      },
+      async (req) => ({
+        warehouse: await accounts.updateWarehouse(callerOf(req), req.params.warehouse, req.body),
+      }),
     );
 
     app.get(

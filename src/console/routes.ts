@@ -8,6 +8,7 @@ import { z } from 'zod';
 import type { Caller } from '../accounts/caller.js';
 import { clearLoginFailures, loginBlockedFor, recordLoginFailure } from '../accounts/login-limit.js';
 import type { AppContext } from '../context.js';
+import { logFailedSignIn } from '../lib/sign-in-log.js';
 import { AppError, type ErrorDetail, invalid } from '../http/errors.js';
 import type { ConsoleSessions, SessionInfo } from './sessions.js';
 
@@ -78,12 +79,6 @@ const sessionAnswer = (s: SessionInfo) => ({
   expires_at: s.expiresAt.toISOString(),
 });
 
-/** What a failed sign-in logs as the username: cut short, and left out when it looks like a secret. */
-function loggableUser(user: string): string | undefined {
-  if (/^[A-Za-z0-9_-]{24,}$/.test(user) && !/^(wh|mc)_/.test(user)) return undefined;
-  return user.slice(0, 50);
-}
-
 export function consoleRoutes(ctx: AppContext, sessions: ConsoleSessions): FastifyPluginAsyncZod {
   return async (app) => {
     const root = webRoot();
@@ -138,15 +133,19 @@ export function consoleRoutes(ctx: AppContext, sessions: ConsoleSessions): Fasti
           { 'retry-after': String(wait) },
         );
       }
-      let caller: Caller | undefined;
+      let caller: Caller | 'disabled' | undefined;
       if (asAdmin) caller = sessions.adminTokenMatches(admin_token) ? { kind: 'admin' } : undefined;
       else caller = await ctx.accounts.authenticate(api_user!, api_key!);
+      if (caller === 'disabled') {
+        logFailedSignIn(req, 'console', api_user, 'merchant disabled');
+        throw new AppError(
+          'unauthorized',
+          'this merchant is disabled; its warehouse or the operator can enable it again',
+        );
+      }
       if (!caller) {
         await recordLoginFailure(ctx.db, window, username, client);
-        req.log.warn(
-          { client, username: asAdmin ? 'admin token' : loggableUser(api_user!), code: 'unauthorized' },
-          'console sign-in failed',
-        );
+        logFailedSignIn(req, 'console', asAdmin ? 'admin token' : api_user, 'wrong credentials');
         const field = asAdmin ? 'admin_token' : 'api_key';
         throw new AppError('unauthorized', asAdmin ? 'wrong admin token' : 'wrong api_user or api_key', [
           { path: field, message: asAdmin ? 'not the admin token' : 'does not match the api_user' },

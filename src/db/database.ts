@@ -13,6 +13,8 @@ export interface Database {
   readonly engine: Engine;
   /** Where the embedded database lives on disk (undefined for PostgreSQL and in-memory PGlite). */
   readonly dataDir: string | undefined;
+  /** Connections of the PostgreSQL pool (undefined for the embedded database: one connection). */
+  readonly poolStats?: () => { inUse: number; total: number; waiting: number };
   close(): Promise<void>;
 }
 
@@ -75,7 +77,17 @@ export async function createDatabase(opts: DatabaseOptions): Promise<Database> {
       dialect: new PostgresDialect({ pool }),
       ...(opts.log ? { log: opts.log } : {}),
     });
-    return { db, engine: 'postgres', dataDir: undefined, close: () => db.destroy() };
+    return {
+      db,
+      engine: 'postgres',
+      dataDir: undefined,
+      poolStats: () => ({
+        inUse: pool.totalCount - pool.idleCount,
+        total: pool.totalCount,
+        waiting: pool.waitingCount,
+      }),
+      close: () => db.destroy(),
+    };
   }
   let pglite = opts.pglite;
   let lock: DataDirLock | undefined;

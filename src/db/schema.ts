@@ -50,6 +50,9 @@ export interface MerchantsTable {
   name: string;
   warehouse_id: number | null;
   created_at: CreatedAt;
+  /** Set while the merchant is disabled: its credentials answer 401, its stores export empty pages. */
+  disabled_at: NullableTimestamp;
+  normalise_addresses: Generated<boolean>;
 }
 
 export interface CredentialsTable {

@@ -176,7 +176,7 @@ export function installErrorHandling(app: FastifyInstance): void {
         .send(errorBody('invalid_request', listedMessage(message, count, details.length), details));
     }
     if (isResponseSerializationError(err)) {
-      req.log.error({ err }, 'response did not match its schema');
+      req.log.error({ err, code: 'internal' }, 'response did not match its schema');
       return reply.code(500).send(errorBody('internal', 'internal error'));
     }
     const status = (err as FastifyError).statusCode ?? 500;
@@ -204,7 +204,7 @@ export function installErrorHandling(app: FastifyInstance): void {
         .code(status)
         .send(errorBody(status === 404 ? 'not_found' : 'invalid_request', err.message));
     }
-    req.log.error({ err }, 'unhandled error');
+    req.log.error({ err, code: 'internal' }, 'unhandled error');
     return reply.code(500).send(errorBody('internal', 'internal error'));
   });
 

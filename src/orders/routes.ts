@@ -160,11 +160,15 @@ export function ordersRoutes(ctx: AppContext): FastifyPluginAsyncZod {
             ]);
           }
           const results = await ingestOrders(ctx.db, ref, actorOf(caller), orders, true);
+          const tally = new Map<string, number>();
+          for (const r of results) tally.set(r.result, (tally.get(r.result) ?? 0) + 1);
+          for (const [result, n] of tally) ctx.metrics.ordersIngested.inc({ result }, n);
           req.logContext = { merchant: merchant.code, orders: orders.length };
           return reply.code(200).send({ results });
         }
         const [r] = await ingestOrders(ctx.db, ref, actorOf(caller), [body], false);
         if (!r) throw new AppError('internal', 'no result');
+        ctx.metrics.ordersIngested.inc({ result: r.result });
         if ('order' in r) return reply.code(r.result === 'created' ? 201 : 200).send(r.order);
         throw new AppError(
           r.result === 'conflict' ? 'conflict' : 'invalid_request',

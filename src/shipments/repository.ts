@@ -51,7 +51,7 @@ export interface Page<T> {
   next: number | null;
 }
 
-const OPEN_STATUSES: readonly OrderStatus[] = ['await_payment', 'new', 'at_wms', 'on_hold'];
+export const OPEN_STATUSES: readonly OrderStatus[] = ['await_payment', 'new', 'at_wms', 'on_hold'];
 
 /** Shipments with their items: one query for the shipments (joined to their orders), one for items. */
 async function loadShipments(

@@ -32,6 +32,8 @@ export interface ShipNotifyResult {
   /** A short human-readable message; the routes wrap it in XML. */
   message: string;
   noticeId: number | undefined;
+  /** What became of the notice (a bounded metrics label). */
+  outcome: 'applied' | 'duplicate' | 'unmatched' | 'unreadable';
 }
 
 /** PostgreSQL text and jsonb cannot hold NUL: replace it, so a notice is never lost to it. */
@@ -197,7 +199,12 @@ export async function handleShipNotify(
   try {
     if (!notice.ok) {
       await markUnmatched(ctx.db, store.merchant_id, noticeId, notice.reason);
-      return { status: 400, message: `${notice.reason} (stored as notice ${noticeId})`, noticeId };
+      return {
+        status: 400,
+        message: `${notice.reason} (stored as notice ${noticeId})`,
+        noticeId,
+        outcome: 'unreadable',
+      };
     }
     const match = chooseOrder(steps, rows[0]!.candidates, store.id);
     if (!match.ok) {
@@ -206,6 +213,7 @@ export async function handleShipNotify(
         status: 404,
         message: `${match.reason} (stored as notice ${noticeId}; a person can apply it to an order)`,
         noticeId,
+        outcome: 'unmatched',
       };
     }
     const outcome = await applyShipmentWithSnapshot(
@@ -221,7 +229,12 @@ export async function handleShipNotify(
       },
       rows[0]!.snapshots?.find((o) => o.id === match.orderId),
     );
-    return { status: 200, message: outcomeMessage(outcome), noticeId };
+    return {
+      status: 200,
+      message: outcomeMessage(outcome),
+      noticeId,
+      outcome: outcome.kind === 'duplicate' ? 'duplicate' : 'applied',
+    };
   } catch (err) {
     // Keep the notice listed for a person; the endpoint logs the error and answers 500.
     await markUnmatched(

@@ -8,7 +8,7 @@ import { AppError, type ErrorCode } from '../http/errors.js';
 import { errorXml } from './error-xml.js';
 import { XML_DECLARATION } from './order-xml.js';
 import { esc } from './xml.js';
-import { servePage } from './export.js';
+import { renderPage, servePage } from './export.js';
 import { handleShipNotify } from './notify.js';
 import { isCredentialParam } from '../http/credentials.js';
 import { authenticateStore } from './store-auth.js';
@@ -90,7 +90,7 @@ function xmlErrorHandler(err: FastifyError | AppError | Error, req: FastifyReque
       code = 'invalid_request';
       message = `malformed request: ${err.message}`;
     } else {
-      req.log.error({ err }, 'unhandled error in the ShipStation endpoint');
+      req.log.error({ err, code: 'internal' }, 'unhandled error in the ShipStation endpoint');
       status = 500;
       code = 'internal';
       message = 'internal error; ShipStation may retry later';
@@ -158,7 +158,15 @@ export function shipstationRoutes(ctx: AppContext): FastifyPluginAsyncZod {
               : `unknown action "${action ?? ''}": GET takes action=export, POST takes action=shipnotify`,
           );
         }
+        if (store.merchantDisabled) {
+          // Nothing leaves while the merchant is disabled, and nothing is pinned: the orders are
+          // exported as usual once it is enabled again. The same document as an empty window.
+          req.logContext = { ...(req.logContext ?? {}), merchant_disabled: true };
+          return sendXml(reply, 200, renderPage(store, [], 0));
+        }
         const result = await exportSlots.run(() => servePage(ctx, store, req.query));
+        ctx.metrics.exportPages.inc();
+        ctx.metrics.exportOrders.inc(result.orders);
         req.logContext = {
           ...(req.logContext ?? {}),
           page: result.page,
@@ -208,7 +216,11 @@ export function shipstationRoutes(ctx: AppContext): FastifyPluginAsyncZod {
           query: queryWithoutCredentials(req.query as Record<string, unknown>),
           body,
           contentType,
+        }).catch((err: unknown) => {
+          ctx.metrics.notices.inc({ outcome: 'error' });
+          throw err;
         });
+        ctx.metrics.notices.inc({ outcome: result.outcome });
         req.logContext = { ...(req.logContext ?? {}), notice: result.noticeId };
         if (result.status >= 200 && result.status < 300) {
           return sendXml(reply, result.status, okXml(result.message));

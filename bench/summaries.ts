@@ -1,0 +1,124 @@
+/**
+ * Order summaries benchmark (issue 16): N orders of one merchant created within one month, with
+ * 1–3 lines each (every 10th with a discount adjustment), 60 % shipped with a shipment and its
+ * 'shipped' event, 5 % canceled; then the month summarised per day, by creation date and by ship
+ * date, ungrouped and grouped by store, source and status.
+ *
+ *   DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres npx tsx bench/summaries.ts [orders]
+ *
+ * The target is 1 M orders summarised for a month in under 1 s; the default size is 100 000 (the
+ * machine is shared). Works in a scratch schema dropped at the end. Median of 3 runs per query.
+ */
+import { CompiledQuery, sql } from 'kysely';
+import { type SummaryQuery, summarise, summaryStatement } from '../src/summaries/query.js';
+import { withScratchDatabase } from './scratch.js';
+
+const url = process.env.DATABASE_URL ?? '';
+if (!url) {
+  console.error('set DATABASE_URL=postgres://… (the benchmark measures PostgreSQL)');
+  process.exit(2);
+}
+const ORDERS = Number(process.argv[2] ?? 100_000);
+const RUNS = 3;
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+async function main() {
+  await withScratchDatabase(url, 'bench_summaries', 2, async (database) => {
+    const db = database.db;
+    const m = await db
+      .insertInto('merchants')
+      .values({ code: 'bench', name: 'Bench' })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    const other = await db
+      .insertInto('merchants')
+      .values({ code: 'other', name: 'Other' })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    const t0 = performance.now();
+    for (const [merchant, n] of [
+      [m.id, ORDERS],
+      [other.id, Math.ceil(ORDERS / 4)],
+    ] as const) {
+      await sql`
+        insert into stores (merchant_id, name, username, password_hash, order_sources, include_tags, exclude_tags)
+        values (${merchant}, 'Main', ${`ss_bench_${merchant}`}, '\\x00', '{}', '{}', '{}')`.execute(db);
+      // November 2026, spread evenly; statuses: 60 % shipped/confirmed, 5 % canceled, the rest open.
+      await sql`
+        insert into orders (merchant_id, order_source, order_number, status, order_date, currency, tags,
+          order_total, shipping_amount, content, content_hash, store_id, served_store_id, created_at)
+        select ${merchant}, (array['shopify-us', 'amazon', 'api'])[1 + i % 3], 'B-' || i,
+          case when i % 20 = 0 then 'canceled' when i % 10 < 6 then (case when i % 3 = 0 then 'confirmed' else 'shipped' end)
+               else 'at_wms' end,
+          ts, 'USD', '{}', (10 + i % 90)::numeric(12, 2) + 0.99, 4.95, '{}'::jsonb, 'x',
+          s.id, s.id, ts
+        from generate_series(1, ${n}) as g(i)
+        cross join lateral (select timestamptz '2026-11-01T00:00:00Z' + (i::float8 / ${n}) * interval '30 days' as ts) t
+        cross join (select id from stores where merchant_id = ${merchant}) s`.execute(db);
+      await sql`
+        insert into order_lines (merchant_id, order_id, position, sku, name, quantity, unit_price, adjustment, content)
+        select o.merchant_id, o.id, p, 'SKU-' || p, 'Item', 1 + (o.id + p) % 3,
+          case when p = 4 then -1.00 else 5.00 end, p = 4, '{}'::jsonb
+        from orders o cross join generate_series(1, 4) as p
+        where o.merchant_id = ${merchant} and (p <= 1 + o.id % 3 or (p = 4 and o.id % 10 = 0))`.execute(db);
+      await sql`
+        insert into order_events (merchant_id, order_id, at, type, from_status, to_status, actor_type)
+        select merchant_id, id, created_at + interval '20 hours', 'shipped', 'at_wms', 'shipped', 'store'
+        from orders where merchant_id = ${merchant} and status in ('shipped', 'confirmed')`.execute(db);
+      await sql`
+        insert into shipments (merchant_id, order_id, store_id, carrier, tracking_number, ship_date,
+          shipping_cost, idempotency_key)
+        select merchant_id, id, store_id, 'UPS', 'T' || id, ((created_at + interval '20 hours') at time zone 'UTC')::date,
+          7.25, 'k' || id
+        from orders where merchant_id = ${merchant} and status in ('shipped', 'confirmed')`.execute(db);
+    }
+    await sql`analyze`.execute(db);
+    console.log(
+      `seeded ${ORDERS} orders (+${Math.ceil(ORDERS / 4)} of another merchant) in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+    );
+
+    const base: SummaryQuery = {
+      scope: { merchantId: m.id },
+      date: 'created',
+      from: '2026-11-01',
+      to: '2026-11-30',
+      timezone: 'America/New_York',
+      group: undefined,
+    };
+    const cases: [string, SummaryQuery][] = [
+      ['created, ungrouped', base],
+      ['created, by store', { ...base, group: 'store' }],
+      ['created, by source', { ...base, group: 'source' }],
+      ['created, by status', { ...base, group: 'status' }],
+      ['shipped, ungrouped', { ...base, date: 'shipped' }],
+      ['shipped, by source', { ...base, date: 'shipped', group: 'source' }],
+    ];
+    if (process.env.SUMMARY_EXPLAIN) {
+      // The plan of the first query, to see where the time goes.
+      const compiled = summaryStatement(base).compile(db);
+      const plan = await db.executeQuery(
+        CompiledQuery.raw(`explain (analyze, buffers) ${compiled.sql}`, [...compiled.parameters]),
+      );
+      console.log(plan.rows.map((r) => Object.values(r as object)[0]).join('\n'));
+    }
+    console.log(`| query (a month, ${ORDERS} orders of the merchant) | rows | median ms | min–max ms |`);
+    console.log('|---|---|---|---|');
+    for (const [name, q] of cases) {
+      const times: number[] = [];
+      let rows = 0;
+      for (let run = 0; run < RUNS; run++) {
+        const t = performance.now();
+        rows = (await summarise(db, q)).length;
+        times.push(performance.now() - t);
+      }
+      console.log(
+        `| ${name} | ${rows} | ${median(times).toFixed(0)} | ${Math.min(...times).toFixed(0)}–${Math.max(...times).toFixed(0)} |`,
+      );
+    }
+  });
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

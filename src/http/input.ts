@@ -57,12 +57,11 @@ export function unstorableTexts(
   return out;
 }
 
-export type JsonScan =
-  | {
-      ok: true /** the text holds a \u0000 or surrogate escape: the parsed value must be walked */;
-      suspect: boolean;
-    }
-  | { ok: false; detail: ErrorDetail /** characters read before refusing */; scanned: number };
+/**
+ * `suspect`: the text holds a NUL or surrogate escape, so the parsed value must be walked.
+ * `scanned`: how many characters were read before refusing.
+ */
+export type JsonScan = { ok: true; suspect: boolean } | { ok: false; detail: ErrorDetail; scanned: number };
 
 interface Frame {
   array: boolean;
@@ -171,7 +170,11 @@ declare module 'fastify' {
   }
 }
 
-/** Installs the door on a scope (the REST API): the JSON body parser and the text check. */
+/**
+ * Installs the door on a scope (the REST API): the JSON body parser and the text check. Its hooks
+ * run after the scope's onRequest authentication, so a caller is known and authorised on the path
+ * before its body is read.
+ */
 export function installInputDoor(app: FastifyInstance): void {
   const parseJson = app.getDefaultJsonParser('error', 'error');
   app.removeContentTypeParser(['application/json', 'text/plain']);

@@ -112,30 +112,42 @@ const weightUnit = z
   .transform((s) => s.trim().toLowerCase())
   .pipe(z.enum(['oz', 'lb', 'g', 'kg'], 'must be one of oz, lb, g, kg'));
 
-const ISO_WITH_OFFSET = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}(:?\d{2})?)$/i;
+const ISO_WITH_OFFSET =
+  /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|([+-])(\d{2})(:?(\d{2}))?)$/i;
+const NOT_ISO = 'must be an ISO 8601 date and time with an offset, e.g. 2026-11-22T10:15:00Z or …+01:00';
 
-const orderDate = z
-  .string()
-  .transform((s, ctx) => {
-    const v = s.trim();
-    if (!ISO_WITH_OFFSET.test(v)) {
-      ctx.addIssue({
-        code: 'custom',
-        message: 'must be an ISO 8601 date and time with an offset, e.g. 2026-11-22T10:15:00Z or …+01:00',
-      });
-      return z.NEVER;
+/**
+ * An ISO 8601 date and time with a real offset: Z, or −12:00 … +14:00 with minutes below 60
+ * (luxon alone takes +99:99). The one reader of instants in requests (order_date, updated_since).
+ */
+export function parseInstant(s: string): { ok: true; utc: string } | { ok: false; message: string } {
+  const v = s.trim();
+  const m = ISO_WITH_OFFSET.exec(v);
+  if (!m) return { ok: false, message: NOT_ISO };
+  if (m[4]) {
+    const minutes = Number(m[5]) * 60 + Number(m[7] ?? '0');
+    if (Number(m[7] ?? '0') > 59 || (m[4] === '-' ? minutes > 12 * 60 : minutes > 14 * 60)) {
+      return { ok: false, message: 'has an offset outside -12:00 … +14:00' };
     }
-    const dt = DateTime.fromISO(v.replace(' ', 'T'), { setZone: true });
-    if (!dt.isValid || dt.year < 1900 || dt.year > 9999) {
-      ctx.addIssue({ code: 'custom', message: 'is not a valid date and time' });
-      return z.NEVER;
-    }
-    return dt.toUTC().toISO() as string;
-  })
-  .meta({
-    description: 'ISO 8601 with an offset (Z or ±hh:mm); answered in UTC',
-    example: '2026-11-22T10:15:00Z',
-  });
+  }
+  const dt = DateTime.fromISO(v.replace(' ', 'T'), { setZone: true });
+  if (!dt.isValid || dt.year < 1900 || dt.year > 9999)
+    return { ok: false, message: 'is not a valid date and time' };
+  return { ok: true, utc: dt.toUTC().toISO() as string };
+}
+
+/** A zod string read by parseInstant, answered as its UTC ISO form. */
+export const instant = z.string().transform((s, ctx) => {
+  const r = parseInstant(s);
+  if (r.ok) return r.utc;
+  ctx.addIssue({ code: 'custom', message: r.message });
+  return z.NEVER;
+});
+
+const orderDate = instant.meta({
+  description: 'ISO 8601 with an offset (Z or ±hh:mm, -12:00 … +14:00); answered in UTC',
+  example: '2026-11-22T10:15:00Z',
+});
 
 const currency = z
   .string()

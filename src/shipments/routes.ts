@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { callerOf, merchantOf } from '../accounts/auth.js';
 import { actorOf } from '../accounts/caller.js';
 import type { AppContext } from '../context.js';
-import { idParam, listQuery, merchantParams, timestamp } from '../http/common.js';
+import { idParam, idValue, listQuery, merchantParams, timestamp } from '../http/common.js';
 import { errorBodySchema } from '../http/errors.js';
 import { decodeCursor, encodeCursor, isPositiveInt } from '../lib/cursor.js';
 import {
@@ -168,7 +168,7 @@ export function shipmentsRoutes(ctx: AppContext): FastifyPluginAsyncZod {
             'Shipments already confirmed, voided, or not this merchant’s are not counted. An order that ' +
             'is shipped and whose every shipment is now confirmed becomes confirmed (§2).',
           params: merchantParams,
-          body: z.object({ shipment_ids: z.array(idParam).min(1).max(500) }),
+          body: z.object({ shipment_ids: z.array(idValue).min(1).max(500) }),
           response: { 200: z.object({ confirmed: z.number().int() }), ...errors },
         },
       },
@@ -257,7 +257,7 @@ export function shipmentsRoutes(ctx: AppContext): FastifyPluginAsyncZod {
             'The same application as a notice ShipStation matched. Applying it to the same order again changes ' +
             'nothing; an unreadable body, a dismissed notice or one applied to another order is 409.',
           params: merchantParams.extend({ notice: idParam }),
-          body: z.object({ order_id: idParam }),
+          body: z.object({ order_id: idValue }),
           response: {
             200: z.object({
               result: z.enum(['applied', 'duplicate', 'unchanged']),

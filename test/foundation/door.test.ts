@@ -205,3 +205,87 @@ t.test('the path is authorised before the body is validated', async (t) => {
   });
   t.equal(own.statusCode, 400);
 });
+
+t.test('ids are plain decimal digits, offsets are real ones', async (t) => {
+  const { app } = await buildTestApp(t);
+  const s = await seedAccounts(app, 'ids');
+  const json = { ...s.merchant.auth, 'content-type': 'application/json' };
+  const base = `/v1/merchants/${s.merchant.code}`;
+  const created = await app.inject({
+    method: 'POST',
+    url: `${base}/orders`,
+    headers: json,
+    payload: JSON.stringify(sampleOrder('ids-1')),
+  });
+  t.equal(created.statusCode, 201);
+  const id = created.json().id as number;
+  const ok = await app.inject({ method: 'GET', url: `${base}/orders/${id}`, headers: s.merchant.auth });
+  t.equal(ok.statusCode, 200);
+
+  const loose = ['0x1', '1e3', '1.0', '+1', '%201', '0', '-1', '99999999999999999999', 'abc'];
+  for (const bad of loose) {
+    for (const path of [
+      `${base}/orders/${bad}`,
+      `${base}/orders/${bad}/events`,
+      `${base}/stores/${bad}`,
+      `${base}/shipments/${bad}`,
+      `${base}/shipnotices/${bad}`,
+    ]) {
+      const r = await app.inject({ method: 'GET', url: path, headers: s.merchant.auth });
+      t.equal(r.statusCode, 404, path);
+      t.equal(r.json().error.code, 'not_found');
+    }
+    const write = await app.inject({
+      method: 'POST',
+      url: `${base}/alerts/${bad}/dismiss`,
+      headers: s.merchant.auth,
+    });
+    t.equal(write.statusCode, 404, `dismiss alert ${bad}`);
+  }
+  const query = await app.inject({
+    method: 'GET',
+    url: `${base}/shipments?order_id=0x1`,
+    headers: s.merchant.auth,
+  });
+  t.equal(query.statusCode, 400, 'a loose id in a query is a bad filter');
+  t.equal(query.json().error.details[0].path, 'query.order_id');
+  const body = await app.inject({
+    method: 'POST',
+    url: `${base}/shipments/confirm`,
+    headers: json,
+    payload: JSON.stringify({ shipment_ids: ['0x1', 2] }),
+  });
+  t.equal(body.statusCode, 400);
+  t.equal(body.json().error.details[0].path, 'shipment_ids[0]');
+
+  for (const date of [
+    '2026-01-01T10:00:00+99:99',
+    '2026-01-01T10:00:00+14:30',
+    '2026-01-01T10:00:00-13:00',
+    '2026-01-01T10:00:00+05:60',
+  ]) {
+    const r = await app.inject({
+      method: 'POST',
+      url: `${base}/orders`,
+      headers: json,
+      payload: JSON.stringify(sampleOrder(`off-${date}`, { order_date: date })),
+    });
+    t.equal(r.statusCode, 400, date);
+    t.equal(r.json().error.details[0].path, 'order_date');
+    const list = await app.inject({
+      method: 'GET',
+      url: `${base}/orders?updated_since=${encodeURIComponent(date)}`,
+      headers: s.merchant.auth,
+    });
+    t.equal(list.statusCode, 400, `updated_since ${date}`);
+  }
+  for (const date of ['2026-01-01T10:00:00+14:00', '2026-01-01T10:00:00-12:00', '2026-01-01T10:00:00+0545']) {
+    const r = await app.inject({
+      method: 'POST',
+      url: `${base}/orders`,
+      headers: json,
+      payload: JSON.stringify(sampleOrder(`off-${date}`, { order_date: date })),
+    });
+    t.equal(r.statusCode, 201, date);
+  }
+});

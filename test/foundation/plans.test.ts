@@ -157,6 +157,8 @@ for (const mode of ['never analysed', 'analysed before a burst'] as const) {
       const cursor = (JSON.parse(first) as { next_cursor: string }).next_cursor;
       await bounded('list later page', () => o.list(`?limit=100&cursor=${cursor}`));
       await bounded('list by status', () => o.list('?limit=100&status=new'));
+      const since = encodeURIComponent(new Date(Date.now() - 30 * 60_000).toISOString());
+      await bounded('list updated since', () => o.list(`?limit=100&updated_since=${since}`));
     });
     const now = new Date();
     const window = `start_date=${encodeURIComponent(ssDate(new Date(now.getTime() - 150 * 60_000)))}&end_date=${encodeURIComponent(ssDate(now))}`;

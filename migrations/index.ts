@@ -1,6 +1,7 @@
 import type { Migration } from 'kysely/migration';
 import * as initial from './2026-11-22T00-initial.js';
 import * as hotPathConstraints from './2026-12-02T00-hot-path-constraints.js';
+import * as rules from './2026-12-03T08-rules.js';
 
 /**
  * Every migration, by name. Names sort in the order they must run (ISO date prefix).
@@ -10,4 +11,5 @@ import * as hotPathConstraints from './2026-12-02T00-hot-path-constraints.js';
 export const migrations: Record<string, Migration> = {
   '2026-11-22T00-initial': initial,
   '2026-12-02T00-hot-path-constraints': hotPathConstraints,
+  '2026-12-03T08-rules': rules,
 };

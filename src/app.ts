@@ -22,6 +22,7 @@ import { redactUrl } from './lib/logger.js';
 import type { SecretHasher } from './lib/secrets.js';
 import { ordersRoutes } from './orders/routes.js';
 import { shipmentsRoutes } from './shipments/routes.js';
+import { rulesRoutes } from './rules/routes.js';
 import { shipstationRoutes } from './shipstation/routes.js';
 import { storeTestRoutes } from './shipstation/test-connection.js';
 import { storesRoutes } from './stores/routes.js';
@@ -129,6 +130,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       await v1.register(storeTestRoutes(ctx));
       await v1.register(ordersRoutes(ctx));
       await v1.register(shipmentsRoutes(ctx));
+      await v1.register(rulesRoutes(ctx));
     },
     { prefix: '/v1' },
   );

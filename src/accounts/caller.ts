@@ -33,4 +33,9 @@ export function mayActOnMerchant(
   }
 }
 
+/** May this caller act on the warehouse with this id (its own account: admin or that warehouse)? */
+export function mayActOnWarehouse(caller: Caller, warehouseId: number): boolean {
+  return caller.kind === 'admin' || (caller.kind === 'warehouse' && caller.warehouseId === warehouseId);
+}
+
 export const CODE_PATTERN = /^[A-Za-z0-9_-]{1,50}$/;

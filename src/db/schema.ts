@@ -50,6 +50,8 @@ export interface MerchantsTable {
   name: string;
   warehouse_id: number | null;
   created_at: CreatedAt;
+  /** Address normalisation of the rules engine (src/rules); default on. */
+  normalise_addresses: Generated<boolean>;
 }
 
 export interface CredentialsTable {
@@ -107,6 +109,8 @@ export interface OrdersTable {
   content: Json<Record<string, unknown>>;
   /** Hash of the normalised content (lines included, requested status excluded): duplicate detection. */
   content_hash: string;
+  /** What normalisation and rules made of the order (src/rules); null until rules are wired in. */
+  effective: NullableJson<Record<string, unknown>>;
   store_id: number | null;
   routing_reason: string | null;
   served_store_id: number | null;
@@ -246,6 +250,23 @@ export interface AuthFailuresTable {
   failures: number;
 }
 
+/** Rules of src/rules: owned by exactly one of merchant_id, warehouse_id. */
+export interface RulesTable {
+  id: Id;
+  merchant_id: number | null;
+  warehouse_id: number | null;
+  name: string;
+  enabled: Generated<boolean>;
+  position: number;
+  /** The rule's `when`. */
+  conditions: Json<unknown[]>;
+  /** The rule's `then`. */
+  actions: Json<unknown[]>;
+  stop: Generated<boolean>;
+  created_at: CreatedAt;
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
+}
+
 export interface DB {
   server_settings: ServerSettingsTable;
   warehouses: WarehousesTable;
@@ -263,10 +284,12 @@ export interface DB {
   export_snapshot_orders: ExportSnapshotOrdersTable;
   export_log: ExportLogTable;
   auth_failures: AuthFailuresTable;
+  rules: RulesTable;
 }
 
 export type Warehouse = Selectable<WarehousesTable>;
-export type Merchant = Selectable<MerchantsTable>;
+/** A merchant as accounts knows it (its rule settings are read by src/rules). */
+export type Merchant = Omit<Selectable<MerchantsTable>, 'normalise_addresses'>;
 export type Credential = Selectable<CredentialsTable>;
 export type Store = Selectable<StoresTable>;
 export type NewStore = Insertable<StoresTable>;

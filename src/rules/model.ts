@@ -408,3 +408,25 @@ export function parseRulePatch(input: unknown, owner: RuleOwner): RuleParse<Rule
   const owned = r.data.then ? ownerIssues(owner, r.data.then) : [];
   return owned.length > 0 ? { ok: false, details: owned } : { ok: true, value: r.data };
 }
+
+const KIND_VALUE: Record<FieldKind, string> = {
+  text: 'string; `in`/`not_in`: list of strings',
+  tags: 'one tag',
+  sku: 'string; `in`/`not_in`: list of strings',
+  boolean: '`true` / `false`',
+  money: 'amount, ≤ 2 decimals, compared exactly',
+  count: 'integer',
+  weight: 'grams, ≤ 2 decimals, compared exactly',
+};
+
+/** The README's table of condition fields, rendered from FIELDS and KIND_OPERATORS. */
+export function fieldTableMarkdown(): string {
+  const rows = CONDITION_FIELDS.map((f) => {
+    const { kind, about } = FIELDS[f];
+    const ops = KIND_OPERATORS[kind].map((o) => `\`${o}\``).join(', ');
+    return `| \`${f}\` | ${kind} | ${ops} | ${KIND_VALUE[kind]} | ${about} |`;
+  });
+  return ['| field | kind | operators | value | notes |', '| --- | --- | --- | --- | --- |', ...rows].join(
+    '\n',
+  );
+}

@@ -144,6 +144,29 @@ function shippable(o: NormalizedOrder, excluded: readonly number[]): NormalizedI
   return o.items.filter((it, i) => !it.adjustment && !excluded.includes(i));
 }
 
+// Re-evaluation runs the same rules over many orders: what depends only on a condition (its value
+// in cents) or only on an order (its amounts in cents) is computed once. Keyed on the objects
+// themselves, so nothing is kept once they are gone and nothing can go stale (both are immutable
+// here: evaluate never writes to a rule or to the sent order).
+const conditionCents = new WeakMap<Condition, bigint>();
+function centsOf(c: Condition, value: unknown): bigint {
+  let v = conditionCents.get(c);
+  if (v === undefined) {
+    v = toCents(value as string);
+    conditionCents.set(c, v);
+  }
+  return v;
+}
+const orderCents = new WeakMap<NormalizedOrder, { total: bigint; paid: bigint | null }>();
+function amountsOf(o: NormalizedOrder): { total: bigint; paid: bigint | null } {
+  let v = orderCents.get(o);
+  if (v === undefined) {
+    v = { total: toCents(o.order_total), paid: o.amount_paid === null ? null : toCents(o.amount_paid) };
+    orderCents.set(o, v);
+  }
+  return v;
+}
+
 /** Grams per unit × 10⁹, so weights with two decimals convert exactly (units of 10⁻¹¹ g). */
 const NANOGRAMS_PER_UNIT = {
   g: 1_000_000_000n,
@@ -247,11 +270,11 @@ export function holds(c: Condition, o: NormalizedOrder, f: EffectiveFields): boo
     case 'boolean':
       return c.op === 'equals' ? o.gift === value : o.gift !== value;
     case 'money': {
-      const actual = c.field === 'order_total' ? o.order_total : o.amount_paid;
+      const a = amountsOf(o);
       return numberTest(
         c.op,
-        actual === null ? null : toCents(actual),
-        value === undefined ? null : toCents(value as string),
+        c.field === 'order_total' ? a.total : a.paid,
+        value === undefined ? null : centsOf(c, value),
       );
     }
     case 'count': {
@@ -262,7 +285,7 @@ export function holds(c: Condition, o: NormalizedOrder, f: EffectiveFields): boo
     case 'weight': {
       const w = totalWeight(shippable(o, f.excluded));
       // value is grams with two decimals: cents × 10⁹ is the same 10⁻¹¹ g unit.
-      return numberTest(c.op, w, value === undefined ? null : toCents(value as string) * 1_000_000_000n);
+      return numberTest(c.op, w, value === undefined ? null : centsOf(c, value) * 1_000_000_000n);
     }
   }
 }
@@ -350,8 +373,14 @@ function apply(a: Action, rule: RuleRef, o: NormalizedOrder, f: EffectiveFields,
 }
 
 /** Enabled rules of one owner in position order (then id, so equal positions are still ordered). */
+const runnableCache = new WeakMap<readonly Rule[], Rule[]>();
 function runnable(rules: readonly Rule[]): Rule[] {
-  return rules.filter((r) => r.enabled).sort((a, b) => a.position - b.position || a.id - b.id);
+  let v = runnableCache.get(rules);
+  if (v === undefined) {
+    v = rules.filter((r) => r.enabled).sort((a, b) => a.position - b.position || a.id - b.id);
+    runnableCache.set(rules, v);
+  }
+  return v;
 }
 
 // ---------------------------------------------------------------- changes

@@ -17,17 +17,8 @@ import type { Address } from '../orders/types.js';
 /** Trim and fold every run of white space to one space; empty → null. */
 export function tidy(value: string | null): string | null {
   if (value === null) return null;
-  let out = '';
-  let space = false;
-  for (const ch of value) {
-    if (ch.trim() === '') {
-      space = out !== '';
-    } else {
-      if (space) out += ' ';
-      out += ch;
-      space = false;
-    }
-  }
+  // \s is the set String.prototype.trim() removes (no-break and other Unicode spaces included).
+  const out = value.replace(/\s+/g, ' ').trim();
   return out === '' ? null : out;
 }
 

@@ -29,6 +29,7 @@ import { installMetrics } from './metrics/routes.js';
 import { ordersRoutes } from './orders/routes.js';
 import { shipmentsRoutes } from './shipments/routes.js';
 import { orderXmlRoutes } from './shipstation/order-preview.js';
+import { rulesRoutes } from './rules/routes.js';
 import { shipstationRoutes } from './shipstation/routes.js';
 import { storeTestRoutes } from './shipstation/test-connection.js';
 import { storesRoutes } from './stores/routes.js';
@@ -166,6 +167,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       await v1.register(orderXmlRoutes(ctx));
       await v1.register(jobsRoutes(ctx));
       await v1.register(summariesRoutes(ctx));
+      await v1.register(rulesRoutes(ctx));
     },
     { prefix: '/v1' },
   );

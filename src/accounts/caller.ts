@@ -33,6 +33,11 @@ export function mayActOnMerchant(
   }
 }
 
+/** May this caller act on the warehouse with this id (its own account: admin or that warehouse)? */
+export function mayActOnWarehouse(caller: Caller, warehouseId: number): boolean {
+  return caller.kind === 'admin' || (caller.kind === 'warehouse' && caller.warehouseId === warehouseId);
+}
+
 export const CODE_PATTERN = /^[A-Za-z0-9_-]{1,50}$/;
 
 /** A credential row's owner, as read with its warehouse or merchant. */

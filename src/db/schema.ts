@@ -110,6 +110,8 @@ export interface OrdersTable {
   content: Json<Record<string, unknown>>;
   /** Hash of the normalised content (lines included, requested status excluded): duplicate detection. */
   content_hash: string;
+  /** What normalisation and rules made of the order (src/rules); null until rules are wired in. */
+  effective: NullableJson<Record<string, unknown>>;
   store_id: number | null;
   routing_reason: string | null;
   served_store_id: number | null;
@@ -337,6 +339,23 @@ export interface WebhookAttemptsTable {
   response_body: string | null;
 }
 
+/** Rules of src/rules: owned by exactly one of merchant_id, warehouse_id. */
+export interface RulesTable {
+  id: Id;
+  merchant_id: number | null;
+  warehouse_id: number | null;
+  name: string;
+  enabled: Generated<boolean>;
+  position: number;
+  /** The rule's `when`. */
+  conditions: Json<unknown[]>;
+  /** The rule's `then`. */
+  actions: Json<unknown[]>;
+  stop: Generated<boolean>;
+  created_at: CreatedAt;
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
+}
+
 export interface DB {
   server_settings: ServerSettingsTable;
   warehouses: WarehousesTable;
@@ -354,6 +373,7 @@ export interface DB {
   export_snapshot_orders: ExportSnapshotOrdersTable;
   export_log: ExportLogTable;
   auth_failures: AuthFailuresTable;
+  rules: RulesTable;
   console_sessions: ConsoleSessionsTable;
   jobs: JobsTable;
   webhooks: WebhooksTable;

@@ -94,7 +94,7 @@ const TRANSITION_SUMMARY: Record<MerchantEvent, string> = {
  * Params and query are validated by zod as usual; the order body is validated by the handler,
  * order by order (a batch must not fail as a whole, and paths name the order in the batch).
  */
-function bodyByHandler<T>(route: FastifyRouteSchemaDef<T>): FastifyValidationResult {
+export function bodyByHandler<T>(route: FastifyRouteSchemaDef<T>): FastifyValidationResult {
   if (route.httpPart === 'body') return (data: unknown) => ({ value: data });
   return validatorCompiler(route as unknown as Parameters<typeof validatorCompiler>[0]);
 }

@@ -1,0 +1,290 @@
+/**
+ * HTTP routes of the rules: the same five routes under a merchant and under a warehouse, the
+ * merchant's address-normalisation setting, and the preview (which stores nothing).
+ */
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { callerOf } from '../accounts/auth.js';
+import { type Caller, mayActOnWarehouse } from '../accounts/caller.js';
+import type { AppContext } from '../context.js';
+import { codeSchema, idParam } from '../http/common.js';
+import { errorBodySchema, invalid, notFound } from '../http/errors.js';
+import { bodyByHandler } from '../orders/routes.js';
+import { parseOrder } from '../orders/schema.js';
+import { issueDetails } from '../http/errors.js';
+import { loadOrders, viewToNormalized } from '../orders/view.js';
+import type { RoutingConnection } from '../stores/routing.js';
+import { evaluate } from './evaluate.js';
+import { effectiveSchema, effectiveView, routeEvaluated, ruleHoldSchema } from './effective.js';
+import { parseRule, parseRulePatch, type RuleParse, ruleCreateSchema, rulePatchSchema } from './model.js';
+import { type OwnerRef, RulesRepository } from './repository.js';
+
+const errors = { 400: errorBodySchema, 401: errorBodySchema, 404: errorBodySchema, 409: errorBodySchema };
+
+const ruleSchema = z
+  .object({
+    id: z.number().int(),
+    name: z.string(),
+    owner: z.enum(['merchant', 'warehouse']),
+    enabled: z.boolean(),
+    position: z.number().int().meta({ description: '1-based; merchant rules run before warehouse rules' }),
+    when: z.array(
+      z.object({
+        field: z.string(),
+        op: z.string(),
+        value: z.unknown().optional(),
+        ignore_case: z.boolean().optional(),
+      }),
+    ),
+    // Answered as stored; the request schema documents each action.
+    then: z.array(z.record(z.string(), z.unknown())),
+    stop: z.boolean(),
+    created_at: z.date(),
+    updated_at: z.date(),
+  })
+  .meta({ id: 'Rule' });
+
+const RULE_EXAMPLE = {
+  name: 'Map cart shipping methods',
+  when: [{ field: 'order_source', op: 'equals', value: 'shopify-us' }],
+  then: [
+    {
+      type: 'map_shipping_method',
+      map: { 'Standard Shipping': 'UPS Ground', Express: 'UPS Next Day Air' },
+      unmapped: 'hold',
+    },
+  ],
+  stop: false,
+};
+
+const createBody = ruleCreateSchema.meta({ id: 'RuleCreate', examples: [RULE_EXAMPLE] });
+const patchBody = rulePatchSchema.meta({ id: 'RulePatch', examples: [{ enabled: false }] });
+
+export function rulesRoutes(ctx: AppContext): FastifyPluginAsyncZod {
+  const rules = new RulesRepository(ctx.db);
+
+  async function merchantOwner(caller: Caller, code: string) {
+    const m = await ctx.accounts.merchantFor(caller, code);
+    return { owner: { kind: 'merchant', id: m.id } satisfies OwnerRef, merchant: m };
+  }
+
+  async function warehouseOwner(caller: Caller, code: string): Promise<OwnerRef> {
+    const w = await ctx.db.selectFrom('warehouses').select('id').where('code', '=', code).executeTakeFirst();
+    if (!w || !mayActOnWarehouse(caller, Number(w.id))) throw notFound(`warehouse '${code}'`);
+    return { kind: 'warehouse', id: Number(w.id) };
+  }
+
+  /** The body validated by the model, so that every refusal names its path (unknown fields too). */
+  function valid<T>(r: RuleParse<T>): T {
+    if (!r.ok) throw invalid('invalid rule', r.details);
+    return r.value;
+  }
+
+  return async (app) => {
+    for (const kind of ['merchant', 'warehouse'] as const) {
+      const base = kind === 'merchant' ? '/merchants/:owner/rules' : '/warehouses/:owner/rules';
+      const tag = ['rules'];
+      const resolve = async (caller: Caller, code: string): Promise<OwnerRef> =>
+        kind === 'merchant' ? (await merchantOwner(caller, code)).owner : warehouseOwner(caller, code);
+      const ownerParams = z.object({ owner: codeSchema.meta({ description: `the ${kind}'s code` }) });
+      const ruleParams = ownerParams.extend({ rule: idParam });
+      const who =
+        kind === 'merchant' ? "the merchant's" : "the warehouse's (they run for each of its merchants)";
+
+      app.get(
+        base,
+        {
+          schema: {
+            tags: tag,
+            summary: `List ${who} rules in the order they run`,
+            params: ownerParams,
+            response: { 200: z.object({ rules: z.array(ruleSchema) }), ...errors },
+          },
+        },
+        async (req) => ({ rules: await rules.list(await resolve(callerOf(req), req.params.owner)) }),
+      );
+
+      app.post(
+        base,
+        {
+          schema: {
+            tags: tag,
+            summary: `Create one of ${who} rules (validated: a condition its field does not allow is refused)`,
+            description:
+              'position (1-based) places the rule; without it the rule runs last. route_to_store is allowed only in ' +
+              "a merchant's rules and must name a live store connection of that merchant.",
+            params: ownerParams,
+            body: createBody,
+            response: { 201: z.object({ rule: ruleSchema }), ...errors },
+          },
+          validatorCompiler: bodyByHandler,
+        },
+        async (req, reply) => {
+          const owner = await resolve(callerOf(req), req.params.owner);
+          const input = valid(parseRule(req.body as unknown, kind));
+          return reply.code(201).send({ rule: await rules.create(owner, input) });
+        },
+      );
+
+      app.put(
+        `${base}/order`,
+        {
+          schema: {
+            tags: tag,
+            summary: `Re-order ${who} rules: ids lists every rule once, first to run first`,
+            params: ownerParams,
+            body: z
+              .strictObject({ ids: z.array(idParam).max(1000) })
+              .meta({ examples: [{ ids: [3, 1, 2] }] }),
+            response: { 200: z.object({ rules: z.array(ruleSchema) }), ...errors },
+          },
+        },
+        async (req) => ({
+          rules: await rules.reorder(await resolve(callerOf(req), req.params.owner), req.body.ids),
+        }),
+      );
+
+      app.get(
+        `${base}/:rule`,
+        {
+          schema: {
+            tags: tag,
+            summary: `One of ${who} rules`,
+            params: ruleParams,
+            response: { 200: z.object({ rule: ruleSchema }), ...errors },
+          },
+        },
+        async (req) => ({
+          rule: await rules.get(await resolve(callerOf(req), req.params.owner), req.params.rule),
+        }),
+      );
+
+      app.patch(
+        `${base}/:rule`,
+        {
+          schema: {
+            tags: tag,
+            summary: `Change one of ${who} rules (any field; position moves it; enabled switches it)`,
+            params: ruleParams,
+            body: patchBody,
+            response: { 200: z.object({ rule: ruleSchema }), ...errors },
+          },
+          validatorCompiler: bodyByHandler,
+        },
+        async (req) => {
+          const owner = await resolve(callerOf(req), req.params.owner);
+          const patch = valid(parseRulePatch(req.body as unknown, kind));
+          return { rule: await rules.update(owner, req.params.rule, patch) };
+        },
+      );
+
+      app.delete(
+        `${base}/:rule`,
+        {
+          schema: {
+            tags: tag,
+            summary: `Delete one of ${who} rules; the others close up`,
+            params: ruleParams,
+            response: { 204: z.null().meta({ description: 'deleted' }), ...errors },
+          },
+        },
+        async (req, reply) => {
+          await rules.remove(await resolve(callerOf(req), req.params.owner), req.params.rule);
+          return reply.code(204).send(null);
+        },
+      );
+    }
+
+    const merchantParams = z.object({ owner: codeSchema });
+    const previewAnswer = z
+      .looseObject({
+        effective: effectiveSchema,
+        routing: z.object({
+          store_id: z.number().int().nullable(),
+          reason: z.string().nullable(),
+        }),
+        status: z.string().meta({ description: 'the status the order would be created with / has' }),
+        holds: z.array(ruleHoldSchema),
+        applies: z.boolean().meta({
+          description: 'false for a stored order rules no longer change (served, shipped, canceled…)',
+        }),
+      })
+      .meta({
+        id: 'RulePreview',
+        description:
+          'The order as sent (its fields at the top level), with what the current rules would make of it',
+      });
+
+    app.post(
+      '/merchants/:owner/rules/preview',
+      {
+        schema: {
+          tags: ['rules'],
+          summary: "What the merchant's (and its warehouse's) current rules do to an order; stores nothing",
+          description:
+            'Send an order body (as for POST …/orders) or {"order_id": N} for a stored order. The answer is the ' +
+            'order as sent plus effective (the rewritten fields, applied rules and changes), routing (the store ' +
+            'the order would go to, or why none), the holds the rules place and the status it would be created with.',
+          params: merchantParams,
+          body: z.record(z.string(), z.unknown()).meta({
+            examples: [{ order_id: 42 }],
+            description: 'an order (see NewOrder) or {"order_id": N}',
+          }),
+          response: { 200: previewAnswer, ...errors },
+        },
+      },
+      async (req) => {
+        const { merchant } = await merchantOwner(callerOf(req), req.params.owner);
+        const body = req.body;
+        let order: ReturnType<typeof viewToNormalized>;
+        let lineIds: (number | null)[];
+        let base: Record<string, unknown>;
+        let status: string;
+        let applies = true;
+        const stored = Object.keys(body).length === 1 && 'order_id' in body;
+        if (stored) {
+          const id = idParam.safeParse(body.order_id);
+          if (!id.success) throw invalid('invalid order_id', issueDetails(id.error.issues, ['order_id']));
+          const [view] = await loadOrders(ctx.db, merchant.id, [id.data]);
+          if (!view) throw notFound(`order ${id.data}`);
+          order = viewToNormalized(view);
+          lineIds = view.items.map((it) => it.line_item_id);
+          base = view;
+          status = view.status;
+          applies =
+            view.routing.served_store_id === null &&
+            !['shipped', 'confirmed', 'canceled'].includes(view.status);
+        } else {
+          const parsed = parseOrder(body, 'create');
+          if (!parsed.ok) throw invalid('invalid order', parsed.details);
+          order = parsed.value.order;
+          lineIds = order.items.map(() => null);
+          base = { ...order };
+          status = parsed.value.status ?? 'new';
+        }
+        const ruleSet = await rules.ruleSetFor(ctx.db, merchant.id, merchant.warehouse_id);
+        const e = evaluate(order, ruleSet, {
+          normaliseAddresses: await rules.normaliseAddresses(ctx.db, merchant.id),
+        });
+        const conns: RoutingConnection[] = (
+          await ctx.db
+            .selectFrom('stores')
+            .select(['id', 'name', 'order_sources', 'include_tags', 'exclude_tags', 'priority', 'created_at'])
+            .where('merchant_id', '=', merchant.id)
+            .where('retired_at', 'is', null)
+            .execute()
+        ).map((s) => ({ ...s, id: Number(s.id) }));
+        // set_status applies only when an order is created.
+        if (!stored && e.set_status && status !== 'on_hold') status = e.set_status.status;
+        return {
+          ...base,
+          effective: effectiveView(order, e, lineIds),
+          routing: routeEvaluated(order, e, conns),
+          status,
+          holds: e.holds,
+          applies,
+        };
+      },
+    );
+  };
+}

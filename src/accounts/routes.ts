@@ -50,10 +50,12 @@ export function accountsRoutes(accounts: AccountsRepository, adminEnabled: boole
             security: [{ adminBearer: [] }],
             body: z.object({ code: codeSchema, name: nameSchema }),
             response: {
-              201: z.object({
-                warehouse: z.object({ code: z.string(), name: z.string(), created_at: timestamp }),
-                credential: credentialSchema,
-              }),
+              201: z
+                .object({
+                  warehouse: z.object({ code: z.string(), name: z.string(), created_at: timestamp }),
+                  credential: credentialSchema,
+                })
+                .describe('The warehouse and its first credential (the api_key is shown only here)'),
               ...errors,
             },
           },
@@ -70,7 +72,12 @@ export function accountsRoutes(accounts: AccountsRepository, adminEnabled: boole
           tags: ['accounts'],
           summary: 'Create a merchant (admin, or a warehouse for itself) and its first credential',
           body: z.object({ code: codeSchema, name: nameSchema, warehouse: codeSchema.optional() }),
-          response: { 201: z.object({ merchant: merchantView, credential: credentialSchema }), ...errors },
+          response: {
+            201: z
+              .object({ merchant: merchantView, credential: credentialSchema })
+              .describe('The merchant and its first credential (the api_key is shown only here)'),
+            ...errors,
+          },
         },
       },
       async (req, reply) => reply.code(201).send(await accounts.createMerchant(callerOf(req), req.body)),
@@ -84,7 +91,9 @@ export function accountsRoutes(accounts: AccountsRepository, adminEnabled: boole
           summary: 'The merchants the caller may act on',
           querystring: listQuery,
           response: {
-            200: z.object({ merchants: z.array(merchantView), next_cursor: z.string().nullable() }),
+            200: z
+              .object({ merchants: z.array(merchantView), next_cursor: z.string().nullable() })
+              .describe('One page of the merchants this caller may act on'),
             ...errors,
           },
         },
@@ -107,7 +116,9 @@ export function accountsRoutes(accounts: AccountsRepository, adminEnabled: boole
           summary: "The caller's credentials and those of the merchants it owns (never the keys)",
           querystring: listQuery,
           response: {
-            200: z.object({ credentials: z.array(credentialView), next_cursor: z.string().nullable() }),
+            200: z
+              .object({ credentials: z.array(credentialView), next_cursor: z.string().nullable() })
+              .describe('One page of the credentials this caller manages, never their keys'),
             ...errors,
           },
         },
@@ -129,7 +140,10 @@ export function accountsRoutes(accounts: AccountsRepository, adminEnabled: boole
           summary: 'Create another credential for a merchant (shown once)',
           params: z.object({ merchant: codeSchema }),
           body: labelBody,
-          response: { 201: credentialSchema, ...errors },
+          response: {
+            201: credentialSchema.describe('The new credential (the api_key is shown only here)'),
+            ...errors,
+          },
         },
       },
       async (req, reply) =>
@@ -146,7 +160,10 @@ export function accountsRoutes(accounts: AccountsRepository, adminEnabled: boole
           summary: 'Create another credential for a warehouse (shown once)',
           params: z.object({ warehouse: codeSchema }),
           body: labelBody,
-          response: { 201: credentialSchema, ...errors },
+          response: {
+            201: credentialSchema.describe('The new credential (the api_key is shown only here)'),
+            ...errors,
+          },
         },
       },
       async (req, reply) =>
@@ -164,7 +181,7 @@ export function accountsRoutes(accounts: AccountsRepository, adminEnabled: boole
           tags: ['accounts'],
           summary: 'Revoke a credential; it stops working at once',
           params: z.object({ api_user: z.string().min(1).max(100) }),
-          response: { 204: z.null().describe('revoked'), ...errors },
+          response: { 204: z.null().describe('Revoked: the credential stops working at once'), ...errors },
         },
       },
       async (req, reply) => {

@@ -419,13 +419,20 @@ function normalize(o: OrderIn, ctx: Ctx): ParsedOrder {
 export const orderCreateSchema = z
   .strictObject(orderShape('create'))
   .transform((o, ctx) => normalize(o, ctx))
-  .meta({ id: 'NewOrder', description: 'An order as a merchant sends it (§6 "Creating orders").' });
+  .meta({
+    id: 'NewOrder',
+    description:
+      'An order as a merchant sends it: order_number, order_date, ship_to and items are required; money as a number or a numeric string.',
+  });
 
 /** The order a merchant replaces (PUT …/orders/{order}), normalised. */
 export const orderReplaceSchema = z
   .strictObject(orderShape('replace'))
   .transform((o, ctx) => normalize(o, ctx))
-  .meta({ id: 'OrderReplacement', description: 'The full new content of an order (§2 limits apply).' });
+  .meta({
+    id: 'OrderReplacement',
+    description: 'The full new content of an order, with the same fields and limits as when it was created.',
+  });
 
 /** The body of POST …/orders, as documented: one order or a batch of up to 500. */
 export const createBodySchema = z.union([

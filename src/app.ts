@@ -17,7 +17,7 @@ import type { AppContext } from './context.js';
 import type { Database } from './db/database.js';
 import { healthRoutes } from './health/routes.js';
 import { installErrorHandling } from './http/errors.js';
-import { transformWithDescriptions } from './http/openapi-docs.js';
+import { transformForDocs } from './http/openapi-docs.js';
 import { installTransport, transportOptions } from './http/transport.js';
 import type { SecretHasher } from './lib/secrets.js';
 import { ordersRoutes } from './orders/routes.js';
@@ -109,7 +109,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       },
       security: [{ basicAuth: [] }, { adminBearer: [] }],
     },
-    transform: transformWithDescriptions,
+    transform: transformForDocs,
     transformObject: jsonSchemaTransformObject,
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });

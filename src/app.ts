@@ -3,7 +3,6 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import {
-  jsonSchemaTransform,
   jsonSchemaTransformObject,
   serializerCompiler,
   validatorCompiler,
@@ -21,6 +20,7 @@ import type { Database } from './db/database.js';
 import { healthRoutes } from './health/routes.js';
 import { installErrorHandling } from './http/errors.js';
 import { installInputDoor } from './http/input.js';
+import { transformForDocs } from './http/openapi-docs.js';
 import { installTransport, transportOptions } from './http/transport.js';
 import { jobsRoutes } from './jobs/routes.js';
 import type { SecretHasher } from './lib/secrets.js';
@@ -128,7 +128,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       },
       security: [{ basicAuth: [] }, { adminBearer: [] }],
     },
-    transform: jsonSchemaTransform,
+    transform: transformForDocs,
     transformObject: jsonSchemaTransformObject,
   });
   const metrics = new Metrics(deps.database.poolStats);

@@ -60,10 +60,9 @@ export function accountsRoutes(accounts: AccountsRepository): FastifyPluginAsync
           security: [{ adminBearer: [] }],
           body: z.object({ code: codeSchema, name: nameSchema }),
           response: {
-            201: z.object({
-              warehouse: warehouseView,
-              credential: credentialSchema,
-            }),
+            201: z
+              .object({ warehouse: warehouseView, credential: credentialSchema })
+              .describe('The warehouse and its first credential (the api_key is shown only here)'),
             ...errors,
           },
         },
@@ -79,7 +78,12 @@ export function accountsRoutes(accounts: AccountsRepository): FastifyPluginAsync
           tags: ['accounts'],
           summary: 'Create a merchant (admin, or a warehouse for itself) and its first credential',
           body: z.object({ code: codeSchema, name: nameSchema, warehouse: codeSchema.optional() }),
-          response: { 201: z.object({ merchant: merchantView, credential: credentialSchema }), ...errors },
+          response: {
+            201: z
+              .object({ merchant: merchantView, credential: credentialSchema })
+              .describe('The merchant and its first credential (the api_key is shown only here)'),
+            ...errors,
+          },
         },
       },
       async (req, reply) => reply.code(201).send(await accounts.createMerchant(callerOf(req), req.body)),
@@ -93,7 +97,9 @@ export function accountsRoutes(accounts: AccountsRepository): FastifyPluginAsync
           summary: 'The merchants the caller may act on',
           querystring: listQuery,
           response: {
-            200: z.object({ merchants: z.array(merchantView), next_cursor: z.string().nullable() }),
+            200: z
+              .object({ merchants: z.array(merchantView), next_cursor: z.string().nullable() })
+              .describe('One page of the merchants this caller may act on'),
             ...errors,
           },
         },
@@ -207,7 +213,9 @@ export function accountsRoutes(accounts: AccountsRepository): FastifyPluginAsync
           summary: "The caller's credentials and those of the merchants it owns (never the keys)",
           querystring: listQuery,
           response: {
-            200: z.object({ credentials: z.array(credentialView), next_cursor: z.string().nullable() }),
+            200: z
+              .object({ credentials: z.array(credentialView), next_cursor: z.string().nullable() })
+              .describe('One page of the credentials this caller manages, never their keys'),
             ...errors,
           },
         },
@@ -229,7 +237,10 @@ export function accountsRoutes(accounts: AccountsRepository): FastifyPluginAsync
           summary: 'Create another credential for a merchant (shown once)',
           params: z.object({ merchant: codeSchema }),
           body: labelBody,
-          response: { 201: credentialSchema, ...errors },
+          response: {
+            201: credentialSchema.describe('The new credential (the api_key is shown only here)'),
+            ...errors,
+          },
         },
       },
       async (req, reply) =>
@@ -246,7 +257,10 @@ export function accountsRoutes(accounts: AccountsRepository): FastifyPluginAsync
           summary: 'Create another credential for a warehouse (shown once)',
           params: z.object({ warehouse: codeSchema }),
           body: labelBody,
-          response: { 201: credentialSchema, ...errors },
+          response: {
+            201: credentialSchema.describe('The new credential (the api_key is shown only here)'),
+            ...errors,
+          },
         },
       },
       async (req, reply) =>
@@ -264,7 +278,7 @@ export function accountsRoutes(accounts: AccountsRepository): FastifyPluginAsync
           tags: ['accounts'],
           summary: 'Revoke a credential; it stops working at once',
           params: z.object({ api_user: z.string().min(1).max(100) }),
-          response: { 204: z.null().describe('revoked'), ...errors },
+          response: { 204: z.null().describe('Revoked: the credential stops working at once'), ...errors },
         },
       },
       async (req, reply) => {

@@ -15,7 +15,7 @@ export function healthRoutes(ctx: AppContext, schema?: string): FastifyPluginAsy
           tags: ['health'],
           summary: 'The process is alive',
           security: [],
-          response: { 200: z.object({ status: z.literal('ok') }) },
+          response: { 200: z.object({ status: z.literal('ok') }).describe('The process is alive') },
         },
       },
       async () => ({ status: 'ok' as const }),
@@ -28,7 +28,9 @@ export function healthRoutes(ctx: AppContext, schema?: string): FastifyPluginAsy
           summary: 'The database answers and is migrated',
           security: [],
           response: {
-            200: z.object({ status: z.literal('ready'), database: z.string() }),
+            200: z
+              .object({ status: z.literal('ready'), database: z.string() })
+              .describe('The database answers and is migrated'),
             503: z.object({ status: z.literal('unavailable'), reason: z.string() }),
           },
         },

@@ -114,8 +114,12 @@ export function ordersRoutes(ctx: AppContext): FastifyPluginAsyncZod {
           params: merchantParams,
           body: createBodySchema,
           response: {
-            200: z.union([orderView, z.object({ results: z.array(batchResult) })]),
-            201: orderView,
+            200: z
+              .union([orderView, z.object({ results: z.array(batchResult) })])
+              .describe(
+                'A batch: one result per order, in input order. One order: it was already stored with the same content (a safe retry)',
+              ),
+            201: orderView.describe('The stored order: id, status, routing, computed total, line ids'),
             ...errors,
           },
         },
@@ -184,7 +188,9 @@ export function ordersRoutes(ctx: AppContext): FastifyPluginAsyncZod {
           params: merchantParams,
           querystring: listOrdersQuery,
           response: {
-            200: z.object({ orders: z.array(orderView), next_cursor: z.string().nullable() }),
+            200: z
+              .object({ orders: z.array(orderView), next_cursor: z.string().nullable() })
+              .describe('One page of the orders that match the filters'),
             ...errors,
           },
         },
@@ -202,7 +208,7 @@ export function ordersRoutes(ctx: AppContext): FastifyPluginAsyncZod {
           tags: ['orders'],
           summary: 'Read an order',
           params: orderParams,
-          response: { 200: orderView, ...errors },
+          response: { 200: orderView.describe('The order with its lines and routing'), ...errors },
         },
       },
       async (req) => {
@@ -224,7 +230,7 @@ export function ordersRoutes(ctx: AppContext): FastifyPluginAsyncZod {
             'line_id is kept. The same content changes nothing.',
           params: orderParams,
           body: orderReplaceSchema,
-          response: { 200: orderView, ...errors },
+          response: { 200: orderView.describe('The order with its new content'), ...errors },
         },
         validatorCompiler: bodyByHandler,
         config: { bodyTextsCheckedByRoute: true },
@@ -251,7 +257,7 @@ export function ordersRoutes(ctx: AppContext): FastifyPluginAsyncZod {
             summary: TRANSITION_SUMMARY[event],
             params: orderParams,
             body: transitionBody,
-            response: { 200: orderView, ...errors },
+            response: { 200: orderView.describe('The order in its new status'), ...errors },
           },
         },
         async (req) => {
@@ -276,7 +282,10 @@ export function ordersRoutes(ctx: AppContext): FastifyPluginAsyncZod {
           tags: ['orders'],
           summary: "An order's history, oldest first",
           params: orderParams,
-          response: { 200: z.object({ events: z.array(eventView) }), ...errors },
+          response: {
+            200: z.object({ events: z.array(eventView) }).describe("The order's history, oldest first"),
+            ...errors,
+          },
         },
       },
       async (req) => {

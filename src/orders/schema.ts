@@ -461,14 +461,16 @@ function finish(o: Shell, items: NormalizedItem[]): ParsedOrder | ErrorDetail[] 
 }
 
 /** The order a merchant creates (POST …/orders), as documented; parseOrder validates it. */
-export const orderCreateSchema = z
-  .strictObject(orderShape('create', itemInput))
-  .meta({ id: 'NewOrder', description: 'An order as a merchant sends it.' });
+export const orderCreateSchema = z.strictObject(orderShape('create', itemInput)).meta({
+  id: 'NewOrder',
+  description:
+    'An order as a merchant sends it: order_number, order_date, ship_to and items are required; money as a number or a numeric string.',
+});
 
 /** The order a merchant replaces (PUT …/orders/{order}), as documented; parseOrder validates it. */
 export const orderReplaceSchema = z.strictObject(orderShape('replace', itemInput)).meta({
   id: 'OrderReplacement',
-  description: 'The full new content of an order (the same rules and limits as on create).',
+  description: 'The full new content of an order, with the same fields and limits as when it was created.',
 });
 
 /** The body of POST …/orders, as documented: one order or a batch of up to 500. */

@@ -125,7 +125,9 @@ export function shipmentsRoutes(ctx: AppContext): FastifyPluginAsyncZod {
             order_id: idParam.optional().describe('only the shipments of this order'),
           }),
           response: {
-            200: z.object({ shipments: z.array(shipmentSchema), next_cursor: z.string().nullable() }),
+            200: z
+              .object({ shipments: z.array(shipmentSchema), next_cursor: z.string().nullable() })
+              .describe('One page of shipments'),
             ...errors,
           },
         },
@@ -149,7 +151,7 @@ export function shipmentsRoutes(ctx: AppContext): FastifyPluginAsyncZod {
           tags: ['shipments'],
           summary: 'Read a shipment',
           params: merchantParams.extend({ shipment: idParam }),
-          response: { 200: shipmentSchema, ...errors },
+          response: { 200: shipmentSchema.describe('The shipment with its items'), ...errors },
         },
       },
       async (req) => {
@@ -166,10 +168,13 @@ export function shipmentsRoutes(ctx: AppContext): FastifyPluginAsyncZod {
           summary: 'Confirm pickup of shipments',
           description:
             'Shipments already confirmed, voided, or not this merchant’s are not counted. An order that ' +
-            'is shipped and whose every shipment is now confirmed becomes confirmed (§2).',
+            'is shipped and whose every shipment is now confirmed becomes confirmed.',
           params: merchantParams,
           body: z.object({ shipment_ids: z.array(idValue).min(1).max(500) }),
-          response: { 200: z.object({ confirmed: z.number().int() }), ...errors },
+          response: {
+            200: z.object({ confirmed: z.number().int() }).describe('How many shipments this call confirmed'),
+            ...errors,
+          },
         },
       },
       async (req) => {
@@ -190,7 +195,7 @@ export function shipmentsRoutes(ctx: AppContext): FastifyPluginAsyncZod {
             'a shipped or confirmed order no longer fully covered reopens to the status it was shipped from ' +
             '(`new` becomes `at_wms` once served to ShipStation); canceled stays canceled. Voiding twice is 409.',
           params: merchantParams.extend({ shipment: idParam }),
-          response: { 200: shipmentSchema, ...errors },
+          response: { 200: shipmentSchema.describe('The voided shipment'), ...errors },
         },
       },
       async (req) => {
@@ -214,7 +219,9 @@ export function shipmentsRoutes(ctx: AppContext): FastifyPluginAsyncZod {
             store_id: idParam.optional(),
           }),
           response: {
-            200: z.object({ shipnotices: z.array(noticeSchema), next_cursor: z.string().nullable() }),
+            200: z
+              .object({ shipnotices: z.array(noticeSchema), next_cursor: z.string().nullable() })
+              .describe('One page of shipment notices'),
             ...errors,
           },
         },
@@ -238,7 +245,10 @@ export function shipmentsRoutes(ctx: AppContext): FastifyPluginAsyncZod {
           tags: ['shipments'],
           summary: 'Read a stored shipment notice with its raw body',
           params: merchantParams.extend({ notice: idParam }),
-          response: { 200: noticeDetailSchema, ...errors },
+          response: {
+            200: noticeDetailSchema.describe('The notice with its raw body as ShipStation posted it'),
+            ...errors,
+          },
         },
       },
       async (req) => {
@@ -259,11 +269,13 @@ export function shipmentsRoutes(ctx: AppContext): FastifyPluginAsyncZod {
           params: merchantParams.extend({ notice: idParam }),
           body: z.object({ order_id: idValue }),
           response: {
-            200: z.object({
-              result: z.enum(['applied', 'duplicate', 'unchanged']),
-              shipnotice: noticeSchema,
-              shipment: shipmentSchema.nullable(),
-            }),
+            200: z
+              .object({
+                result: z.enum(['applied', 'duplicate', 'unchanged']),
+                shipnotice: noticeSchema,
+                shipment: shipmentSchema.nullable(),
+              })
+              .describe('What applying the notice did, the notice, and the shipment it recorded'),
             ...errors,
           },
         },
@@ -292,7 +304,7 @@ export function shipmentsRoutes(ctx: AppContext): FastifyPluginAsyncZod {
           tags: ['shipments'],
           summary: 'Dismiss a stored notice that will not be applied',
           params: merchantParams.extend({ notice: idParam }),
-          response: { 200: noticeSchema, ...errors },
+          response: { 200: noticeSchema.describe('The dismissed notice'), ...errors },
         },
       },
       async (req) => {
@@ -322,7 +334,9 @@ export function shipmentsRoutes(ctx: AppContext): FastifyPluginAsyncZod {
             store_id: idParam.optional(),
           }),
           response: {
-            200: z.object({ alerts: z.array(alertSchema), next_cursor: z.string().nullable() }),
+            200: z
+              .object({ alerts: z.array(alertSchema), next_cursor: z.string().nullable() })
+              .describe('One page of alerts'),
             ...errors,
           },
         },
@@ -348,7 +362,7 @@ export function shipmentsRoutes(ctx: AppContext): FastifyPluginAsyncZod {
           tags: ['shipments'],
           summary: 'Dismiss an alert',
           params: merchantParams.extend({ alert: idParam }),
-          response: { 200: alertSchema, ...errors },
+          response: { 200: alertSchema.describe('The dismissed alert'), ...errors },
         },
       },
       async (req) => {

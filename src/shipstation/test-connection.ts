@@ -109,7 +109,12 @@ export function storeTestRoutes(ctx: AppContext): FastifyPluginAsyncZod {
             'gets) and validates each page against the published order schema. Nothing is pinned, no status ' +
             'changes, nothing is logged.',
           params: z.object({ merchant: codeSchema, store: idParam }),
-          response: { 200: testResultSchema, ...commonErrorResponses },
+          response: {
+            200: testResultSchema.describe(
+              'What ShipStation would get for the last 24 hours, and whether every page is valid',
+            ),
+            ...commonErrorResponses,
+          },
         },
       },
       async (req) => {

@@ -126,7 +126,11 @@ export function storesRoutes(ctx: AppContext): FastifyPluginAsyncZod {
           params: z.object({ merchant: codeSchema }),
           body: createBody,
           response: {
-            201: z.object({ store: storeSchema, shipstation: shipstationSchema, rerouted }),
+            201: z
+              .object({ store: storeSchema, shipstation: shipstationSchema, rerouted })
+              .describe(
+                'The store connection and what to type into ShipStation (the password is shown only here)',
+              ),
             ...errors,
           },
         },
@@ -163,7 +167,9 @@ export function storesRoutes(ctx: AppContext): FastifyPluginAsyncZod {
               .describe('false hides retired connections'),
           }),
           response: {
-            200: z.object({ stores: z.array(storeSchema), next_cursor: z.string().nullable() }),
+            200: z
+              .object({ stores: z.array(storeSchema), next_cursor: z.string().nullable() })
+              .describe("One page of the merchant's store connections"),
             ...errors,
           },
         },
@@ -188,13 +194,15 @@ export function storesRoutes(ctx: AppContext): FastifyPluginAsyncZod {
           summary: 'A store connection with its health (last export, last window, last notice, open alerts)',
           params: storeParams,
           response: {
-            200: z.object({
-              store: storeSchema,
-              health: healthSchema,
-              shipstation: shipstationSchema
-                .omit({ password: true })
-                .describe("ShipStation's form values again, all but the password (shown once)"),
-            }),
+            200: z
+              .object({
+                store: storeSchema,
+                health: healthSchema,
+                shipstation: shipstationSchema
+                  .omit({ password: true })
+                  .describe("ShipStation's form values again, all but the password (shown once)"),
+              })
+              .describe('The store connection, its health and its ShipStation form values'),
             ...errors,
           },
         },
@@ -222,7 +230,12 @@ export function storesRoutes(ctx: AppContext): FastifyPluginAsyncZod {
             'Change a store connection; filter and priority changes re-route unpinned open orders at once',
           params: storeParams,
           body: patchBody,
-          response: { 200: z.object({ store: storeSchema, rerouted }), ...errors },
+          response: {
+            200: z
+              .object({ store: storeSchema, rerouted })
+              .describe('The changed store connection; rerouted counts the orders that moved'),
+            ...errors,
+          },
         },
       },
       async (req) => {
@@ -241,7 +254,12 @@ export function storesRoutes(ctx: AppContext): FastifyPluginAsyncZod {
             'Retire a store connection: it takes no new orders and its unpinned open orders are re-routed; ' +
             'it keeps serving ShipStation the orders pinned to it. Retiring again changes nothing.',
           params: storeParams,
-          response: { 200: z.object({ store: storeSchema, rerouted }), ...errors },
+          response: {
+            200: z
+              .object({ store: storeSchema, rerouted })
+              .describe('The retired store connection; rerouted counts the orders that moved'),
+            ...errors,
+          },
         },
       },
       async (req) => {
@@ -258,7 +276,14 @@ export function storesRoutes(ctx: AppContext): FastifyPluginAsyncZod {
           tags: ['stores'],
           summary: 'Issue a new ShipStation password for a store connection; the old one stops working',
           params: storeParams,
-          response: { 200: z.object({ store: storeSchema, shipstation: shipstationSchema }), ...errors },
+          response: {
+            200: z
+              .object({ store: storeSchema, shipstation: shipstationSchema })
+              .describe(
+                'The store connection and its new ShipStation values (the password is shown only here)',
+              ),
+            ...errors,
+          },
         },
       },
       async (req) => {

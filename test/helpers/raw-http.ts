@@ -52,8 +52,11 @@ export async function rawConnect(port: number, host = '127.0.0.1'): Promise<RawC
     }
     const length = headers['content-length'];
     const start = end + 4;
+    const status = Number(statusLine?.split(' ')[1]);
     let stop: number;
-    if (length !== undefined) {
+    if (status >= 100 && status < 200) {
+      stop = start; // an interim answer (100 Continue) has no body
+    } else if (length !== undefined) {
       stop = start + Number(length);
       if (buf.length < stop) return undefined;
     } else {
@@ -62,7 +65,7 @@ export async function rawConnect(port: number, host = '127.0.0.1'): Promise<RawC
     }
     const body = buf.subarray(start, stop).toString('utf8');
     buf = buf.subarray(stop);
-    return { status: Number(statusLine?.split(' ')[1]), headers, body };
+    return { status, headers, body };
   };
 
   const response = async (): Promise<RawResponse> => {

@@ -26,6 +26,7 @@ import { shipmentsRoutes } from './shipments/routes.js';
 import { shipstationRoutes } from './shipstation/routes.js';
 import { storeTestRoutes } from './shipstation/test-connection.js';
 import { storesRoutes } from './stores/routes.js';
+import { webhooksRoutes } from './webhooks/routes.js';
 
 export interface AppDeps {
   config: Config;
@@ -131,6 +132,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       await v1.register(ordersRoutes(ctx));
       await v1.register(shipmentsRoutes(ctx));
       await v1.register(jobsRoutes(ctx));
+      await v1.register(webhooksRoutes(ctx));
     },
     { prefix: '/v1' },
   );

@@ -60,9 +60,11 @@ const SCHEMA = [
   `create index webhooks_merchant_idx on webhooks (merchant_id) where enabled`,
   `create index webhooks_warehouse_idx on webhooks (warehouse_id) where enabled`,
 
+  // id is the event's sequence: it grows per order, since every writer of an order's events holds
+  // the order's row lock until it commits. merchant_id is null only for a warehouse webhook's ping.
   `create table webhook_events (
     id bigint generated always as identity primary key,
-    merchant_id bigint not null,
+    merchant_id bigint,
     type text not null,
     order_id bigint,
     subject_id bigint,

@@ -34,6 +34,7 @@ import { shipstationRoutes } from './shipstation/routes.js';
 import { storeTestRoutes } from './shipstation/test-connection.js';
 import { storesRoutes } from './stores/routes.js';
 import { summariesRoutes } from './summaries/routes.js';
+import { webhooksRoutes } from './webhooks/routes.js';
 
 export interface AppDeps {
   config: Config;
@@ -168,6 +169,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       await v1.register(jobsRoutes(ctx));
       await v1.register(summariesRoutes(ctx));
       await v1.register(rulesRoutes(ctx));
+      await v1.register(webhooksRoutes(ctx));
     },
     { prefix: '/v1' },
   );

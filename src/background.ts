@@ -1,13 +1,27 @@
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
+import type { Config } from './config.js';
 import type { DB } from './db/schema.js';
 import { JobRunner, type RunnerOptions } from './jobs/runner.js';
+import type { SecretBox } from './lib/secrets.js';
+import { webhookJobHandlers } from './webhooks/delivery.js';
+import { WebhooksRepository } from './webhooks/repository.js';
 
 /**
  * Every kind of background work this service runs, registered on one runner. Started by server.ts
  * (tests build their own runner and drive its clock).
  */
-export function createJobRunner(db: Kysely<DB>, logger: Logger, opts: RunnerOptions = {}): JobRunner {
+export function createJobRunner(
+  db: Kysely<DB>,
+  config: Pick<Config, 'webhookAllowPrivate'>,
+  box: SecretBox,
+  logger: Logger | undefined,
+  opts: RunnerOptions = {},
+): JobRunner {
   const runner = new JobRunner(db, { logger, ...opts });
+  const clock = runner.clock;
+  const webhooks = new WebhooksRepository(db, box, config.webhookAllowPrivate, clock);
+  for (const h of webhookJobHandlers({ db, webhooks, allowPrivate: config.webhookAllowPrivate }))
+    runner.register(h);
   return runner;
 }

@@ -53,6 +53,10 @@ const envSchema = z.object({
   EXPORT_SNAPSHOT_TTL_MINUTES: z.preprocess(emptyToUndefined, intIn(1, 1440).default(30)),
   AUTH_FAILURE_LIMIT: z.preprocess(emptyToUndefined, intIn(1, 100000).default(10)),
   AUTH_FAILURE_WINDOW_SECONDS: z.preprocess(emptyToUndefined, intIn(1, 86400).default(300)),
+  WEBHOOK_ALLOW_PRIVATE: z.preprocess(
+    emptyToUndefined,
+    z.enum(['true', 'false', '1', '0'], 'true or false').default('false'),
+  ),
 });
 
 export interface Config {
@@ -80,6 +84,8 @@ export interface Config {
   readonly exportSnapshotTtlMinutes: number;
   readonly authFailureLimit: number;
   readonly authFailureWindowSeconds: number;
+  /** Webhook URLs may use http and reach loopback/private addresses (tests, private networks). */
+  readonly webhookAllowPrivate: boolean;
 }
 
 export class ConfigError extends Error {}
@@ -131,5 +137,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     exportSnapshotTtlMinutes: e.EXPORT_SNAPSHOT_TTL_MINUTES,
     authFailureLimit: e.AUTH_FAILURE_LIMIT,
     authFailureWindowSeconds: e.AUTH_FAILURE_WINDOW_SECONDS,
+    webhookAllowPrivate: e.WEBHOOK_ALLOW_PRIVATE === 'true' || e.WEBHOOK_ALLOW_PRIVATE === '1',
   });
 }

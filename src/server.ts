@@ -45,8 +45,9 @@ async function main(): Promise<void> {
     pgliteDir ? config.dataDir : undefined,
     logger,
   );
-  const app = await buildApp({ config, database, hasher: new SecretHasher(secret), logger });
-  const jobs = createJobRunner(database.db, logger);
+  const hasher = new SecretHasher(secret);
+  const app = await buildApp({ config, database, hasher, logger });
+  const jobs = createJobRunner(database.db, config, hasher.box, logger);
   app.addHook('onClose', async () => {
     // A job in flight is finished, or aborted and given back, before the database closes.
     await jobs.stop(config.shutdownGraceMs);

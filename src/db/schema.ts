@@ -304,7 +304,7 @@ export interface WebhooksTable {
 
 export interface WebhookEventsTable {
   id: Id;
-  merchant_id: number;
+  merchant_id: number | null;
   type: string;
   order_id: number | null;
   subject_id: number | null;

@@ -63,6 +63,7 @@ export class JobRunner {
   readonly #logger: Logger | undefined;
   readonly #inFlight = new Map<number, { done: Promise<void>; abort: AbortController }>();
   #running = false;
+  #stopping = false;
   #loop: Promise<void> | undefined;
   #wake: (() => void) | undefined;
 
@@ -126,6 +127,7 @@ export class JobRunner {
    */
   async stop(graceMs = 10_000): Promise<void> {
     this.#running = false;
+    this.#stopping = true;
     this.#wake?.();
     await this.#loop;
     const all = () => Promise.allSettled([...this.#inFlight.values()].map((f) => f.done));
@@ -146,7 +148,7 @@ export class JobRunner {
   /** Runs every job due at the clock's time, until none is left (tests, and one-shot use). */
   async runDue(maxRounds = 100): Promise<number> {
     let total = 0;
-    for (let round = 0; round < maxRounds; round++) {
+    for (let round = 0; round < maxRounds && !this.#stopping; round++) {
       const jobs = await this.#claim(this.#concurrency);
       if (jobs.length === 0) break;
       total += jobs.length;
@@ -220,7 +222,7 @@ export class JobRunner {
         this.#logger?.warn({ job: job.id, kind: job.kind }, err.message);
         return;
       }
-      const stopped = abort.signal.aborted && !this.#running;
+      const stopped = abort.signal.aborted && this.#stopping;
       try {
         if (stopped && !settled) {
           await release(this.#db, job, this.clock());

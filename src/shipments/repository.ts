@@ -635,7 +635,7 @@ export async function dismissNotice(db: Kysely<DB>, merchantId: number, noticeId
   return getNotice(db, merchantId, noticeId);
 }
 
-const ALERT_COLUMNS = [
+export const ALERT_COLUMNS = [
   'id',
   'kind',
   'message',

@@ -7,6 +7,8 @@ import { SecretHasher } from '../../src/lib/secrets.js';
 import { createTestDb, type TestDb } from './db.js';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
+/** The server secret test apps run with (API key hashes, sealed webhook secrets). */
+export const TEST_SECRET_KEY = 'test-secret-key-0123456789abcdef0123456789';
 
 interface Teardown {
   teardown(fn: () => unknown): void;
@@ -50,7 +52,7 @@ export async function buildTestApp(
   const app = await buildApp({
     config,
     database: db,
-    hasher: new SecretHasher('test-secret-key-0123456789abcdef0123456789'),
+    hasher: new SecretHasher(TEST_SECRET_KEY),
     logger: createLogger(config.logLevel, sink),
     schema: db.schema,
   });

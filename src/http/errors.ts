@@ -2,7 +2,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 
-/** The §6 error codes and the HTTP status each maps to. */
+/** The API's error codes and the HTTP status each maps to. */
 export const ERROR_STATUS = {
   invalid_request: 400,
   unauthorized: 401,
@@ -23,7 +23,7 @@ export interface ErrorDetail {
   message: string;
 }
 
-/** A domain error that knows its §6 code. Throw it anywhere; the error handler shapes the reply. */
+/** A domain error that knows its API error code. Throw it anywhere; the error handler shapes the reply. */
 export class AppError extends Error {
   readonly code: ErrorCode;
   readonly details: ErrorDetail[] | undefined;
@@ -47,7 +47,7 @@ export const conflict = (message: string, details?: ErrorDetail[]) =>
 export const invalid = (message: string, details?: ErrorDetail[]) =>
   new AppError('invalid_request', message, details);
 
-/** The §6 error body, as a zod schema for OpenAPI. */
+/** The API's one error body, as a zod schema for OpenAPI. */
 export const errorBodySchema = z
   .object({
     error: z.object({

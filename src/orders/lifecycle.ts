@@ -1,5 +1,5 @@
 /**
- * The order lifecycle of §2, as one pure table. Used by the REST API (pay, hold, release, cancel)
+ * The order lifecycle, as one pure table. Used by the REST API (pay, hold, release, cancel)
  * and by the ShipStation side (serve, ship, confirm, reopen). No I/O.
  */
 import type { OrderStatus } from '../db/schema.js';

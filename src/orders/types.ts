@@ -63,7 +63,7 @@ export interface NormalizedOrder {
   tags: string[];
   shipping_method: string | null;
   payment_method: string | null;
-  /** Two-decimal money strings. order_total is computed when not given (§6). */
+  /** Two-decimal money strings. order_total is computed when not given. */
   order_total: string;
   tax_amount: string | null;
   shipping_amount: string | null;

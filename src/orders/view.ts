@@ -1,5 +1,5 @@
 /**
- * Rows → the order as the API answers it (§6.1), and the loader other capabilities reuse:
+ * Rows → the order as the API answers it, and the loader other capabilities reuse:
  * `loadOrders(db, merchantId, ids)` reads full orders (lines included) in one query.
  */
 import { type Kysely, type Selectable, sql } from 'kysely';

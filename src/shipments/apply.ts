@@ -1,5 +1,5 @@
 /**
- * Applying one shipment notice to one order (§2, §5): the single code path of ShipStation's
+ * Applying one shipment notice to one order: the single code path of ShipStation's
  * shipnotify and of a person applying a stored unmatched notice.
  *
  * Runs inside the caller's transaction, with the order row locked FOR UPDATE first (the lock order of

@@ -1,5 +1,5 @@
 /**
- * Shipments, stored notices and alerts for the REST API (§6): pickup listing, confirm, void, the
+ * Shipments, stored notices and alerts for the REST API: pickup listing, confirm, void, the
  * unmatched-notice queue and alerts. Every write is one transaction; shipment writes lock the order
  * row first (then its shipments and notices), the same order as notice application.
  */

@@ -107,7 +107,7 @@ const alertSchema = z
 const cursorOf = (cursor: string | undefined) => decodeCursor(cursor, isPositiveInt);
 const nextCursor = (next: number | null) => (next === null ? null : encodeCursor(next));
 
-/** §6: shipment pickup, confirm and void; the unmatched-notice queue; alerts. */
+/** Shipment pickup, confirm and void; the unmatched-notice queue; alerts. */
 export function shipmentsRoutes(ctx: AppContext): FastifyPluginAsyncZod {
   return async (app) => {
     app.get(

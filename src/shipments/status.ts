@@ -1,5 +1,5 @@
 /**
- * What shipments do to an order's status and shipped quantities (§2, §5). Pure: no I/O.
+ * What shipments do to an order's status and shipped quantities. Pure: no I/O.
  *
  * The lifecycle table itself lives in orders/lifecycle.ts (ship, confirm); this module decides when
  * those events happen, which alert goes with them, and what a void reopens the order to.

@@ -8,7 +8,7 @@ import type { NormalizedItem, NormalizedOrder } from '../orders/types.js';
 import { type ExportOrder, type LineWithId, renderOrdersPage, toExportOrder } from './order-xml.js';
 
 /**
- * The Custom Store order export (§5): `GET /shipstation?action=export&start_date=…&end_date=…&page=N`.
+ * The Custom Store order export: `GET /shipstation?action=export&start_date=…&end_date=…&page=N`.
  *
  * Stable pages: page 1 writes the window's ordered id list into export_snapshot_orders with one
  * INSERT … SELECT (memory stays flat whatever the window's size); later pages read their slice of the

@@ -1,5 +1,5 @@
 /**
- * Matching a ShipStation shipment notice to an order and to its lines (§5). Pure: no I/O.
+ * Matching a ShipStation shipment notice to an order and to its lines. Pure: no I/O.
  *
  * Order matching walks a fixed list of steps (see matchSteps) over candidate orders loaded in one
  * query; the first step that names exactly one order wins, a step that names several is ambiguous
@@ -317,7 +317,7 @@ function pickItem(item: NoticeItem): Omit<UnknownItem, 'reason'> {
   return { lineItemId: item.lineItemId, sku: item.sku, name: item.name, quantity: item.quantity };
 }
 
-/** What decides whether two notices are the same (§5). */
+/** What decides whether two notices are the same. */
 export interface IdempotencyFacts {
   orderId: number;
   trackingNumber: string | null;

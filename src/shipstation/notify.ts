@@ -69,7 +69,7 @@ export type InterpretedNotice =
   | { ok: false; reason: string };
 
 /**
- * Query and body together (§5): carrier and tracking number from the query, else the body; the
+ * Query and body together: carrier and tracking number from the query, else the body; the
  * service from the query when non-empty, else the body. An empty body falls back to the query
  * alone and ships every line (FM19).
  */
@@ -123,7 +123,7 @@ export function interpretNotice(
 }
 
 /**
- * Stores the raw notice, then matches and applies it (§5).
+ * Stores the raw notice, then matches and applies it.
  *
  * 1. The body is read (pure) to know which orders to look at.
  * 2. ONE statement, committed on its own, inserts the request (query without credentials, content

@@ -96,7 +96,7 @@ export interface ExportOrder {
   orderNumber: string;
   orderDate: Date;
   lastModified: Date;
-  /** Our status string (§3 of the product spec) → OrderStatus. */
+  /** Our status string → OrderStatus. */
   status: string;
   shippingMethod: string | null;
   paymentMethod: string | null;

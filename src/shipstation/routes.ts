@@ -114,7 +114,7 @@ function queryWithoutCredentials(query: Record<string, unknown>): Record<string,
 }
 
 /**
- * The one URL of every store connection (§5): `GET /shipstation?action=export…` and
+ * The one URL of every store connection: `GET /shipstation?action=export…` and
  * `POST /shipstation?action=shipnotify…`. Registered in its own encapsulated scope: its body parser
  * takes any content type (or none) as a raw string up to 1 MB, and its errors are XML.
  */

@@ -8,7 +8,7 @@ import { AppError } from '../http/errors.js';
 import { logFailedSignIn } from '../lib/sign-in-log.js';
 
 /**
- * Authentication of ShipStation's calls by store connection (§5): the credentials select the store.
+ * Authentication of ShipStation's calls by store connection: the credentials select the store.
  *
  * Credentials are read by `readCredentials` (Basic header, else SS-UserName / SS-Password). Failed
  * attempts are counted per (username, client address) in PostgreSQL, so every instance agrees and

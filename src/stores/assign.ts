@@ -4,7 +4,7 @@ import type { DB } from '../db/schema.js';
 import { NO_CONNECTIONS } from './routing.js';
 
 /**
- * Persistence of routing (§4), set-wise in SQL. The SQL below is the database twin of routeOrder()
+ * Persistence of routing, set-wise in SQL. The SQL below is the database twin of routeOrder()
  * in routing.ts: the same filter, the same order of connections, the same reason text. The property
  * test checks that they agree.
  *

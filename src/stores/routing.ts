@@ -1,5 +1,5 @@
 /**
- * Routing (§4) as a pure function: which store connection of a merchant takes an order.
+ * Routing as a pure function: which store connection of a merchant takes an order.
  *
  * The database path (assign.ts) computes the same thing set-wise in SQL; the two are kept in step by
  * the property test in test/stores/routing-property.test.ts (same store, same reason text).

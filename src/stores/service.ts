@@ -4,7 +4,7 @@ import { notFound } from '../http/errors.js';
 import { generateIdentifier, generateSecret, type SecretHasher } from '../lib/secrets.js';
 import { lockMerchantStores, rerouteMerchant } from './assign.js';
 
-/** The five ShipStation status fields (§3), exactly as the user pastes them. */
+/** The five ShipStation status fields, exactly as the user pastes them. */
 export const SHIPSTATION_STATUSES = {
   unpaid_status: 'await_payment',
   paid_status: 'new,at_wms',

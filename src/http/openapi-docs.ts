@@ -109,6 +109,17 @@ export const BODY_EXAMPLES: Record<string, Record<string, { summary: string; val
 type Transformed = ReturnType<typeof jsonSchemaTransform>;
 
 /** jsonSchemaTransform, then a description on every response that has none and the body examples. */
+/**
+ * A success answer whose route did not describe it (`.describe()` on the schema) is described by
+ * the route's summary, so no answer in /docs reads "Default Response".
+ */
+function successMeaning(status: string, schema: unknown): string | undefined {
+  if (!/^2\d\d$/.test(status)) return undefined;
+  const summary = (schema as { summary?: unknown } | undefined)?.summary;
+  if (status === '204') return 'Done; no body';
+  return typeof summary === 'string' ? `${status === '201' ? 'Created' : 'OK'}: ${summary}` : undefined;
+}
+
 export const transformForDocs: typeof jsonSchemaTransform = (input) => {
   const out: Transformed = jsonSchemaTransform(input);
   const schema = out.schema as {
@@ -125,7 +136,7 @@ export const transformForDocs: typeof jsonSchemaTransform = (input) => {
   if (response) {
     for (const [status, schema] of Object.entries(response)) {
       if (typeof schema !== 'object' || schema === null || schema.description !== undefined) continue;
-      const meaning = STATUS_MEANING[status];
+      const meaning = STATUS_MEANING[status] ?? successMeaning(status, input.schema);
       if (meaning !== undefined) response[status] = { ...schema, description: meaning };
     }
   }

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { callerOf } from '../accounts/auth.js';
 import { type Caller, mayActOnWarehouse } from '../accounts/caller.js';
 import type { AppContext } from '../context.js';
-import { codeSchema, idParam } from '../http/common.js';
+import { codeSchema, idParam, idValue } from '../http/common.js';
 import { errorBodySchema, invalid, notFound } from '../http/errors.js';
 import { bodyByHandler } from '../orders/routes.js';
 import { parseOrder } from '../orders/schema.js';
@@ -82,12 +82,25 @@ export function rulesRoutes(ctx: AppContext): FastifyPluginAsyncZod {
 
   return async (app) => {
     for (const kind of ['merchant', 'warehouse'] as const) {
-      const base = kind === 'merchant' ? '/merchants/:owner/rules' : '/warehouses/:owner/rules';
+      // The path names the owner as every other route does (:merchant, :warehouse), so the API's
+      // authorisation of the path runs before the body is read; handlers see it as `owner`.
+      const base = kind === 'merchant' ? '/merchants/:merchant/rules' : '/warehouses/:warehouse/rules';
       const tag = ['rules'];
       const resolve = async (caller: Caller, code: string): Promise<OwnerRef> =>
         kind === 'merchant' ? (await merchantOwner(caller, code)).owner : warehouseOwner(caller, code);
-      const ownerParams = z.object({ owner: codeSchema.meta({ description: `the ${kind}'s code` }) });
-      const ruleParams = ownerParams.extend({ rule: idParam });
+      const code = codeSchema.meta({ description: `the ${kind}'s code` });
+      const ownerParams =
+        kind === 'merchant'
+          ? z.object({ merchant: code }).transform((p) => ({ owner: p.merchant }))
+          : z.object({ warehouse: code }).transform((p) => ({ owner: p.warehouse }));
+      const ruleParams =
+        kind === 'merchant'
+          ? z
+              .object({ merchant: code, rule: idParam })
+              .transform((p) => ({ owner: p.merchant, rule: p.rule }))
+          : z
+              .object({ warehouse: code, rule: idParam })
+              .transform((p) => ({ owner: p.warehouse, rule: p.rule }));
       const who =
         kind === 'merchant' ? "the merchant's" : "the warehouse's (they run for each of its merchants)";
 
@@ -134,7 +147,7 @@ export function rulesRoutes(ctx: AppContext): FastifyPluginAsyncZod {
             summary: `Re-order ${who} rules: ids lists every rule once, first to run first`,
             params: ownerParams,
             body: z
-              .strictObject({ ids: z.array(idParam).max(1000) })
+              .strictObject({ ids: z.array(idValue).max(1000) })
               .meta({ examples: [{ ids: [3, 1, 2] }] }),
             response: { 200: z.object({ rules: z.array(ruleSchema) }), ...errors },
           },
@@ -195,7 +208,7 @@ export function rulesRoutes(ctx: AppContext): FastifyPluginAsyncZod {
       );
     }
 
-    const merchantParams = z.object({ owner: codeSchema });
+    const merchantParams = z.object({ merchant: codeSchema }).transform((p) => ({ owner: p.merchant }));
     const previewAnswer = z
       .looseObject({
         effective: effectiveSchema,
@@ -216,7 +229,7 @@ export function rulesRoutes(ctx: AppContext): FastifyPluginAsyncZod {
       });
 
     app.post(
-      '/merchants/:owner/rules/preview',
+      '/merchants/:merchant/rules/preview',
       {
         schema: {
           tags: ['rules'],
@@ -243,7 +256,7 @@ export function rulesRoutes(ctx: AppContext): FastifyPluginAsyncZod {
         let applies = true;
         const stored = Object.keys(body).length === 1 && 'order_id' in body;
         if (stored) {
-          const id = idParam.safeParse(body.order_id);
+          const id = idValue.safeParse(body.order_id);
           if (!id.success) throw invalid('invalid order_id', issueDetails(id.error.issues, ['order_id']));
           const [view] = await loadOrders(ctx.db, merchant.id, [id.data]);
           if (!view) throw notFound(`order ${id.data}`);

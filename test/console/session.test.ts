@@ -224,7 +224,7 @@ t.test('console sessions', async (t) => {
     t.equal((await signIn(s.merchant.credential, ip)).statusCode, 200, 'another user is not throttled');
     const admin = await signIn({ admin_token: 'wrong-admin-token-xxxxxxxx' }, ip);
     t.equal(admin.statusCode, 401);
-    t.match(rawLogs(), /console sign-in failed/);
+    t.match(rawLogs(), /"where":"console".*"msg":"failed sign-in"/);
     t.notOk(rawLogs().includes('wrong-admin-token-xxxxxxxx'), 'never the secret in the logs');
     t.notOk(rawLogs().includes('wrong-1'), 'never the key in the logs');
   });

@@ -426,7 +426,20 @@ export function evaluate(order: NormalizedOrder, rules: RuleSet, opts: EvaluateO
       if (rule.stop) break;
     }
   }
+  f.tags = canonicalTags(sent.tags, f.tags);
   return { fields: f, applied, changes: diff(sent, f), ...d };
+}
+
+/**
+ * The effective tags in one order whatever the add/remove sequence that made them: the sent tags
+ * that stayed, in their sent order, then the added ones sorted. Without it, "remove X" then
+ * "add X" would move X to the end on every run, and evaluating an effective order again would
+ * report a change that is none.
+ */
+function canonicalTags(sent: readonly string[], tags: readonly string[]): string[] {
+  const kept = sent.filter((t, i) => tags.includes(t) && sent.indexOf(t) === i);
+  const added = [...new Set(tags.filter((t) => !sent.includes(t)))].sort();
+  return [...kept, ...added];
 }
 
 /** What the rules decided about where the order goes, before the store filters are asked. */

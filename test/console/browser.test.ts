@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
@@ -340,6 +340,13 @@ t.test('console journeys in Chromium', { skip }, async (t) => {
     const row = page.locator('table.list tbody tr').first();
     await row.waitFor();
     t.match(await row.textContent(), /USD/i, 'a row for the order');
+    const [file] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('button', { name: 'Download CSV' }).click(),
+    ]);
+    t.match(file.suggestedFilename(), /^summaries-bobs-bikes-.*\.csv$/);
+    const csvPath = await file.path();
+    t.match(readFileSync(csvPath, 'utf8'), /^day,.*currency,orders/, 'the CSV as the API answers it');
   });
 
   await t.test('sign-out ends the session', async (t) => {

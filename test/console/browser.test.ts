@@ -332,6 +332,7 @@ t.test('console journeys in Chromium', { skip }, async (t) => {
     await page.getByText('Ping not delivered').waitFor();
     t.match(await page.locator('.banner.error').textContent(), /answered 404/);
     await page.getByRole('row', { name: /ping/ }).waitFor();
+    await shot(page, 'webhook');
 
     // A summary of the period that holds the order.
     await page.getByRole('link', { name: 'Summaries' }).click();
@@ -340,6 +341,7 @@ t.test('console journeys in Chromium', { skip }, async (t) => {
     const row = page.locator('table.list tbody tr').first();
     await row.waitFor();
     t.match(await row.textContent(), /USD/i, 'a row for the order');
+    await shot(page, 'summaries');
     const [file] = await Promise.all([
       page.waitForEvent('download'),
       page.getByRole('button', { name: 'Download CSV' }).click(),
@@ -374,6 +376,16 @@ t.test('console journeys in Chromium', { skip }, async (t) => {
     );
     t.ok(overflow <= 0, `no sideways scrolling at 390 px (${overflow})`);
     await shot(phone.page, 'orders-phone');
+    for (const [p, heading] of [
+      ['rules', 'New rule'],
+      ['webhooks', 'New webhook'],
+      ['summaries', /Order summaries/],
+    ] as const) {
+      await phone.page.goto(`${base}/console#/m/solo-shop/${p}`);
+      await phone.page.getByRole('heading', { name: heading }).waitFor();
+      const o = Number(await phone.page.evaluate('document.documentElement.scrollWidth - window.innerWidth'));
+      t.ok(o <= 0, `${p}: no sideways scrolling at 390 px (${o})`);
+    }
     t.same(phone.problems, []);
   });
 });

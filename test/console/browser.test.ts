@@ -314,6 +314,7 @@ t.test('console journeys in Chromium', { skip }, async (t) => {
       /Rules applied\s*Default carrier/,
       'the rule applied to the stored order',
     );
+    await shot(page, 'rules');
 
     // A webhook: its secret is shown once, with a copy button; gone when the page is opened again.
     await page.getByRole('link', { name: 'Webhooks' }).click();

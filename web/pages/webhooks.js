@@ -173,7 +173,7 @@ export function WebhookPage({ merchant, id }) {
       ${
         test &&
         html`<div class=${`banner ${test.delivered ? 'ok' : 'error'}`} role="status">
-          <strong>${test.delivered ? 'Ping delivered' : 'Ping not delivered'}</strong>:
+          <strong>${test.delivered ? 'Ping delivered:' : 'Ping not delivered:'}</strong>${' '}
           ${test.status_code === null ? 'no answer' : `answered ${test.status_code}`} in ${test.duration_ms} ms${test.error ? ` — ${test.error}` : ''}.
         </div>`
       }
@@ -194,7 +194,7 @@ export function WebhookPage({ merchant, id }) {
                 <td><code>${d.type}</code>${d.order_id ? html` <a href=${`#/m/${enc(merchant)}/orders/${d.order_id}`}>order ${d.order_id}</a>` : ''}</td>
                 <td><${Status} status=${d.status} /></td>
                 <td>${d.attempts}</td>
-                <td>${d.last_status_code ?? '—'}${d.last_error ? ` ${d.last_error}` : ''}${d.last_duration_ms !== null ? ` (${d.last_duration_ms} ms)` : ''}</td>
+                <td>${d.last_error ?? d.last_status_code ?? '—'}${d.last_duration_ms !== null ? ` (${d.last_duration_ms} ms)` : ''}</td>
                 <td>${fmtDate(d.next_attempt_at)}</td>
                 <td>${
                   d.status !== 'succeeded' &&

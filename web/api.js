@@ -53,8 +53,25 @@ export const api = {
   getText: (url, accept) => send('GET', url, undefined, accept),
   post: (url, body = {}) => send('POST', url, body),
   patch: (url, body) => send('PATCH', url, body),
+  put: (url, body) => send('PUT', url, body),
   del: (url) => send('DELETE', url),
 };
+
+/**
+ * Saves a GET answer as a file: fetched here (the session's CSRF header is needed, a plain link
+ * cannot send it), then handed to the browser as a blob link, which the CSP allows (no script).
+ */
+export async function download(url, accept, filename) {
+  const text = await send('GET', url, undefined, accept);
+  const href = URL.createObjectURL(new Blob([text], { type: accept }));
+  const a = document.createElement('a');
+  a.href = href;
+  a.download = filename;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(href), 10_000);
+}
 
 /** A query string from the filled-in values only. */
 export function query(params) {

@@ -4,13 +4,16 @@ import { AlertsPage } from './pages/alerts.js';
 import { MerchantsPage } from './pages/merchants.js';
 import { NoticesPage } from './pages/notices.js';
 import { OrderPage, OrdersPage } from './pages/orders.js';
+import { RulesPage } from './pages/rules.js';
 import { ShipmentsPage } from './pages/shipments.js';
 import { StorePage, StoresPage } from './pages/stores.js';
+import { SummariesPage } from './pages/summaries.js';
+import { WebhookPage, WebhooksPage } from './pages/webhooks.js';
 import { ErrorBanner, Field, go, html, useAction } from './ui.js';
 
 /**
- * The pages of one merchant, in menu order. Features still to come (rules, webhooks, source
- * connections, summaries) add an entry here and a module in pages/ when their API exists.
+ * The pages of one merchant, in menu order. A feature still to come (source connections) adds an
+ * entry here and a module in pages/ when its API exists.
  */
 const MERCHANT_PAGES = [
   { path: 'orders', label: 'Orders', list: OrdersPage, item: OrderPage },
@@ -18,6 +21,9 @@ const MERCHANT_PAGES = [
   { path: 'shipments', label: 'Shipments', list: ShipmentsPage },
   { path: 'notices', label: 'Unmatched notices', list: NoticesPage },
   { path: 'alerts', label: 'Alerts', list: AlertsPage },
+  { path: 'rules', label: 'Rules', list: RulesPage },
+  { path: 'webhooks', label: 'Webhooks', list: WebhooksPage, item: WebhookPage },
+  { path: 'summaries', label: 'Summaries', list: SummariesPage },
 ];
 
 /** '#/m/acme/orders/12?status=new' → { parts: ['m','acme','orders','12'], params } */

@@ -20,6 +20,7 @@ export function Field({
   required,
   options,
   autocomplete,
+  rows,
 }) {
   const ref = useRef(null);
   if (!ref.current) ref.current = `f-${name}-${++fieldSeq}`;
@@ -37,7 +38,10 @@ export function Field({
     ? html`<select ...${common} value=${value} onChange=${(e) => onInput(e.target.value)}>
         ${options.map((o) => html`<option value=${o.value}>${o.label}</option>`)}
       </select>`
-    : html`<input ...${common} type=${type} value=${value ?? ''} autocomplete=${autocomplete ?? 'off'}
+    : rows
+      ? html`<textarea ...${common} rows=${rows} spellcheck="false" value=${value ?? ''}
+        onInput=${(e) => onInput(e.target.value)}></textarea>`
+      : html`<input ...${common} type=${type} value=${value ?? ''} autocomplete=${autocomplete ?? 'off'}
         onInput=${(e) => onInput(e.target.value)} />`;
   return html`<div class=${`field${error ? ' has-error' : ''}`}>
     <div class="label-row">
@@ -47,6 +51,15 @@ export function Field({
     ${hint && html`<p class="hint" id=${`${id}-hint`}>${hint}</p>`}
     ${error && html`<p class="field-error" id=${`${id}-err`} role="alert">${error}</p>`}
   </div>`;
+}
+
+/** Every detail of `error` at `path` or under it, as "path: message" lines (for a JSON field). */
+export function errorsUnder(error, path) {
+  if (!(error instanceof ApiError)) return undefined;
+  const lines = error.details
+    .filter((d) => d.path === path || d.path.startsWith(`${path}[`) || d.path.startsWith(`${path}.`))
+    .map((d) => (d.path === path ? d.message : `${d.path}: ${d.message}`));
+  return lines.length ? lines.join('; ') : undefined;
 }
 
 /** The error of a whole action, when no field carries it. */

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
@@ -34,7 +34,8 @@ const skip = !process.env.DATABASE_URL
 
 t.test('console journeys in Chromium', { skip }, async (t) => {
   mkdirSync(SHOTS, { recursive: true });
-  const { app } = await buildTestApp(t, { PUBLIC_URL: undefined });
+  // Private webhook URLs allowed: the test's receiver is this server itself.
+  const { app } = await buildTestApp(t, { PUBLIC_URL: undefined, WEBHOOK_ALLOW_PRIVATE: 'true' });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
   const admin = { authorization: 'Bearer test-admin-token-0123456789' };
@@ -287,6 +288,70 @@ t.test('console journeys in Chromium', { skip }, async (t) => {
     t.ok(true);
   });
 
+  await t.test('rules, webhooks and summaries pages', async (t) => {
+    // A rule: a JSON error the API names shows beside its field, then the rule is listed.
+    await page.getByRole('link', { name: 'Rules' }).click();
+    await page.getByLabel('Name', { exact: true }).fill('Default carrier');
+    await page.getByLabel('Actions (then)').fill('[{"type": "default", "field": "nope", "value": "x"}]');
+    await page.getByRole('button', { name: 'Create rule' }).click();
+    const thenErr = page
+      .locator('.field', { has: page.getByLabel('Actions (then)') })
+      .locator('.field-error');
+    await thenErr.waitFor();
+    t.match(await thenErr.textContent(), /then\[0\]/, 'the refused action is named beside the field');
+    await page
+      .getByLabel('Actions (then)')
+      .fill('[{"type": "default", "field": "shipping_method", "value": "USPS Priority"}]');
+    await page.getByRole('button', { name: 'Create rule' }).click();
+    await page.getByRole('cell', { name: 'Default carrier', exact: true }).waitFor();
+    t.ok(await page.getByLabel('Enabled: Default carrier').isChecked(), 'listed, enabled');
+    await page.getByLabel('Order JSON or order id').fill(String(orderId));
+    await page.getByRole('button', { name: 'Preview' }).click();
+    const preview = page.locator('.preview');
+    await preview.waitFor();
+    t.match(
+      await preview.textContent(),
+      /Rules applied\s*Default carrier/,
+      'the rule applied to the stored order',
+    );
+    await shot(page, 'rules');
+
+    // A webhook: its secret is shown once, with a copy button; gone when the page is opened again.
+    await page.getByRole('link', { name: 'Webhooks' }).click();
+    const hook = `${base}/no-receiver-here`;
+    await page.getByLabel('URL', { exact: true }).fill(hook);
+    await page.getByLabel('order.created').check();
+    await page.getByRole('button', { name: 'Create webhook' }).click();
+    const secret = box(page, 'Signing secret');
+    await secret.waitFor();
+    t.match(await secret.inputValue(), /^whsec_/);
+    t.ok(await page.getByRole('button', { name: 'Copy Signing secret' }).isVisible());
+    await page.getByRole('link', { name: hook }).first().click();
+    await page.getByRole('heading', { name: 'Deliveries' }).waitFor();
+    t.equal(await box(page, 'Signing secret').count(), 0, 'the secret is not shown again');
+    await page.getByRole('button', { name: 'Send test ping' }).click();
+    await page.getByText('Ping not delivered').waitFor();
+    t.match(await page.locator('.banner.error').textContent(), /answered 404/);
+    await page.getByRole('row', { name: /ping/ }).waitFor();
+    await shot(page, 'webhook');
+
+    // A summary of the period that holds the order.
+    await page.getByRole('link', { name: 'Summaries' }).click();
+    await page.getByLabel('Time zone').fill('UTC');
+    await page.getByRole('button', { name: 'Show' }).click();
+    const row = page.locator('table.list tbody tr').first();
+    await row.waitFor();
+    t.match(await row.textContent(), /USD/i, 'a row for the order');
+    await shot(page, 'summaries');
+    const [file] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('button', { name: 'Download CSV' }).click(),
+    ]);
+    t.match(file.suggestedFilename(), /^summaries-bobs-bikes-.*\.csv$/);
+    const csvPath = await file.path();
+    t.match(readFileSync(csvPath, 'utf8'), /^day,.*currency,orders/, 'the CSV as the API answers it');
+  });
+
   await t.test('sign-out ends the session', async (t) => {
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByRole('button', { name: 'Sign in' }).waitFor();
@@ -312,6 +377,16 @@ t.test('console journeys in Chromium', { skip }, async (t) => {
     );
     t.ok(overflow <= 0, `no sideways scrolling at 390 px (${overflow})`);
     await shot(phone.page, 'orders-phone');
+    for (const [p, heading] of [
+      ['rules', 'New rule'],
+      ['webhooks', 'New webhook'],
+      ['summaries', /Order summaries/],
+    ] as const) {
+      await phone.page.goto(`${base}/console#/m/solo-shop/${p}`);
+      await phone.page.getByRole('heading', { name: heading }).waitFor();
+      const o = Number(await phone.page.evaluate('document.documentElement.scrollWidth - window.innerWidth'));
+      t.ok(o <= 0, `${p}: no sideways scrolling at 390 px (${o})`);
+    }
     t.same(phone.problems, []);
   });
 });

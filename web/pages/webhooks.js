@@ -1,0 +1,212 @@
+import { api, enc, query } from '../api.js';
+import {
+  CopyValue,
+  ErrorBanner,
+  Field,
+  fmtDate,
+  html,
+  Loading,
+  Notice,
+  Pager,
+  Status,
+  useAction,
+  useLoad,
+  usePager,
+} from '../ui.js';
+import { useState } from '/console/vendor/preact-htm.js';
+
+const base = (merchant) => `/v1/merchants/${enc(merchant)}/webhooks`;
+
+// The event types a webhook can take, as the API documents them (it refuses any other).
+const EVENTS = [
+  'order.created',
+  'order.updated',
+  'order.status_changed',
+  'order.unrouted',
+  'shipment.created',
+  'shipment.voided',
+  'shipnotice.unmatched',
+  'alert.created',
+];
+
+function Secret({ secret, what }) {
+  return html`<${Notice}>
+    <p>${what} Keep it to verify the <code>webhook-signature</code> header: it is shown only now.</p>
+    <${CopyValue} label="Signing secret" value=${secret} secret />
+  </${Notice}>`;
+}
+
+export function WebhooksPage({ merchant }) {
+  const list = useLoad(() => api.get(base(merchant)), [merchant]);
+  const [form, setForm] = useState({ url: '', events: [], description: '' });
+  const [created, setCreated] = useState(null);
+  const action = useAction();
+  const toggle = (ev) => (e) =>
+    setForm({
+      ...form,
+      events: e.target.checked ? [...form.events, ev] : form.events.filter((x) => x !== ev),
+    });
+  const submit = (e) => {
+    e.preventDefault();
+    action.run(async () => {
+      const body = { url: form.url, events: form.events };
+      if (form.description) body.description = form.description;
+      setCreated(await api.post(base(merchant), body));
+      setForm({ url: '', events: [], description: '' });
+      list.reload();
+    });
+  };
+  const eventsErr = action.fieldError('events');
+  return html`<section aria-labelledby="webhooks-h">
+    <h1 id="webhooks-h">Webhooks <span class="muted">${merchant}</span></h1>
+    ${list.loading && html`<${Loading} />`}
+    <${ErrorBanner} error=${list.error} />
+    ${
+      list.data &&
+      html`<table class="list">
+        <caption class="sr-only">Webhooks</caption>
+        <thead><tr><th scope="col">URL</th><th scope="col">Events</th><th scope="col">State</th><th scope="col">Last success</th></tr></thead>
+        <tbody>
+          ${list.data.webhooks.map(
+            (w) => html`<tr>
+              <td><a href=${`#/m/${enc(merchant)}/webhooks/${w.id}`}>${w.url}</a>${w.description ? html` <span class="muted">${w.description}</span>` : ''}</td>
+              <td>${w.events.join(', ')}</td>
+              <td>${w.enabled ? (w.failing_since ? `failing since ${fmtDate(w.failing_since)}` : 'enabled') : `disabled${w.disabled_reason ? ` (${w.disabled_reason})` : ''}`}</td>
+              <td>${fmtDate(w.last_success_at)}</td>
+            </tr>`,
+          )}
+          ${list.data.webhooks.length === 0 && html`<tr><td colspan="4" class="muted">No webhooks.</td></tr>`}
+        </tbody>
+      </table>`
+    }
+    ${
+      created &&
+      html`<${Secret} secret=${created.secret}
+        what=${html`Webhook <a href=${`#/m/${enc(merchant)}/webhooks/${created.webhook.id}`}>${created.webhook.url}</a> created.`} />`
+    }
+    <form class="card" onSubmit=${submit} novalidate aria-labelledby="new-webhook-h">
+      <h2 id="new-webhook-h">New webhook</h2>
+      <${Field} label="URL" name="url" type="url" value=${form.url} onInput=${(v) => setForm({ ...form, url: v })}
+        error=${action.fieldError('url')} hint="https; receives signed POSTs" required />
+      <fieldset class=${`choice${eventsErr ? ' has-error' : ''}`} aria-describedby=${eventsErr ? 'events-err' : undefined}>
+        <legend>Events</legend>
+        ${EVENTS.map(
+          (ev) =>
+            html`<label><input type="checkbox" checked=${form.events.includes(ev)} onChange=${toggle(ev)} /> ${ev}</label>`,
+        )}
+        ${eventsErr && html`<p class="field-error" id="events-err" role="alert">${eventsErr}</p>`}
+      </fieldset>
+      <${Field} label="Description" name="description" value=${form.description}
+        onInput=${(v) => setForm({ ...form, description: v })} error=${action.fieldError('description')} />
+      ${action.error && !action.error.details?.length && html`<${ErrorBanner} error=${action.error} />`}
+      <button type="submit" class="primary" disabled=${action.busy}>Create webhook</button>
+    </form>
+  </section>`;
+}
+
+export function WebhookPage({ merchant, id }) {
+  const url = `${base(merchant)}/${enc(id)}`;
+  const data = useLoad(() => api.get(url), [url]);
+  const pager = usePager(url);
+  const deliveries = useLoad(
+    () => api.get(`${url}/deliveries${query({ limit: 25, cursor: pager.cursor })}`),
+    [url, pager.cursor],
+  );
+  const [secret, setSecret] = useState(null);
+  const [test, setTest] = useState(null);
+  const [done, setDone] = useState(null);
+  const act = useAction();
+  if (data.loading && !data.data) return html`<${Loading} />`;
+  if (data.error) return html`<${ErrorBanner} error=${data.error} />`;
+  const w = data.data.webhook;
+  const setEnabled = (enabled) =>
+    act.run(async () => {
+      await api.patch(url, { enabled });
+      setDone(enabled ? 'Webhook enabled.' : 'Webhook disabled.');
+      data.reload();
+    });
+  const rotate = () =>
+    act.run(async () => {
+      if (!confirm('Issue a new secret? For 24 hours the old one signs too.')) return;
+      setSecret((await api.post(`${url}/rotate-secret`)).secret);
+      data.reload();
+    });
+  const remove = () =>
+    act.run(async () => {
+      if (!confirm('Delete this webhook and its delivery log?')) return;
+      await api.del(url);
+      location.hash = `#/m/${enc(merchant)}/webhooks`;
+    });
+  const ping = () =>
+    act.run(async () => {
+      setTest(await api.post(`${url}/test`));
+      deliveries.reload();
+    });
+  const retry = (d) =>
+    act.run(async () => {
+      await api.post(`${url}/deliveries/${d.id}/retry`);
+      setDone(`Delivery ${d.id} will be sent again now.`);
+      deliveries.reload();
+    });
+  return html`<section aria-labelledby="webhook-h">
+    <p><a href=${`#/m/${enc(merchant)}/webhooks`}>← Webhooks</a></p>
+    <h1 id="webhook-h">${w.url} ${!w.enabled && html`<span class="status status-canceled">disabled</span>`}</h1>
+    ${done && html`<${Notice}>${done}</${Notice}>`}
+    ${secret && html`<${Secret} secret=${secret} what="New secret issued; the previous one also signs for 24 hours." />`}
+    <section class="card" aria-labelledby="wh-facts-h">
+      <h2 id="wh-facts-h">Settings</h2>
+      <dl class="facts">
+        <dt>Events</dt><dd>${w.events.join(', ')}</dd>
+        <dt>Description</dt><dd>${w.description ?? '—'}</dd>
+        <dt>State</dt><dd>${w.enabled ? 'enabled' : `disabled${w.disabled_reason ? ` (${w.disabled_reason})` : ''}`}</dd>
+        <dt>Last success</dt><dd>${fmtDate(w.last_success_at)}</dd>
+        <dt>Failing since</dt><dd>${fmtDate(w.failing_since)}</dd>
+        <dt>Previous secret signs until</dt><dd>${fmtDate(w.previous_secret_expires_at)}</dd>
+      </dl>
+      <div class="actions">
+        <button type="button" onClick=${ping} disabled=${act.busy}>Send test ping</button>
+        <button type="button" onClick=${() => setEnabled(!w.enabled)} disabled=${act.busy}>${w.enabled ? 'Disable' : 'Enable'}</button>
+        <button type="button" onClick=${rotate} disabled=${act.busy}>Rotate secret</button>
+        <button type="button" class="danger" onClick=${remove} disabled=${act.busy}>Delete</button>
+      </div>
+      <${ErrorBanner} error=${act.error} />
+      ${
+        test &&
+        html`<div class=${`banner ${test.delivered ? 'ok' : 'error'}`} role="status">
+          <strong>${test.delivered ? 'Ping delivered:' : 'Ping not delivered:'}</strong>${' '}
+          ${test.status_code === null ? 'no answer' : `answered ${test.status_code}`} in ${test.duration_ms} ms${test.error ? ` — ${test.error}` : ''}.
+        </div>`
+      }
+    </section>
+    <section aria-labelledby="deliveries-h">
+      <h2 id="deliveries-h">Deliveries</h2>
+      <${ErrorBanner} error=${deliveries.error} />
+      ${deliveries.loading && html`<${Loading} />`}
+      ${
+        deliveries.data &&
+        html`<table class="list">
+          <caption class="sr-only">Deliveries, newest first</caption>
+          <thead><tr><th scope="col">Created</th><th scope="col">Event</th><th scope="col">Status</th><th scope="col">Attempts</th><th scope="col">Last answer</th><th scope="col">Next attempt</th><th scope="col">Actions</th></tr></thead>
+          <tbody>
+            ${deliveries.data.deliveries.map(
+              (d) => html`<tr>
+                <td>${fmtDate(d.created_at)}</td>
+                <td><code>${d.type}</code>${d.order_id ? html` <a href=${`#/m/${enc(merchant)}/orders/${d.order_id}`}>order ${d.order_id}</a>` : ''}</td>
+                <td><${Status} status=${d.status} /></td>
+                <td>${d.attempts}</td>
+                <td>${d.last_error ?? d.last_status_code ?? '—'}${d.last_duration_ms !== null ? ` (${d.last_duration_ms} ms)` : ''}</td>
+                <td>${fmtDate(d.next_attempt_at)}</td>
+                <td>${
+                  d.status !== 'succeeded' &&
+                  html`<button type="button" onClick=${() => retry(d)} disabled=${act.busy} aria-label=${`Retry delivery ${d.id}`}>Retry</button>`
+                }</td>
+              </tr>`,
+            )}
+            ${deliveries.data.deliveries.length === 0 && html`<tr><td colspan="7" class="muted">Nothing delivered yet.</td></tr>`}
+          </tbody>
+        </table>
+        <${Pager} pager=${pager} nextCursor=${deliveries.data.next_cursor} />`
+      }
+    </section>
+  </section>`;
+}

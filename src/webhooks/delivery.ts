@@ -4,6 +4,8 @@
  * - `webhooks.dispatch` (every second): takes undispatched outbox events (SKIP LOCKED), creates one
  *   delivery per enabled webhook subscribed to the event's type, each with its `webhook.deliver` job,
  *   and marks the events dispatched — one statement, so an event is dispatched exactly once.
+ *   A disabled merchant's events stay undispatched (for its own and its warehouse's webhooks) until
+ *   it is enabled again; deliveries created before it was disabled wait too (see `deliver`).
  * - `webhook.deliver`: reads the delivery (no transaction open), POSTs it signed, then records the
  *   attempt, the delivery's and the webhook's state and the job's settlement in ONE transaction. A
  *   crash before that commit leaves the job leased; another instance takes it over when the lease
@@ -13,6 +15,7 @@
  *   jobs, in batches.
  */
 import { type Kysely, sql } from 'kysely';
+import { merchantEnabledSql } from '../accounts/repository.js';
 import type { DB, WebhookRow } from '../db/schema.js';
 import { deleteFinished, type Job, type Settlement } from '../jobs/queue.js';
 import type { JobContext, JobHandler } from '../jobs/runner.js';
@@ -29,6 +32,8 @@ export const DISABLE_AFTER_MS = 3 * DAY_MS;
 /** Delivered events are kept this long. */
 export const RETENTION_MS = 30 * DAY_MS;
 const DISPATCH_BATCH = 500;
+/** How often a delivery waiting on a disabled merchant looks again. */
+export const PAUSED_RECHECK_MS = 60 * 1000;
 const CLEANUP_BATCH = 1000;
 
 export const DISPATCH_JOB = 'webhooks.dispatch';
@@ -47,7 +52,7 @@ export async function dispatchEvents(db: Kysely<DB>, now: Date, limit = DISPATCH
   const r = await sql<{ events: number }>`
     with ev as materialized (
       select e.id, e.merchant_id, e.type from webhook_events e
-      where e.dispatched_at is null
+      where e.dispatched_at is null and ${merchantEnabledSql('e.merchant_id')}
       order by e.id
       limit ${limit}
       for update skip locked
@@ -88,6 +93,7 @@ interface DeliveryRow {
   type: string;
   merchant_id: number | null;
   merchant_code: string | null;
+  merchant_disabled: boolean;
   order_id: number | null;
   subject_id: number | null;
   event_created_at: Date;
@@ -107,6 +113,7 @@ async function readDelivery(db: Kysely<DB>, deliveryId: number): Promise<Deliver
       'e.type',
       'e.merchant_id',
       'm.code as merchant_code',
+      sql<boolean>`m.disabled_at is not null`.as('merchant_disabled'),
       'e.order_id',
       'e.subject_id',
       'e.created_at as event_created_at',
@@ -296,6 +303,17 @@ async function deliver(deps: DeliveryDeps, job: Job, ctx: JobContext): Promise<v
       await trx.updateTable('webhook_deliveries').set({ status: 'skipped' }).where('id', '=', d.id).execute();
       await ctx.settle(trx, { kind: 'succeeded' });
     });
+    return;
+  }
+  if (d.merchant_disabled) {
+    // Paused, not failed: the attempt is not counted, so the retry schedule resumes where it was.
+    await deps.db.transaction().execute((trx) =>
+      ctx.settle(trx, {
+        kind: 'again',
+        at: new Date(ctx.clock().getTime() + PAUSED_RECHECK_MS),
+        uncounted: true,
+      }),
+    );
     return;
   }
   const now = ctx.clock();

@@ -8,6 +8,7 @@ import { migrateToLatest } from './db/migrate.js';
 import { resolveServerSecret } from './db/server-secret.js';
 import { createLogger } from './lib/logger.js';
 import { SecretHasher } from './lib/secrets.js';
+import { Metrics } from './metrics/metrics.js';
 import {
   recoverStuckNotices,
   STUCK_NOTICE_SECONDS,
@@ -46,8 +47,10 @@ async function main(): Promise<void> {
     logger,
   );
   const hasher = new SecretHasher(secret);
-  const app = await buildApp({ config, database, hasher, logger });
-  const jobs = createJobRunner(database.db, config, hasher.box, logger);
+  // One registry for the app and the background jobs: /metrics shows both.
+  const metrics = new Metrics(database.poolStats);
+  const app = await buildApp({ config, database, hasher, logger, metrics });
+  const jobs = createJobRunner(database.db, config, hasher.box, logger, {}, metrics);
   app.addHook('onClose', async () => {
     // A job in flight is finished, or aborted and given back, before the database closes.
     await jobs.stop(config.shutdownGraceMs);

@@ -17,6 +17,7 @@
 import { type Kysely, sql } from 'kysely';
 import { merchantEnabledSql } from '../accounts/repository.js';
 import type { DB, WebhookRow } from '../db/schema.js';
+import type { Metrics, WEBHOOK_OUTCOMES } from '../metrics/metrics.js';
 import { deleteFinished, type Job, type Settlement } from '../jobs/queue.js';
 import type { JobContext, JobHandler } from '../jobs/runner.js';
 import { retrySettlement, WEBHOOK_RETRY_DELAYS_MS } from '../jobs/schedule.js';
@@ -43,6 +44,8 @@ export interface DeliveryDeps {
   db: Kysely<DB>;
   webhooks: WebhooksRepository;
   allowPrivate: boolean;
+  /** Counts every recorded attempt by outcome (absent in tests that do not look). */
+  metrics?: Pick<Metrics, 'webhookDeliveries'> | undefined;
   /** Overrides the 10 s timeout (tests). */
   timeoutMs?: number;
 }
@@ -186,10 +189,23 @@ export async function buildRequest(
 
 const describe = (r: SendResult) => r.error ?? `answered ${r.status}`;
 
+type AttemptOutcome = (typeof WEBHOOK_OUTCOMES)[number];
+
+interface Recorded {
+  settlement: Settlement | null;
+  /** 'gave_up': the delivery failed for good (retries spent, or its webhook was disabled). */
+  outcome: AttemptOutcome;
+}
+
+/** Counted once the attempt's transaction has committed: a rolled-back attempt is not one. */
+const count = (deps: DeliveryDeps, outcome: AttemptOutcome) =>
+  deps.metrics?.webhookDeliveries.inc({ outcome });
+
 /**
  * Records one attempt and what follows from it, in the caller's transaction: the delivery's state,
  * the webhook's (success clock, disabling on 410 or after 3 days without a 2xx, with an alert), and
- * the job's settlement (`settlement` null: ping, no job).
+ * the job's settlement (`settlement` null: ping, no job). Answers the settlement and the outcome
+ * for the metrics.
  */
 async function recordAttempt(
   trx: Kysely<DB>,
@@ -197,7 +213,7 @@ async function recordAttempt(
   r: SendResult,
   now: Date,
   nextSettlement: ((error: string, notBefore: Date | null) => Settlement) | null,
-): Promise<Settlement | null> {
+): Promise<Recorded> {
   const ok = r.status !== null && r.status >= 200 && r.status < 300;
   await trx
     .insertInto('webhook_attempts')
@@ -265,7 +281,9 @@ async function recordAttempt(
     })
     .where('id', '=', d.id)
     .execute();
-  return settlement;
+  // A ping has no retries: its failure is a failed attempt, not a delivery given up.
+  const outcome = ok ? 'delivered' : status === 'failed' && nextSettlement ? 'gave_up' : 'failed';
+  return { settlement, outcome };
 }
 
 async function disableWebhook(
@@ -327,12 +345,14 @@ async function deliver(deps: DeliveryDeps, job: Job, ctx: JobContext): Promise<v
   // Stopped mid-flight: record nothing; the runner gives the job back and it is attempted again.
   if (ctx.signal.aborted) throw ctx.signal.reason ?? new Error('aborted');
   const at = ctx.clock();
-  await deps.db.transaction().execute(async (trx) => {
-    const s = await recordAttempt(trx, d, result, at, (error, notBefore) =>
+  const outcome = await deps.db.transaction().execute(async (trx) => {
+    const r = await recordAttempt(trx, d, result, at, (error, notBefore) =>
       retrySettlement(job, WEBHOOK_RETRY_DELAYS_MS, at, error, notBefore ?? undefined),
     );
-    await ctx.settle(trx, s!);
+    await ctx.settle(trx, r.settlement!);
+    return r.outcome;
   });
+  count(deps, outcome);
 }
 
 /**
@@ -364,7 +384,8 @@ export async function ping(
     now,
     ...(deps.timeoutMs !== undefined ? { timeoutMs: deps.timeoutMs } : {}),
   });
-  await deps.db.transaction().execute((trx) => recordAttempt(trx, d, result, now(), null));
+  const recorded = await deps.db.transaction().execute((trx) => recordAttempt(trx, d, result, now(), null));
+  count(deps, recorded.outcome);
   return {
     delivery_id: d.id,
     event_id: eventId(d.event_id),

@@ -5,6 +5,7 @@ import type { DB } from './db/schema.js';
 import { JobRunner, type RunnerOptions } from './jobs/runner.js';
 import type { SecretBox } from './lib/secrets.js';
 import type { Metrics } from './metrics/metrics.js';
+import { noticeRecoveryJob } from './shipstation/recover-notices.js';
 import { webhookJobHandlers } from './webhooks/delivery.js';
 import { WebhooksRepository } from './webhooks/repository.js';
 
@@ -25,5 +26,6 @@ export function createJobRunner(
   const webhooks = new WebhooksRepository(db, box, config.webhookAllowPrivate, clock);
   for (const h of webhookJobHandlers({ db, webhooks, allowPrivate: config.webhookAllowPrivate, metrics }))
     runner.register(h);
+  runner.register(noticeRecoveryJob(db, logger));
   return runner;
 }

@@ -9,11 +9,7 @@ import { resolveServerSecret } from './db/server-secret.js';
 import { createLogger } from './lib/logger.js';
 import { SecretHasher } from './lib/secrets.js';
 import { Metrics } from './metrics/metrics.js';
-import {
-  recoverStuckNotices,
-  STUCK_NOTICE_SECONDS,
-  scheduleNoticeRecovery,
-} from './shipstation/recover-notices.js';
+import { recoverStuckNotices, STUCK_NOTICE_SECONDS } from './shipstation/recover-notices.js';
 
 /** Process entry: configuration, database, migrations, listen, graceful close. */
 async function main(): Promise<void> {
@@ -65,13 +61,12 @@ async function main(): Promise<void> {
 
   // Notices a dead process stored but never applied. The embedded database has one process (the
   // DATA_DIR lock), so every `received` notice at start-up is stuck; on PostgreSQL other instances
-  // may be applying theirs, so only old ones are taken, here and every minute.
+  // may be applying theirs, so only old ones are taken, here and every minute (a periodic job of the
+  // jobs runner, see createJobRunner).
   const recovered = await recoverStuckNotices(database.db, {
     olderThanSeconds: database.engine === 'pglite' ? 0 : STUCK_NOTICE_SECONDS,
   });
   if (recovered.applied + recovered.unmatched > 0) logger.info(recovered, 'finished stuck shipment notices');
-  const stopRecovery = scheduleNoticeRecovery(database.db, logger);
-  app.addHook('onClose', async () => stopRecovery());
 
   await app.listen({ port: config.port, host: config.host });
   await jobs.ensurePeriodic();

@@ -43,6 +43,8 @@ export interface AppDeps {
   logger: Logger;
   /** Optional name of the PostgreSQL schema migrations live in (tests). */
   schema?: string | undefined;
+  /** The registry to use, when the caller shares it with the background jobs (server.ts). */
+  metrics?: Metrics | undefined;
 }
 
 declare module 'fastify' {
@@ -132,7 +134,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     transform: transformForDocs,
     transformObject: jsonSchemaTransformObject,
   });
-  const metrics = new Metrics(deps.database.poolStats);
+  const metrics = deps.metrics ?? new Metrics(deps.database.poolStats);
   installMetrics(app, metrics, deps.config.metricsToken);
   await app.register(swaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());

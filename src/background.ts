@@ -4,6 +4,8 @@ import type { Config } from './config.js';
 import type { DB } from './db/schema.js';
 import { JobRunner, type RunnerOptions } from './jobs/runner.js';
 import type { SecretBox } from './lib/secrets.js';
+import type { Metrics } from './metrics/metrics.js';
+import { noticeRecoveryJob } from './shipstation/recover-notices.js';
 import { webhookJobHandlers } from './webhooks/delivery.js';
 import { WebhooksRepository } from './webhooks/repository.js';
 
@@ -17,11 +19,13 @@ export function createJobRunner(
   box: SecretBox,
   logger: Logger | undefined,
   opts: RunnerOptions = {},
+  metrics?: Metrics,
 ): JobRunner {
   const runner = new JobRunner(db, { logger, ...opts });
   const clock = runner.clock;
   const webhooks = new WebhooksRepository(db, box, config.webhookAllowPrivate, clock);
-  for (const h of webhookJobHandlers({ db, webhooks, allowPrivate: config.webhookAllowPrivate }))
+  for (const h of webhookJobHandlers({ db, webhooks, allowPrivate: config.webhookAllowPrivate, metrics }))
     runner.register(h);
+  runner.register(noticeRecoveryJob(db, logger));
   return runner;
 }

@@ -8,11 +8,8 @@ import { migrateToLatest } from './db/migrate.js';
 import { resolveServerSecret } from './db/server-secret.js';
 import { createLogger } from './lib/logger.js';
 import { SecretHasher } from './lib/secrets.js';
-import {
-  recoverStuckNotices,
-  STUCK_NOTICE_SECONDS,
-  scheduleNoticeRecovery,
-} from './shipstation/recover-notices.js';
+import { Metrics } from './metrics/metrics.js';
+import { recoverStuckNotices, STUCK_NOTICE_SECONDS } from './shipstation/recover-notices.js';
 
 /** Process entry: configuration, database, migrations, listen, graceful close. */
 async function main(): Promise<void> {
@@ -46,8 +43,10 @@ async function main(): Promise<void> {
     logger,
   );
   const hasher = new SecretHasher(secret);
-  const app = await buildApp({ config, database, hasher, logger });
-  const jobs = createJobRunner(database.db, config, hasher.box, logger);
+  // One registry for the app and the background jobs: /metrics shows both.
+  const metrics = new Metrics(database.poolStats);
+  const app = await buildApp({ config, database, hasher, logger, metrics });
+  const jobs = createJobRunner(database.db, config, hasher.box, logger, {}, metrics);
   app.addHook('onClose', async () => {
     // A job in flight is finished, or aborted and given back, before the database closes.
     await jobs.stop(config.shutdownGraceMs);
@@ -62,13 +61,12 @@ async function main(): Promise<void> {
 
   // Notices a dead process stored but never applied. The embedded database has one process (the
   // DATA_DIR lock), so every `received` notice at start-up is stuck; on PostgreSQL other instances
-  // may be applying theirs, so only old ones are taken, here and every minute.
+  // may be applying theirs, so only old ones are taken, here and every minute (a periodic job of the
+  // jobs runner, see createJobRunner).
   const recovered = await recoverStuckNotices(database.db, {
     olderThanSeconds: database.engine === 'pglite' ? 0 : STUCK_NOTICE_SECONDS,
   });
   if (recovered.applied + recovered.unmatched > 0) logger.info(recovered, 'finished stuck shipment notices');
-  const stopRecovery = scheduleNoticeRecovery(database.db, logger);
-  app.addHook('onClose', async () => stopRecovery());
 
   await app.listen({ port: config.port, host: config.host });
   await jobs.ensurePeriodic();

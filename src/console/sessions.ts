@@ -14,7 +14,7 @@ import type { SecretHasher } from '../lib/secrets.js';
  * from the id (HMAC of a different message), so nothing more is stored, it cannot be guessed
  * without the cookie, and the page's script — which never sees the HttpOnly cookie — gets it from
  * the sign-in answer. What must stay true: a session never outlives its credential (revoked or
- * deleted), the ADMIN_TOKEN it was opened with, its idle limit or its absolute limit.
+ * deleted), is refused while its merchant is disabled, never outlives the ADMIN_TOKEN it was opened with, its idle limit or its absolute limit.
  */
 
 /** A session unused this long ends. */
@@ -35,6 +35,7 @@ type SessionRow = CredentialOwnerRow & {
   admin_token_hash: Buffer | null;
   expires_at: Date;
   stale: boolean;
+  merchant_disabled: boolean | null;
 };
 
 const unauthorized = (message: string) => new AppError('unauthorized', message);
@@ -96,12 +97,12 @@ export class ConsoleSessions {
   /** The live session with this id, touched; undefined when it has ended for any reason. */
   async read(id: string): Promise<SessionInfo | undefined> {
     const hash = this.#idHash(id);
-    // TODO(merchant disabling): when merchants can be disabled, add `and not m.disabled` here.
     const { rows } = await sql<SessionRow>`
       select s.credential_id as session_credential_id, s.admin_token_hash, s.expires_at,
         s.last_seen_at < now() - make_interval(secs => ${TOUCH_AFTER_SECONDS}) as stale,
         c.id, c.api_user, c.warehouse_id, w.code as warehouse_code, c.merchant_id,
-        m.code as merchant_code, m.warehouse_id as merchant_warehouse_id
+        m.code as merchant_code, m.warehouse_id as merchant_warehouse_id,
+        m.disabled_at is not null as merchant_disabled
       from console_sessions s
       left join credentials c on c.id = s.credential_id and c.revoked_at is null
       left join warehouses w on w.id = c.warehouse_id
@@ -114,6 +115,9 @@ export class ConsoleSessions {
     let caller: Caller;
     if (row.session_credential_id !== null) {
       if (row.id === null) return undefined; // revoked since sign-in
+      // Like its API key: refused while the merchant is disabled, accepted again once enabled. A
+      // warehouse's session is not concerned (it may still act on the disabled merchant, as over REST).
+      if (row.merchant_disabled) return undefined;
       caller = callerOfCredential({ ...row, id: Number(row.id) });
     } else {
       const stored = row.admin_token_hash;

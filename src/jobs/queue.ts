@@ -80,7 +80,14 @@ export async function claim(
 export type Settlement =
   | { kind: 'succeeded' }
   /** Ran again at `at` (a periodic job's next run, or a retry); `error` is kept when given. */
-  | { kind: 'again'; at: Date; error?: string | undefined; resetAttempts?: boolean }
+  | {
+      kind: 'again';
+      at: Date;
+      error?: string | undefined;
+      resetAttempts?: boolean;
+      /** The attempt just claimed does not count (the work was put off, not tried). */
+      uncounted?: boolean;
+    }
   | { kind: 'failed'; error: string };
 
 export class LeaseLost extends Error {
@@ -109,7 +116,11 @@ export async function settle(db: Kysely<DB>, job: Job, s: Settlement, now: Date)
             status: 'pending' as const,
             run_at: s.at,
             ...(s.error !== undefined ? { last_error: s.error } : {}),
-            ...(s.resetAttempts ? { attempts: 0 } : {}),
+            ...(s.resetAttempts
+              ? { attempts: 0 }
+              : s.uncounted
+                ? { attempts: sql<number>`greatest(attempts - 1, 0)` }
+                : {}),
           };
   const r = await q.set({ ...set, lease: null, locked_by: null, updated_at: now }).executeTakeFirst();
   if (Number(r.numUpdatedRows) !== 1) throw new LeaseLost(job.id);

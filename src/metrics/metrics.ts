@@ -11,7 +11,10 @@ export const UNMATCHED_ROUTE = 'unmatched';
 
 export const INGEST_RESULTS = ['created', 'duplicate', 'conflict', 'invalid'] as const;
 export const NOTICE_OUTCOMES = ['applied', 'duplicate', 'unmatched', 'unreadable', 'error'] as const;
-/** Registered now, incremented by the webhook and source workers when they land. */
+/**
+ * Webhook delivery attempts: 2xx, failed (to be retried, or a ping), or failed for good (retries
+ * spent, or the webhook disabled). Source pulls: registered now, incremented when the workers land.
+ */
 export const WEBHOOK_OUTCOMES = ['delivered', 'failed', 'gave_up'] as const;
 export const SOURCE_PULL_OUTCOMES = ['ok', 'failed'] as const;
 

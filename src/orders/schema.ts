@@ -81,6 +81,12 @@ function optText(max: number) {
     .transform((s) => (s === undefined || s === null || s === '' ? null : s));
 }
 
+// An absolute http(s) URL that libxml2 accepts as xs:anyURI (ShipStation's ImageUrl): no
+// whitespace, quotes, angle brackets, braces, pipes, backslashes, carets, backticks or square
+// brackets; '%' only as %XX; at most one '#'. The export checks stored values with it again.
+const URL_CHAR = '(?:[^\\s<>"\'`{}|\\\\^\\[\\]%#]|%[0-9A-Fa-f]{2})';
+export const HTTP_URL = new RegExp(`^https?://${URL_CHAR}+(?:#${URL_CHAR}*)?$`, 'i');
+
 /** Money: a JSON number or numeric string, at most two decimals, |amount| ≤ 9999999.99. */
 const money = z
   .union([z.number(), z.string()], 'must be a number or a numeric string')
@@ -201,7 +207,10 @@ const itemInput = z
     unit_price: money,
     weight: optWeight.meta({ description: 'weight of one unit, in weight_unit' }),
     weight_unit: weightUnit.nullish().transform((v) => v ?? null),
-    image_url: optText(500),
+    image_url: optText(500).refine(
+      (s) => s === null || HTTP_URL.test(s),
+      'must be an absolute http:// or https:// URL without spaces, quotes or angle brackets',
+    ),
     location: optText(100),
     upc: optText(12),
     options: z.array(optionInput).max(100, 'at most 100 options per item').nullish(),

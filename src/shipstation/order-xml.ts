@@ -44,7 +44,7 @@
  * - Dates are `MM/dd/yyyy HH:mm` in the store's zone (UTC by default).
  * - Never emitted: CurrencyCode and UPC (not in ShipStation's published XSD).
  */
-import { SECOND_LINE_JOIN, SECOND_LINE_MAX } from '../orders/schema.js';
+import { HTTP_URL, SECOND_LINE_JOIN, SECOND_LINE_MAX } from '../orders/schema.js';
 import type { NormalizedItem, NormalizedOrder, WeightUnit } from '../orders/types.js';
 import { formatShipStationDate } from './dates.js';
 import { cdataClean, charLength, clean, truncateChars } from './xml.js';
@@ -335,10 +335,6 @@ export function itemWeights(item: Pick<ExportItem, 'weight' | 'weightUnit' | 'op
 }
 
 const COUNTRY = /^[A-Za-z]{2}$/;
-// An absolute http(s) URL that libxml2 accepts as xs:anyURI: no whitespace, quotes, angle brackets,
-// braces, pipes, backslashes, carets, backticks or square brackets; '%' only as %XX; at most one '#'.
-const URL_CHAR = '(?:[^\\s<>"\'`{}|\\\\^\\[\\]%#]|%[0-9A-Fa-f]{2})';
-const URL_OK = new RegExp(`^https?://${URL_CHAR}+(?:#${URL_CHAR}*)?$`, 'i');
 
 /** The Address1 / Address2 pair from up to three street lines. */
 export function streetLines(a: ExportAddress): [string, string | undefined] {
@@ -364,7 +360,7 @@ export function countryCode(order: Pick<ExportOrder, 'shipTo' | 'billTo'>): stri
 export function imageUrl(v: string | null): string | undefined {
   if (v == null) return undefined;
   const c = clean(v).trim();
-  return c.length <= 1000 && charLength(c) <= 500 && URL_OK.test(c) ? c : undefined;
+  return c.length <= 1000 && charLength(c) <= 500 && HTTP_URL.test(c) ? c : undefined;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@
  */
 import { type Kysely, sql } from 'kysely';
 import type { DB } from '../db/schema.js';
+import type { JobHandler } from '../jobs/runner.js';
 import { applyShipment, type EventActor, inTransaction } from '../shipments/apply.js';
 import { markUnmatched } from '../shipments/unmatched.js';
 import { chooseOrder, matchSteps, type OrderCandidate, stepKeys } from './notice-matching.js';
@@ -120,28 +121,24 @@ export async function recoverStuckNotices(
   return result;
 }
 
+export const RECOVER_NOTICES_JOB = 'shipstation.recover_notices';
+
 /**
- * Runs recoverStuckNotices every `everyMs` (a timer that does not keep the process alive); returns
- * the stop function. Failures are logged and retried at the next tick.
+ * The periodic job of the jobs runner that runs recoverStuckNotices every minute: one instance at a
+ * time takes it (the runner's lease), a failure is logged by the runner and it runs again next time.
  */
-export function scheduleNoticeRecovery(
+export function noticeRecoveryJob(
   db: Kysely<DB>,
-  log: { info(o: object, m: string): void; error(o: object, m: string): void },
+  log: { info(o: object, m: string): void } | undefined,
   everyMs = STUCK_NOTICE_SECONDS * 1000,
-): () => void {
-  let running = false;
-  const timer = setInterval(() => {
-    if (running) return;
-    running = true;
-    recoverStuckNotices(db)
-      .then((r) => {
-        if (r.applied + r.unmatched > 0) log.info(r, 'finished stuck shipment notices');
-      })
-      .catch((err) => log.error({ err }, 'recovering stuck shipment notices failed'))
-      .finally(() => {
-        running = false;
-      });
-  }, everyMs);
-  timer.unref();
-  return () => clearInterval(timer);
+): JobHandler {
+  return {
+    kind: RECOVER_NOTICES_JOB,
+    retryDelaysMs: [],
+    everyMs,
+    run: async () => {
+      const r = await recoverStuckNotices(db);
+      if (r.applied + r.unmatched > 0) log?.info(r, 'finished stuck shipment notices');
+    },
+  };
 }

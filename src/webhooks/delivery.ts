@@ -4,6 +4,8 @@
  * - `webhooks.dispatch` (every second): takes undispatched outbox events (SKIP LOCKED), creates one
  *   delivery per enabled webhook subscribed to the event's type, each with its `webhook.deliver` job,
  *   and marks the events dispatched — one statement, so an event is dispatched exactly once.
+ *   A disabled merchant's events stay undispatched (for its own and its warehouse's webhooks) until
+ *   it is enabled again; deliveries created before it was disabled wait too (see `deliver`).
  * - `webhook.deliver`: reads the delivery (no transaction open), POSTs it signed, then records the
  *   attempt, the delivery's and the webhook's state and the job's settlement in ONE transaction. A
  *   crash before that commit leaves the job leased; another instance takes it over when the lease
@@ -13,7 +15,9 @@
  *   jobs, in batches.
  */
 import { type Kysely, sql } from 'kysely';
+import { merchantEnabledSql } from '../accounts/repository.js';
 import type { DB, WebhookRow } from '../db/schema.js';
+import type { Metrics, WEBHOOK_OUTCOMES } from '../metrics/metrics.js';
 import { deleteFinished, type Job, type Settlement } from '../jobs/queue.js';
 import type { JobContext, JobHandler } from '../jobs/runner.js';
 import { retrySettlement, WEBHOOK_RETRY_DELAYS_MS } from '../jobs/schedule.js';
@@ -29,6 +33,8 @@ export const DISABLE_AFTER_MS = 3 * DAY_MS;
 /** Delivered events are kept this long. */
 export const RETENTION_MS = 30 * DAY_MS;
 const DISPATCH_BATCH = 500;
+/** How often a delivery waiting on a disabled merchant looks again. */
+export const PAUSED_RECHECK_MS = 60 * 1000;
 const CLEANUP_BATCH = 1000;
 
 export const DISPATCH_JOB = 'webhooks.dispatch';
@@ -38,6 +44,8 @@ export interface DeliveryDeps {
   db: Kysely<DB>;
   webhooks: WebhooksRepository;
   allowPrivate: boolean;
+  /** Counts every recorded attempt by outcome (absent in tests that do not look). */
+  metrics?: Pick<Metrics, 'webhookDeliveries'> | undefined;
   /** Overrides the 10 s timeout (tests). */
   timeoutMs?: number;
 }
@@ -47,7 +55,7 @@ export async function dispatchEvents(db: Kysely<DB>, now: Date, limit = DISPATCH
   const r = await sql<{ events: number }>`
     with ev as materialized (
       select e.id, e.merchant_id, e.type from webhook_events e
-      where e.dispatched_at is null
+      where e.dispatched_at is null and ${merchantEnabledSql('e.merchant_id')}
       order by e.id
       limit ${limit}
       for update skip locked
@@ -88,6 +96,7 @@ interface DeliveryRow {
   type: string;
   merchant_id: number | null;
   merchant_code: string | null;
+  merchant_disabled: boolean;
   order_id: number | null;
   subject_id: number | null;
   event_created_at: Date;
@@ -107,6 +116,7 @@ async function readDelivery(db: Kysely<DB>, deliveryId: number): Promise<Deliver
       'e.type',
       'e.merchant_id',
       'm.code as merchant_code',
+      sql<boolean>`m.disabled_at is not null`.as('merchant_disabled'),
       'e.order_id',
       'e.subject_id',
       'e.created_at as event_created_at',
@@ -179,10 +189,23 @@ export async function buildRequest(
 
 const describe = (r: SendResult) => r.error ?? `answered ${r.status}`;
 
+type AttemptOutcome = (typeof WEBHOOK_OUTCOMES)[number];
+
+interface Recorded {
+  settlement: Settlement | null;
+  /** 'gave_up': the delivery failed for good (retries spent, or its webhook was disabled). */
+  outcome: AttemptOutcome;
+}
+
+/** Counted once the attempt's transaction has committed: a rolled-back attempt is not one. */
+const count = (deps: DeliveryDeps, outcome: AttemptOutcome) =>
+  deps.metrics?.webhookDeliveries.inc({ outcome });
+
 /**
  * Records one attempt and what follows from it, in the caller's transaction: the delivery's state,
  * the webhook's (success clock, disabling on 410 or after 3 days without a 2xx, with an alert), and
- * the job's settlement (`settlement` null: ping, no job).
+ * the job's settlement (`settlement` null: ping, no job). Answers the settlement and the outcome
+ * for the metrics.
  */
 async function recordAttempt(
   trx: Kysely<DB>,
@@ -190,7 +213,7 @@ async function recordAttempt(
   r: SendResult,
   now: Date,
   nextSettlement: ((error: string, notBefore: Date | null) => Settlement) | null,
-): Promise<Settlement | null> {
+): Promise<Recorded> {
   const ok = r.status !== null && r.status >= 200 && r.status < 300;
   await trx
     .insertInto('webhook_attempts')
@@ -258,7 +281,9 @@ async function recordAttempt(
     })
     .where('id', '=', d.id)
     .execute();
-  return settlement;
+  // A ping has no retries: its failure is a failed attempt, not a delivery given up.
+  const outcome = ok ? 'delivered' : status === 'failed' && nextSettlement ? 'gave_up' : 'failed';
+  return { settlement, outcome };
 }
 
 async function disableWebhook(
@@ -298,6 +323,17 @@ async function deliver(deps: DeliveryDeps, job: Job, ctx: JobContext): Promise<v
     });
     return;
   }
+  if (d.merchant_disabled) {
+    // Paused, not failed: the attempt is not counted, so the retry schedule resumes where it was.
+    await deps.db.transaction().execute((trx) =>
+      ctx.settle(trx, {
+        kind: 'again',
+        at: new Date(ctx.clock().getTime() + PAUSED_RECHECK_MS),
+        uncounted: true,
+      }),
+    );
+    return;
+  }
   const now = ctx.clock();
   const req = await buildRequest(deps, d, now);
   const result = await sendWebhook(d.webhook.url, req.headers, req.body, {
@@ -309,12 +345,14 @@ async function deliver(deps: DeliveryDeps, job: Job, ctx: JobContext): Promise<v
   // Stopped mid-flight: record nothing; the runner gives the job back and it is attempted again.
   if (ctx.signal.aborted) throw ctx.signal.reason ?? new Error('aborted');
   const at = ctx.clock();
-  await deps.db.transaction().execute(async (trx) => {
-    const s = await recordAttempt(trx, d, result, at, (error, notBefore) =>
+  const outcome = await deps.db.transaction().execute(async (trx) => {
+    const r = await recordAttempt(trx, d, result, at, (error, notBefore) =>
       retrySettlement(job, WEBHOOK_RETRY_DELAYS_MS, at, error, notBefore ?? undefined),
     );
-    await ctx.settle(trx, s!);
+    await ctx.settle(trx, r.settlement!);
+    return r.outcome;
   });
+  count(deps, outcome);
 }
 
 /**
@@ -346,7 +384,8 @@ export async function ping(
     now,
     ...(deps.timeoutMs !== undefined ? { timeoutMs: deps.timeoutMs } : {}),
   });
-  await deps.db.transaction().execute((trx) => recordAttempt(trx, d, result, now(), null));
+  const recorded = await deps.db.transaction().execute((trx) => recordAttempt(trx, d, result, now(), null));
+  count(deps, recorded.outcome);
   return {
     delivery_id: d.id,
     event_id: eventId(d.event_id),

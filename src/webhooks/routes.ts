@@ -133,7 +133,12 @@ const idParams = z.object({ id: idParam });
 export function webhooksRoutes(ctx: AppContext): FastifyPluginAsyncZod {
   return async (app) => {
     const repo = new WebhooksRepository(ctx.db, ctx.hasher.box, ctx.config.webhookAllowPrivate);
-    const deps = { db: ctx.db, webhooks: repo, allowPrivate: ctx.config.webhookAllowPrivate };
+    const deps = {
+      db: ctx.db,
+      webhooks: repo,
+      allowPrivate: ctx.config.webhookAllowPrivate,
+      metrics: ctx.metrics,
+    };
 
     const scopes = [
       {

@@ -31,8 +31,18 @@ t.test('console sessions', async (t) => {
     const { pair, line } = sessionCookie(r);
     return { cookie: pair, line, csrf: body.csrf_token, body };
   }
-  const api = (sess: { cookie: string; csrf: string }, url: string, method: 'GET' | 'POST' = 'GET') =>
-    app.inject({ method, url, headers: { cookie: sess.cookie, 'x-csrf-token': sess.csrf } });
+  const api = (
+    sess: { cookie: string; csrf: string },
+    url: string,
+    method: 'GET' | 'POST' | 'PATCH' = 'GET',
+    payload?: Record<string, unknown>,
+  ) =>
+    app.inject({
+      method,
+      url,
+      headers: { cookie: sess.cookie, 'x-csrf-token': sess.csrf },
+      ...(payload ? { payload } : {}),
+    });
 
   t.test('a credential signs in; the cookie is HttpOnly, SameSite=Strict, Secure', async (t) => {
     const sess = await session(s.warehouse.credential);
@@ -140,6 +150,34 @@ t.test('console sessions', async (t) => {
     });
     t.equal(del.statusCode, 204);
     t.equal((await api(sess, '/v1/merchants')).statusCode, 401);
+  });
+
+  t.test("a disabled merchant's sessions answer 401; its warehouse's do not", async (t) => {
+    const cred = await app.inject({
+      method: 'POST',
+      url: '/v1/merchants/cs-m1/credentials',
+      headers: s.warehouse.auth,
+      payload: { label: 'console user' },
+    });
+    const sess = await session(cred.json() as { api_user: string; api_key: string });
+    const wh = await session(s.warehouse.credential);
+    const setDisabled = (disabled: boolean) =>
+      api(wh, '/v1/merchants/cs-m1', 'PATCH', { disabled }).then((r) => r.statusCode);
+    t.equal(await setDisabled(true), 200);
+    t.equal((await api(sess, '/v1/merchants')).statusCode, 401);
+    const read = await app.inject({
+      method: 'GET',
+      url: '/console/api/session',
+      headers: { cookie: sess.cookie },
+    });
+    t.equal(read.statusCode, 401);
+    t.equal(
+      (await api(wh, '/v1/merchants/cs-m1')).statusCode,
+      200,
+      'the warehouse still acts on it, as over REST',
+    );
+    t.equal(await setDisabled(false), 200);
+    t.equal((await api(sess, '/v1/merchants')).statusCode, 200, 'accepted again once enabled');
   });
 
   t.test('idle and absolute expiry', async (t) => {

@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import t from 'tap';
+import { HTTP_URL } from '../../src/orders/schema.js';
 import { CA_PROVINCES, US_STATES } from '../../src/orders/address.js';
 import { parseOrder } from '../../src/orders/schema.js';
 import { type OrderView, viewToNormalized } from '../../src/orders/view.js';
@@ -69,7 +70,8 @@ const item = (i: number) =>
         unit_price: money(100_000),
         weight: fc.option(money(10_000), { nil: undefined }),
         image_url: fc.option(
-          fc.webUrl().filter((u) => u.length <= 500),
+          // fc.webUrl() also makes URLs with quotes, which the export cannot carry and POST refuses.
+          fc.webUrl().filter((u) => u.length <= 500 && HTTP_URL.test(u)),
           { nil: undefined },
         ),
         location: optText(100),

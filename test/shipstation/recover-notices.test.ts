@@ -1,6 +1,9 @@
 import { sql } from 'kysely';
 import t from 'tap';
-import { recoverStuckNotices } from '../../src/shipstation/recover-notices.js';
+import { createJobRunner } from '../../src/background.js';
+import { SecretHasher } from '../../src/lib/secrets.js';
+import { RECOVER_NOTICES_JOB, recoverStuckNotices } from '../../src/shipstation/recover-notices.js';
+import { TEST_SECRET_KEY } from '../helpers/app.js';
 import { createOrder, createStore, noticeRow, noticeXml, setup, shippedOf } from '../shipments/helpers.js';
 
 t.test('notices stuck in received are finished: applied, or unmatched with an alert', async (t) => {
@@ -82,4 +85,33 @@ t.test('notices stuck in received are finished: applied, or unmatched with an al
   );
   t.same(await recoverStuckNotices(db, { olderThanSeconds: 0 }), { applied: 1, unmatched: 0 });
   t.match(await noticeRow(db, fresh), { status: 'applied', order_id: orders[1]!.id });
+});
+
+t.test('the jobs runner finishes stuck notices as a periodic job', async (t) => {
+  const { app, db, merchant } = await setup(t);
+  const store = await createStore(app, merchant);
+  const order = await createOrder(app, merchant);
+  const { rows } = await sql<{ id: number }>`
+    insert into ship_notices (merchant_id, store_id, query, content_type, body, order_number, received_at)
+    select merchant_id, id, ${JSON.stringify({ order_number: order.order_number, carrier: 'UPS' })}::jsonb,
+      'text/xml', ${noticeXml({ orderNumber: order.order_number, tracking: 'RJ-1', items: [{ sku: 'MUG', quantity: 1 }] })},
+      ${order.order_number}, now() - interval '5 minutes'
+    from stores where id = ${store.id}
+    returning id
+  `.execute(db);
+  const runner = createJobRunner(
+    db,
+    { webhookAllowPrivate: false },
+    new SecretHasher(TEST_SECRET_KEY).box,
+    undefined,
+  );
+  await runner.ensurePeriodic();
+  t.ok((await runner.runDue()) >= 1);
+  t.match(await noticeRow(db, rows[0]!.id), { status: 'applied', order_id: order.id });
+  const job = await db
+    .selectFrom('jobs')
+    .select(['status', 'run_at'])
+    .where('kind', '=', RECOVER_NOTICES_JOB)
+    .executeTakeFirstOrThrow();
+  t.equal(job.status, 'pending', 'scheduled again');
 });

@@ -2,9 +2,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import t from 'tap';
-import { freePort, startServer as start, waitReady } from '../helpers/server-process.js';
+import { embeddedOnlySkip, freePort, startServer as start, waitReady } from '../helpers/server-process.js';
 
-t.test('bad configuration stops start-up with one clear line', async (t) => {
+t.test('bad configuration stops start-up with one clear line', { skip: embeddedOnlySkip }, async (t) => {
   const p = start({ PORT: 'not-a-port' });
   const code = await p.exited;
   t.not(code, 0);
@@ -28,8 +28,9 @@ t.test('an unreachable DATABASE_URL says where it could not connect, and why', a
   t.notMatch(p.output(), /hunter2/, 'the password is not shown');
 });
 
-const engines: [string, Record<string, string>][] = [['PGlite on disk', {}]];
-if (process.env.DATABASE_URL) engines.push(['PostgreSQL', { DATABASE_URL: process.env.DATABASE_URL }]);
+const engines: [string, Record<string, string>][] = process.env.DATABASE_URL
+  ? [['PostgreSQL', { DATABASE_URL: process.env.DATABASE_URL }]]
+  : [['PGlite on disk', {}]];
 
 for (const [name, extra] of engines) {
   t.test(`${name}: serves, data survives a restart, SIGTERM closes cleanly`, async (t) => {

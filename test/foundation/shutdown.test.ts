@@ -1,5 +1,5 @@
 import t from 'tap';
-import { freePort, startServer, waitReady } from '../helpers/server-process.js';
+import { embeddedOnlySkip, freePort, startServer, waitReady } from '../helpers/server-process.js';
 import { rawConnect } from '../helpers/raw-http.js';
 
 /**
@@ -8,6 +8,7 @@ import { rawConnect } from '../helpers/raw-http.js';
  */
 t.test(
   'SIGTERM closes idle keep-alive connections at once, answers the request in flight, exits 0',
+  { skip: embeddedOnlySkip },
   async (t) => {
     const port = await freePort();
     const token = 'shutdown-test-admin-token';

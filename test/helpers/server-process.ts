@@ -63,3 +63,12 @@ export async function kill9(p: ServerProcess): Promise<void> {
   p.child.kill('SIGKILL');
   await p.exited;
 }
+
+/**
+ * Tests that spawn processes on their own embedded database (whatever DATABASE_URL says) run in the
+ * pass without DATABASE_URL: CI runs the suite on PostgreSQL and again on PGlite, and these would
+ * otherwise run twice for nothing. Pass it as a test's `skip` option.
+ */
+export const embeddedOnlySkip: string | false = process.env.DATABASE_URL
+  ? 'spawns its own embedded database: runs in the pass without DATABASE_URL'
+  : false;

@@ -1189,15 +1189,7 @@ async function scenarioIngest(b: Bench): Promise<void> {
         rate: 200,
         seconds: SECONDS,
         maxInFlight: 64,
-        make: (i) => {
-          const m = merchants[i % merchants.length]!;
-          return {
-            method: 'POST',
-            path: `/v1/merchants/${m.code}/orders`,
-            headers: apiAuth(m),
-            body: JSON.stringify(benchOrder(`s${tag}`, i)),
-          };
-        },
+        make: (i) => postOneOrder(merchants, `s${tag}`, i),
         check: (_q, res) => ({ ok: res.status === 201, units: 1 }),
       });
       r.add(
@@ -1548,15 +1540,7 @@ async function scenarioSerial(b: Bench): Promise<void> {
       const res = await closedLoop(http, {
         concurrency: 1,
         seconds: SECONDS,
-        make: (i) => {
-          const m = merchants[i % merchants.length]!;
-          return {
-            method: 'POST',
-            path: `/v1/merchants/${m.code}/orders`,
-            headers: apiAuth(m),
-            body: JSON.stringify(benchOrder(`u${tag}`, i)),
-          };
-        },
+        make: (i) => postOneOrder(merchants, `u${tag}`, i),
         check: (_q, x) => ({ ok: x.status === 201, units: 1 }),
       });
       r.add('serial.p50', 'ingestion: single-order POST, one at a time: p50', 'ms', pct(res.latencies, 50));
@@ -1723,15 +1707,7 @@ async function scenarioSoak(b: Bench, w: ExportWindow): Promise<void> {
       rate: 20,
       seconds,
       maxInFlight: 32,
-      make: (i) => {
-        const m = merchants[i % merchants.length]!;
-        return {
-          method: 'POST',
-          path: `/v1/merchants/${m.code}/orders`,
-          headers: apiAuth(m),
-          body: JSON.stringify(benchOrder(`k${tag}`, i)),
-        };
-      },
+      make: (i) => postOneOrder(merchants, `k${tag}`, i),
       check: (_q, x) => ({ ok: x.status === 201, units: 1 }),
     });
     const notices = openLoop(http, {
@@ -2122,3 +2098,14 @@ main().catch((e) => {
   process.stderr.write(`bench failed: ${e instanceof Error ? e.stack : String(e)}\n`);
   process.exit(1);
 });
+
+/** One single-order POST for the open-loop scenarios: orders spread over the merchants in turn. */
+function postOneOrder(merchants: readonly Parameters<typeof apiAuth>[0][], prefix: string, i: number) {
+  const m = merchants[i % merchants.length]!;
+  return {
+    method: 'POST' as const,
+    path: `/v1/merchants/${m.code}/orders`,
+    headers: apiAuth(m),
+    body: JSON.stringify(benchOrder(prefix, i)),
+  };
+}

@@ -5,6 +5,7 @@ import type { DB } from './db/schema.js';
 import { JobRunner, type RunnerOptions } from './jobs/runner.js';
 import type { SecretBox } from './lib/secrets.js';
 import type { Metrics } from './metrics/metrics.js';
+import { reevaluationJob } from './rules/reevaluate-job.js';
 import { noticeRecoveryJob } from './shipstation/recover-notices.js';
 import { webhookJobHandlers } from './webhooks/delivery.js';
 import { WebhooksRepository } from './webhooks/repository.js';
@@ -27,5 +28,6 @@ export function createJobRunner(
   for (const h of webhookJobHandlers({ db, webhooks, allowPrivate: config.webhookAllowPrivate, metrics }))
     runner.register(h);
   runner.register(noticeRecoveryJob(db, logger));
+  runner.register(reevaluationJob(db));
   return runner;
 }

@@ -77,6 +77,12 @@ export function nextStatus(
   }
 }
 
+/**
+ * Statuses in which rules still apply to an order (as long as no store has served it): the open
+ * ones. A shipped, confirmed or canceled order never changes because of a rule.
+ */
+export const RULES_APPLY_TO: readonly OrderStatus[] = EDITABLE_STATUSES;
+
 /** May a merchant replace the order's content in this status? */
 export function isEditable(status: OrderStatus): boolean {
   return EDITABLE_STATUSES.includes(status);

@@ -4,9 +4,9 @@ import type { DB } from '../db/schema.js';
 import { NO_CONNECTIONS } from './routing.js';
 
 /**
- * Persistence of routing, set-wise in SQL. The SQL below is the database twin of routeOrder()
- * in routing.ts: the same filter, the same order of connections, the same reason text. The property
- * test checks that they agree.
+ * Persistence of routing, set-wise in SQL. The SQL below is the database twin of routeWith() in
+ * src/rules/effective.ts (the rules' decision, then routeOrder() of routing.ts): the same filter,
+ * the same order of connections, the same reason text. The property test checks that they agree.
  *
  * Only unpinned orders (served_store_id null) whose status is not canceled, shipped or confirmed are
  * (re)routed. The orders that change are locked `FOR UPDATE` in id order — the lock the export takes,
@@ -91,6 +91,14 @@ export async function lockMerchantStores(trx: Kysely<DB>, merchantId: number): P
   await sql`select 1 from merchants where id = ${merchantId} for no key update`.execute(trx);
 }
 
+/**
+ * What the rules decided about routing order `o` (RuleRoute of src/rules/effective.ts, stored with
+ * the effective order): held or skipped (unrouted with its reason), a rule's store (taken when
+ * live, else unrouted with its reason), or null: the store filters decide. `o.tags` holds the
+ * effective tags (what the rules left), which the filters match.
+ */
+const RULE_ROUTE = sql`(o.effective -> 'route')`;
+
 /** The filter of a connection `s` against an order `o`, exactly as routing.ts refusal() === null. */
 const ACCEPTS = sql`(cardinality(s.order_sources) = 0 or o.order_source = any(s.order_sources))
   and (cardinality(s.include_tags) = 0 or o.tags && s.include_tags)
@@ -137,33 +145,45 @@ async function assign(
       where s.merchant_id = ${merchantId} and s.retired_at is null
     ),
     cand as materialized (
-      select o.id, o.order_source, o.tags, o.store_id, o.routing_reason
+      select o.id, o.order_source, o.tags, ${RULE_ROUTE} as rule_route, o.store_id, o.routing_reason
       from ${source} o.served_store_id is null
         and o.status not in ('canceled', 'shipped', 'confirmed')
     ),
     combos as (
-      select distinct c.order_source, c.tags from cand c
+      select distinct c.order_source, c.tags, c.rule_route from cand c
     ),
     decisions as materialized (
-      select o.order_source, o.tags, pick.id as new_store_id,
-        case when pick.id is not null then null
-          else coalesce(
-            (select string_agg('store ' || s.id || ' ''' || s.name || ''': ' || ${REFUSAL}, '; '
-                      order by s.priority, s.created_at, s.id)
-             from live s),
-            ${NO_CONNECTIONS})
+      select o.order_source, o.tags, o.rule_route,
+        case when o.rule_route is null then pick.id
+          when o.rule_route ->> 'kind' = 'store' then rule_store.id
+        end as new_store_id,
+        case when o.rule_route is null then
+            case when pick.id is not null then null
+              else coalesce(
+                (select string_agg('store ' || s.id || ' ''' || s.name || ''': ' || ${REFUSAL}, '; '
+                          order by s.priority, s.created_at, s.id)
+                 from live s),
+                ${NO_CONNECTIONS})
+            end
+          when o.rule_route ->> 'kind' = 'store' and rule_store.id is not null then null
+          else o.rule_route ->> 'reason'
         end as new_reason
       from combos o
       left join lateral (
-        select s.id from live s where ${ACCEPTS} order by s.priority, s.created_at, s.id limit 1
+        select s.id from live s where o.rule_route is null and ${ACCEPTS}
+        order by s.priority, s.created_at, s.id limit 1
       ) pick on true
+      left join lateral (
+        select s.id from live s where s.id = (o.rule_route ->> 'store_id')::bigint
+      ) rule_store on true
     ),
     diff as materialized (
-      select c.id, c.order_source, c.tags, c.store_id as old_store_id, d.new_store_id, d.new_reason,
+      select c.id, c.order_source, c.tags, c.rule_route, c.store_id as old_store_id, d.new_store_id, d.new_reason,
         (c.store_id is distinct from d.new_store_id
           or (c.store_id is null and c.routing_reason is null)) as moved
       from cand c
       join decisions d on d.order_source = c.order_source and d.tags = c.tags
+        and d.rule_route is not distinct from c.rule_route
       where c.store_id is distinct from d.new_store_id or c.routing_reason is distinct from d.new_reason
     ),
     locked as materialized (
@@ -186,6 +206,7 @@ async function assign(
         -- order_source never changes after creation (PUT refuses it), so it is not re-checked: a
         -- condition on it would also tempt the planner into the (merchant, source, number) index.
         and o.tags = d.tags
+        and ${RULE_ROUTE} is not distinct from d.rule_route
         and o.store_id is not distinct from d.old_store_id
       returning o.id, d.old_store_id, d.new_store_id, d.new_reason, d.moved
     ),

@@ -1,12 +1,11 @@
 import { sql } from 'kysely';
 import type { AppContext } from '../context.js';
 import type { Store } from '../db/schema.js';
-import {
-  type ApplyOutcome,
-  applyShipmentWithSnapshot,
-  type OrderSnapshot,
-  type ShipmentFacts,
-} from '../shipments/apply.js';
+import { isCredentialParam } from '../http/credentials.js';
+import { storeActor } from '../orders/events.js';
+import { type ApplyOutcome, applyShipmentWithSnapshot, type OrderSnapshot } from '../shipments/apply.js';
+import type { ShipmentFacts } from '../shipments/facts.js';
+import { parseNoticeBody } from './notice-body.js';
 import {
   chooseOrder,
   matchSteps,
@@ -14,9 +13,7 @@ import {
   type OrderCandidate,
   stepKeys,
 } from './notice-matching.js';
-import { parseNoticeBody } from '../shipments/notice-body.js';
-import { isCredentialParam } from '../http/credentials.js';
-import { markUnmatched } from '../shipments/unmatched.js';
+import { markUnmatched } from './unmatched.js';
 
 export interface ShipNotifyRequest {
   /** The query string parameters, credentials already removed. */
@@ -224,7 +221,7 @@ export async function handleShipNotify(
         storeId: store.id,
         noticeId,
         facts: notice.facts,
-        actor: { actor_type: 'store', actor: String(store.id) },
+        actor: storeActor(store.id),
         matchedBy: match.step,
       },
       rows[0]!.snapshots?.find((o) => o.id === match.orderId),

@@ -159,26 +159,26 @@ export async function handleShipNotify(
   // locks the order only if it is still that version, else the locked way. Candidates are read
   // without a lock here, on purpose: the notice must commit first, whatever happens next.
   const { rows } = await sql<{ id: number; candidates: OrderCandidate[]; snapshots: OrderSnapshot[] | null }>`
-    with cfg as (select set_config('synchronous_commit', 'off', true) as v),
-    n as (
+    with async_commit as (select set_config('synchronous_commit', 'off', true) as v),
+    notice as (
       insert into ship_notices (merchant_id, store_id, query, content_type, body, order_number, tracking_number)
       values (${store.merchant_id}, ${store.id}, ${JSON.stringify(query)}::jsonb, ${contentType}, ${body},
         ${orderNumber}, ${tracking})
       returning id
     ),
-    s as (
+    store_touched as (
       update stores set last_notice_at = now()
       where merchant_id = ${store.merchant_id} and id = ${store.id}
         and (last_notice_at is null or last_notice_at < now() - interval '1 second')
     ),
-    c as (
+    candidates as (
       ${candidatesOf(store.merchant_id, ids, numbers)}
       limit 1000
     )
-    select n.id, cfg.v, coalesce((
+    select notice.id, async_commit.v, coalesce((
       select json_agg(json_build_object('id', c.id, 'order_number', c.order_number,
         'served_store_id', c.served_store_id))
-      from c
+      from candidates c
     ), '[]') as candidates, (
       select json_agg(json_build_object('id', c.id, 'order_number', c.order_number, 'status', c.status,
         'held_from', c.held_from, 'version', c.version, 'lines', coalesce((
@@ -187,9 +187,9 @@ export async function handleShipNotify(
             order by l.position)
           from order_lines l where l.merchant_id = ${store.merchant_id} and l.order_id = c.id
         ), '[]')))
-      from c where (select count(*) from c) <= ${SNAPSHOT_CANDIDATES}
+      from candidates c where (select count(*) from candidates) <= ${SNAPSHOT_CANDIDATES}
     ) as snapshots
-    from n, cfg
+    from notice, async_commit
   `.execute(ctx.db);
   const noticeId = rows[0]!.id;
 

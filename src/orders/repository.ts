@@ -4,12 +4,14 @@
  */
 import { type Kysely, sql } from 'kysely';
 import { ordersBySourceNumber } from '../db/keyed.js';
-import type { OrderStatus, DB } from '../db/schema.js';
+import type { DB, OrderStatus } from '../db/schema.js';
 import { type ErrorDetail, notFound } from '../http/errors.js';
-import { decodeCursor, encodeCursor } from '../lib/cursor.js';
-import { lockMerchantForRouting, merchantRoutingLock } from '../stores/assign.js';
-import { RULES_APPLY_TO } from './lifecycle.js';
+import { decodeCursor, nextCursor, pageOf } from '../lib/cursor.js';
 import type { StoredEffective } from '../rules/effective.js';
+import { merchantRoutingLock } from '../stores/assign.js';
+import { type Actor, insertOrderEvents } from './events.js';
+import { RULES_APPLY_TO_SQL } from './lifecycle-sql.js';
+import { type LockedOrder, lockOrderForWrite } from './lock.js';
 import type { NormalizedItem, NormalizedOrder } from './types.js';
 import {
   LINES_OF_O,
@@ -26,11 +28,6 @@ export interface MerchantRef {
   code: string;
 }
 
-export interface Actor {
-  actor_type: 'credential' | 'store' | 'system' | 'admin';
-  actor: string;
-}
-
 export type IngestResult =
   | { index: number; result: 'created' | 'duplicate'; order: OrderView }
   | {
@@ -38,21 +35,6 @@ export type IngestResult =
       result: 'conflict' | 'invalid';
       error: { code: string; message: string; details?: ErrorDetail[] };
     };
-
-const RETRYABLE = new Set(['40P01', '40001']);
-
-/** Runs fn in a transaction, retrying a few times on deadlock / serialization failure. */
-export async function inTransaction<T>(db: Kysely<DB>, fn: (trx: Kysely<DB>) => Promise<T>): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await db.transaction().execute(fn);
-    } catch (err) {
-      const code = (err as { code?: string }).code;
-      if (attempt >= 4 || !code || !RETRYABLE.has(code)) throw err;
-      await new Promise((r) => setTimeout(r, 5 * attempt + Math.random() * 20));
-    }
-  }
-}
 
 export const keyOf = (source: string, number: string) => JSON.stringify([source, number]);
 
@@ -103,30 +85,6 @@ async function insertLines(
   `.execute(trx);
 }
 
-export interface EventRow {
-  order_id: number;
-  type: string;
-  from_status: string | null;
-  to_status: string | null;
-  data: Record<string, unknown> | null;
-}
-
-export async function insertEvents(
-  trx: Kysely<DB>,
-  merchantId: number,
-  actor: Actor,
-  events: EventRow[],
-): Promise<void> {
-  if (events.length === 0) return;
-  await sql`
-    insert into order_events (merchant_id, order_id, type, from_status, to_status, actor_type, actor, data)
-    select ${merchantId}, e.order_id, e.type, e.from_status, e.to_status, ${actor.actor_type}, ${actor.actor}, e.data
-    from jsonb_to_recordset(${JSON.stringify(events)}::jsonb) as e(
-      order_id bigint, type text, from_status text, to_status text, data jsonb)
-    order by e.order_id
-  `.execute(trx);
-}
-
 interface Existing {
   id: number;
   order_source: string;
@@ -165,15 +123,15 @@ export async function selectExistingAndLock(
   // The lock CTE is counted in the outer row (an unreferenced SELECT CTE would not run) and that row
   // drives the left join, so it runs whether or not any order is found.
   const r = await sql<ExistingRow | { id: null }>`
-    with e as materialized (
+    with stored as materialized (
       select o.*, m.code as merchant_code, ${LINES_OF_O} as lines
       from ${ordersBySourceNumber(merchantId, keys)}
       join merchants m on m.id = ${merchantId}
     ),
-    lock as materialized (
-      ${merchantRoutingLock(merchantId, sql`(select count(*) from e) < ${keys.length}`)}
+    routing_lock as materialized (
+      ${merchantRoutingLock(merchantId, sql`(select count(*) from stored) < ${keys.length}`)}
     )
-    select e.* from (select count(*) as locked from lock) l left join e on true
+    select stored.* from (select count(*) as locked from routing_lock) l left join stored on true
   `.execute(trx);
   return r.rows.filter((row): row is ExistingRow => row.id !== null);
 }
@@ -241,18 +199,23 @@ export async function insertOrders(
       order by i.id, x.n
     ),
     events as (
-      insert into order_events (merchant_id, order_id, type, from_status, to_status, actor_type, actor, data)
-      select ${merchantId}, i.id, e.type, null, e.to_status, ${actor.actor_type}, ${actor.actor}, e.data
-      from ins i
-      join input r on r.id = i.id
-      cross join lateral (
-        select 0 as k, 'created' as type, r.status as to_status,
-          jsonb_build_object('order_source', i.order_source, 'order_number', i.order_number) as data
-        union all
-        select 1, 'rules_applied', null, ${RULES_APPLIED_DATA('r.effective')}
-        where ${RULES_CHANGED('r.effective')}
-      ) e
-      order by i.id, e.k
+      ${insertOrderEvents(
+        merchantId,
+        actor,
+        sql`(
+          select i.id as order_id, x.type, null as from_status, x.to_status, x.data
+          from ins i
+          join input r on r.id = i.id
+          cross join lateral (
+            select 0 as k, 'created' as type, r.status as to_status,
+              jsonb_build_object('order_source', i.order_source, 'order_number', i.order_number) as data
+            union all
+            select 1, 'rules_applied', null, ${RULES_APPLIED_DATA('r.effective')}
+            where ${RULES_CHANGED('r.effective')}
+          ) x
+          order by i.id, x.k
+        ) e`,
+      )}
     )
     select id, order_source, order_number from ins
   `.execute(trx);
@@ -299,16 +262,21 @@ export async function writeEffective(
         last_modified = now(), updated_at = now()
       from locked l
       where o.merchant_id = l.merchant_id and o.id = l.id and o.content_hash = l.content_hash
-        and o.served_store_id is null and o.status in (${sql.join(RULES_APPLY_TO)})
+        and o.served_store_id is null and o.status in (${RULES_APPLY_TO_SQL})
       returning o.id, l.effective
     ),
     events as (
-      insert into order_events (merchant_id, order_id, type, from_status, to_status, actor_type, actor, data)
-      select ${merchantId}, c.id, 'rules_applied', null, null, ${actor.actor_type}, ${actor.actor},
-        jsonb_build_object('applied', coalesce(c.effective -> 'applied', '[]'::jsonb),
-          'changes', coalesce(c.effective -> 'changes', '[]'::jsonb))
-      from changed c
-      order by c.id
+      ${insertOrderEvents(
+        merchantId,
+        actor,
+        sql`(
+          select c.id as order_id, 'rules_applied' as type, null as from_status, null as to_status,
+            jsonb_build_object('applied', coalesce(c.effective -> 'applied', '[]'::jsonb),
+              'changes', coalesce(c.effective -> 'changes', '[]'::jsonb)) as data
+          from changed c
+          order by c.id
+        ) e`,
+      )}
     )
     select id from changed order by id
   `.execute(trx);
@@ -342,27 +310,16 @@ export async function openOrdersAfter(
     from orders o
     where (o.merchant_id, o.id) > (${merchantId}::bigint, ${afterId}::bigint)
       and (o.merchant_id, o.id) < (${merchantId}::bigint + 1, 0::bigint)
-      and o.served_store_id is null and o.status in (${sql.join(RULES_APPLY_TO)})
+      and o.served_store_id is null and o.status in (${RULES_APPLY_TO_SQL})
     order by o.merchant_id, o.id
     limit ${limit}
   `.execute(db);
   return r.rows.map((x) => ({ ...x, id: Number(x.id) }));
 }
 
-/**
- * Locks the order row for a change. The merchant's routing lock is taken first (as routeOrders
- * will), so a concurrent store-connection change of the merchant, which holds that lock while it
- * re-routes (and locks orders), cannot deadlock with us.
- */
-export async function lockOrder(trx: Kysely<DB>, merchantId: number, id: number) {
-  await lockMerchantForRouting(trx, merchantId);
-  const row = await trx
-    .selectFrom('orders')
-    .selectAll()
-    .where('merchant_id', '=', merchantId)
-    .where('id', '=', id)
-    .forUpdate()
-    .executeTakeFirst();
+/** Locks the order for a change that is routed afterwards (orders/lock.ts); 404 when missing. */
+export async function lockOrder(trx: Kysely<DB>, merchantId: number, id: number): Promise<LockedOrder> {
+  const row = await lockOrderForWrite(trx, merchantId, id, { routing: true });
   if (!row) throw notFound(`order ${id}`);
   return row;
 }
@@ -533,10 +490,8 @@ export async function listOrders(
       .orderBy(keyedStatus ? ['o.status', 'o.merchant_id', 'o.id'] : ['o.merchant_id', 'o.id'])
       .limit(f.limit + 1)
       .execute();
-    const page = rows.slice(0, f.limit);
-    const orders = page.map(rowWithLinesToView);
-    const last = page[page.length - 1];
-    return { orders, next_cursor: rows.length > f.limit && last ? encodeCursor({ id: last.id }) : null };
+    const page = pageOf(rows, f.limit, (r): IdCursor => ({ id: r.id }));
+    return { orders: page.rows.map(rowWithLinesToView), next_cursor: nextCursor(page.next) };
   }
 
   const after = decodeCursor(f.cursor, isUpdatedCursor);
@@ -566,12 +521,6 @@ export async function listOrders(
     .orderBy('o.id')
     .limit(f.limit + 1)
     .execute();
-  const page = rows.slice(0, f.limit);
-  const orders = page.map(rowWithLinesToView);
-  const last = page[page.length - 1];
-  return {
-    orders,
-    next_cursor:
-      rows.length > f.limit && last ? encodeCursor({ us: Number(last.updated_us), id: last.id }) : null,
-  };
+  const page = pageOf(rows, f.limit, (r): UpdatedCursor => ({ us: Number(r.updated_us), id: r.id }));
+  return { orders: page.rows.map(rowWithLinesToView), next_cursor: nextCursor(page.next) };
 }

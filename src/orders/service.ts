@@ -22,6 +22,7 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { type Kysely, sql } from 'kysely';
 import type { DB, OrderStatus } from '../db/schema.js';
+import { inTransaction } from '../db/transaction.js';
 import { AppError, conflict, type ErrorDetail, formatPath, invalid, notFound } from '../http/errors.js';
 import { type EffectiveView, effectiveView, routeEvaluated, type StoredEffective, storedEffective } from '../rules/effective.js';
 import { type Evaluation, evaluate, type RuleHold } from '../rules/evaluate.js';
@@ -38,14 +39,12 @@ import {
   RULES_APPLY_TO,
   refusalMessage,
 } from './lifecycle.js';
+import { type Actor, type OrderEvent, writeOrderEvents } from './events.js';
+import { updateLockedOrder } from './lock.js';
 import {
-  type Actor,
   conflictMessage,
   type EffectiveWrite,
-  type EventRow,
   type IngestResult,
-  inTransaction,
-  insertEvents,
   insertOrders,
   keyOf,
   lockOrder,
@@ -62,7 +61,8 @@ import { MAX_BATCH_DETAILS, type ParsedOrder, parseOrder } from './schema.js';
 import type { NormalizedOrder } from './types.js';
 import { loadOrders, type OrderView, rowWithLinesToView, viewToNormalized } from './view.js';
 
-export type { Actor, IngestResult, MerchantRef } from './repository.js';
+export type { Actor } from './events.js';
+export type { IngestResult, MerchantRef } from './repository.js';
 export { getOrder, listOrders, orderEvents } from './repository.js';
 
 // ---------------------------------------------------------------- stages
@@ -82,7 +82,7 @@ export function createdStatus(asked: string | undefined, e: Evaluation): OrderSt
   return status;
 }
 
-function rulesAppliedEvent(orderId: number, data: Pick<Evaluation, 'applied' | 'changes'>): EventRow {
+function rulesAppliedEvent(orderId: number, data: Pick<Evaluation, 'applied' | 'changes'>): OrderEvent {
   return {
     order_id: orderId,
     type: 'rules_applied',
@@ -336,21 +336,15 @@ export async function replaceOrder(
     const after = orderContent(o) as unknown as Record<string, unknown>;
     const changed = Object.keys(after).filter((k) => canonicalJson(before[k]) !== canonicalJson(after[k]));
     if (itemsChanged) changed.push('items');
-    await trx
-      .updateTable('orders')
-      .set({
-        ...moneyColumns(o),
-        tags: e.fields.tags,
-        content: JSON.stringify(orderContent(o)),
-        effective: effective === null ? null : JSON.stringify(effective),
-        content_hash: hash,
-        last_modified: sql<Date>`now()`,
-        updated_at: sql<Date>`now()`,
-      })
-      .where('merchant_id', '=', merchant.id)
-      .where('id', '=', id)
-      .execute();
-    await insertEvents(trx, merchant.id, actor, [
+    await updateLockedOrder(trx, row, {
+      ...moneyColumns(o),
+      tags: e.fields.tags,
+      content: JSON.stringify(orderContent(o)),
+      effective: effective === null ? null : JSON.stringify(effective),
+      content_hash: hash,
+      last_modified: sql<Date>`now()`,
+    });
+    await writeOrderEvents(trx, merchant.id, actor, [
       { order_id: id, type: 'replaced', from_status: row.status, to_status: row.status, data: { changed } },
       ...(e.changes.length > 0
         ? [rulesAppliedEvent(id, { applied: e.applied, changes: e.changes })]
@@ -379,18 +373,12 @@ export async function transitionOrder(
     const next = nextStatus(row.status, event, row.held_from as HeldFrom | null);
     if (!next)
       throw conflict(refusalMessage(event, row.status), [{ path: 'status', message: `is ${row.status}` }]);
-    await trx
-      .updateTable('orders')
-      .set({
-        status: next.status,
-        held_from: next.held_from,
-        last_modified: sql<Date>`now()`,
-        updated_at: sql<Date>`now()`,
-      })
-      .where('merchant_id', '=', merchant.id)
-      .where('id', '=', id)
-      .execute();
-    await insertEvents(trx, merchant.id, actor, [
+    await updateLockedOrder(trx, row, {
+      status: next.status,
+      held_from: next.held_from,
+      last_modified: sql<Date>`now()`,
+    });
+    await writeOrderEvents(trx, merchant.id, actor, [
       {
         order_id: id,
         type: event,

@@ -1,11 +1,6 @@
 import t from 'tap';
-import {
-  isCovered,
-  reopenTarget,
-  replayShipments,
-  statusAfterShipment,
-  statusAfterVoid,
-} from '../../src/shipments/status.js';
+import { reopenTarget } from '../../src/orders/lifecycle.js';
+import { isCovered, replayShipments, statusAfterShipment, statusAfterVoid } from '../../src/shipments/status.js';
 
 t.test('isCovered: adjustments are not shippable', async (t) => {
   t.ok(

@@ -2,14 +2,11 @@ import fc from 'fast-check';
 import t from 'tap';
 import {
   allocateLines,
-  chooseOrder,
   idempotencyKey,
   type LineState,
-  matchSteps,
-  type NoticeItem,
-  type OrderCandidate,
-  stepKeys,
-} from '../../src/shipstation/notice-matching.js';
+  type ShipmentItem as NoticeItem,
+} from '../../src/shipments/facts.js';
+import { chooseOrder, matchSteps, type OrderCandidate, stepKeys } from '../../src/shipstation/notice-matching.js';
 import { replayShipments } from '../../src/shipments/status.js';
 
 const keys = (orderId: string | null, orderNumber: string | null, queryOrderNumber: string | null) => ({

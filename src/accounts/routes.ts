@@ -159,16 +159,16 @@ export function accountsRoutes(accounts: AccountsRepository): FastifyPluginAsync
         },
       },
       async (req) => {
-        let reevaluation: Reevaluation | undefined;
+        const started: { reevaluation?: Reevaluation } = {};
         const merchant = await accounts.updateMerchant(
           callerOf(req),
           req.params.merchant,
           req.body,
           async (trx, id) => {
-            reevaluation = await enqueueReevaluation(trx, { kind: 'merchant', id });
+            started.reevaluation = await enqueueReevaluation(trx, { kind: 'merchant', id });
           },
         );
-        return reevaluation ? { merchant, reevaluation } : { merchant };
+        return { merchant, ...started };
       },
     );
 

@@ -2,8 +2,8 @@
  * Orders in the database: the statements of the store stage of the orders service (service.ts),
  * reads and lists. The service runs every write in one transaction with routing.
  */
-import { type Kysely, sql } from 'kysely';
-import { ordersBySourceNumber } from '../db/keyed.js';
+import { type Kysely, type RawBuilder, sql } from 'kysely';
+import { ordersById, ordersBySourceNumber } from '../db/keyed.js';
 import type { DB, OrderStatus } from '../db/schema.js';
 import { type ErrorDetail, notFound } from '../http/errors.js';
 import { decodeCursor, nextCursor, pageOf } from '../lib/cursor.js';
@@ -144,6 +144,32 @@ const ROUTED_TAGS = (content: string, effective: string) =>
   sql.raw(
     `array(select jsonb_array_elements_text(coalesce(${effective} -> 'fields' -> 'tags', ${content} -> 'tags')))`,
   );
+/** Is line `position` excluded by the stored effective (jsonb `effective`)? */
+const EXCLUDED_AT = (effective: string, position: RawBuilder<unknown>) =>
+  sql`coalesce(${sql.raw(effective)} -> 'fields' -> 'excluded' @> to_jsonb((${position})::integer), false)`;
+
+/**
+ * Brings order_lines.excluded of `orderIds` in line with their stored effective (after a PUT or a
+ * re-evaluation wrote it), in one statement; only lines that change are written.
+ */
+export async function syncExcludedLines(
+  trx: Kysely<DB>,
+  merchantId: number,
+  orderIds: readonly number[],
+): Promise<void> {
+  if (orderIds.length === 0) return;
+  const ids = [...new Set(orderIds)].sort((a, b) => a - b);
+  await sql`
+    update order_lines l set excluded = x.excluded
+    from (
+      select ln.merchant_id, ln.id, ${EXCLUDED_AT('o.effective', sql`ln.position`)} as excluded
+      from ${ordersById(merchantId, ids)}
+      join order_lines ln on ln.merchant_id = o.merchant_id and ln.order_id = o.id
+    ) x
+    where l.merchant_id = x.merchant_id and l.id = x.id and l.excluded <> x.excluded
+  `.execute(trx);
+}
+
 /** A stored effective whose evaluation changed something: such a run is an order event. */
 const RULES_CHANGED = (effective: string) =>
   sql.raw(`jsonb_array_length(coalesce(${effective} -> 'changes', '[]'::jsonb)) > 0`);
@@ -190,9 +216,10 @@ export async function insertOrders(
     ),
     lines as (
       insert into order_lines (merchant_id, order_id, position, line_id, sku, name, quantity, unit_price,
-        adjustment, content)
+        adjustment, excluded, content)
       select ${merchantId}, i.id, (x.n - 1)::integer, x.it ->> 'line_id', x.it ->> 'sku', x.it ->> 'name',
-        (x.it ->> 'quantity')::integer, (x.it ->> 'unit_price')::numeric, (x.it ->> 'adjustment')::boolean, x.it
+        (x.it ->> 'quantity')::integer, (x.it ->> 'unit_price')::numeric, (x.it ->> 'adjustment')::boolean,
+        ${EXCLUDED_AT('r.effective', sql`x.n - 1`)}, x.it
       from ins i
       join input r on r.id = i.id
       cross join lateral jsonb_array_elements(r.items) with ordinality as x(it, n)

@@ -24,7 +24,14 @@ import { type Kysely, sql } from 'kysely';
 import type { DB, OrderStatus } from '../db/schema.js';
 import { inTransaction } from '../db/transaction.js';
 import { AppError, conflict, type ErrorDetail, formatPath, invalid, notFound } from '../http/errors.js';
-import { type EffectiveView, effectiveView, routeEvaluated, type StoredEffective, storedEffective } from '../rules/effective.js';
+import {
+  type EffectiveView,
+  effectiveView,
+  excludedPositions,
+  routeEvaluated,
+  type StoredEffective,
+  storedEffective,
+} from '../rules/effective.js';
 import { type Evaluation, evaluate, type RuleHold } from '../rules/evaluate.js';
 import { syncHoldAlerts } from '../rules/holds.js';
 import { loadRuleContext, type RuleContext } from '../rules/repository.js';
@@ -54,6 +61,7 @@ import {
   replaceLines,
   selectExisting,
   selectExistingAndLock,
+  syncExcludedLines,
   viewOf,
   writeEffective,
 } from './repository.js';
@@ -350,8 +358,11 @@ export async function replaceOrder(
         ? [rulesAppliedEvent(id, { applied: e.applied, changes: e.changes })]
         : []),
     ]);
-    const heldBefore = ((row.effective as StoredEffective | null)?.holds.length ?? 0) > 0;
-    if (heldBefore || e.holds.length > 0) await syncHoldAlerts(trx, merchant.id, [id]);
+    const stored = row.effective as StoredEffective | null;
+    if ((stored?.holds.length ?? 0) > 0 || e.holds.length > 0) await syncHoldAlerts(trx, merchant.id, [id]);
+    if (excludedPositions(stored).length > 0 || e.fields.excluded.length > 0) {
+      await syncExcludedLines(trx, merchant.id, [id]);
+    }
     // lockOrder took the merchant's routing lock in an earlier statement.
     await routeOrdersLocked(trx, merchant.id, [id]);
     return viewOf(trx, merchant.id, id);
@@ -491,12 +502,16 @@ export async function reevaluateOpenOrders(
   const rows = await openOrdersAfter(trx, merchantId, afterId, limit);
   const writes: EffectiveWrite[] = [];
   const holdsMoved: number[] = [];
+  const exclusionsMoved: number[] = [];
   for (const r of rows) {
     const order: NormalizedOrder = { ...r.content, items: r.items };
     const effective = storedEffective(order, applyRules(order, rules));
     if (canonicalJson(effective) === canonicalJson(r.effective)) continue;
     writes.push({ id: r.id, content_hash: r.content_hash, effective });
     if ((r.effective?.holds.length ?? 0) > 0 || (effective?.holds.length ?? 0) > 0) holdsMoved.push(r.id);
+    if (canonicalJson(excludedPositions(r.effective)) !== canonicalJson(excludedPositions(effective))) {
+      exclusionsMoved.push(r.id);
+    }
   }
   const changed = await writeEffective(trx, merchantId, writes, REEVALUATION_ACTOR);
   const written = new Set(changed);
@@ -504,6 +519,11 @@ export async function reevaluateOpenOrders(
     trx,
     merchantId,
     holdsMoved.filter((id) => written.has(id)),
+  );
+  await syncExcludedLines(
+    trx,
+    merchantId,
+    exclusionsMoved.filter((id) => written.has(id)),
   );
   await routeOrdersLocked(trx, merchantId, changed);
   const last = rows.length < limit ? null : (rows[rows.length - 1]?.id ?? null);

@@ -34,7 +34,7 @@ export async function syncHoldAlerts(
       from ${ordersById(merchantId, ids)}
       cross join lateral jsonb_array_elements(coalesce(o.effective -> 'holds', '[]'::jsonb)) h
     ),
-    open as materialized (
+    open_alerts as materialized (
       select a.id, a.order_id, a.kind, (a.data ->> 'rule_id')::bigint as rule_id
       from alerts a
       where a.merchant_id = ${merchantId} and a.order_id = any(${ids}::bigint[])
@@ -42,10 +42,10 @@ export async function syncHoldAlerts(
     ),
     dismissed as (
       update alerts a set dismissed_at = now(), dismissed_by = ${DISMISSED_BY_RULES}
-      from open
-      where a.merchant_id = ${merchantId} and a.id = open.id
+      from open_alerts
+      where a.merchant_id = ${merchantId} and a.id = open_alerts.id
         and not exists (
-          select 1 from held h where h.order_id = open.order_id and h.kind = open.kind and h.rule_id = open.rule_id
+          select 1 from held h where h.order_id = open_alerts.order_id and h.kind = open_alerts.kind and h.rule_id = open_alerts.rule_id
         )
     )
     insert into alerts (merchant_id, kind, message, order_id, data)
@@ -58,7 +58,7 @@ export async function syncHoldAlerts(
       h.order_id, jsonb_build_object('rule_id', h.rule_id, 'reason', h.reason)
     from held h
     where not exists (
-      select 1 from open where open.order_id = h.order_id and open.kind = h.kind and open.rule_id = h.rule_id
+      select 1 from open_alerts o where o.order_id = h.order_id and o.kind = h.kind and o.rule_id = h.rule_id
     )
     order by h.order_id, h.rule_id
   `.execute(trx);

@@ -364,3 +364,41 @@ t.test('re-evaluation: open orders follow rule changes; served and closed orders
     t.equal(other.statusCode, 404);
   });
 });
+
+t.test('excluded lines: not needed for shipped; a notice naming one is recorded with an alert', async (t) => {
+  const { app, call, M, alertsOf } = await setup(t, 'rp4');
+  const store = (await call('POST', `${M}/stores`, { name: 'Main' })).json();
+  t.equal((await call('POST', `${M}/rules`, { name: 'No samples', then: [{ type: 'exclude_items', skus: ['SAMPLE'] }] })).statusCode, 201);
+  const notice = (number: string, items: { sku: string; quantity: number }[]) =>
+    app.inject({
+      method: 'POST',
+      url: `/shipstation?action=shipnotify&order_number=${number}&carrier=UPS&service=Ground&tracking_number=T-${number}`,
+      headers: { ...basic(store.shipstation.username, store.shipstation.password), 'content-type': 'text/xml' },
+      payload:
+        `<?xml version="1.0" encoding="utf-8"?>\n<ShipNotice><OrderNumber>${number}</OrderNumber>` +
+        '<LabelCreateDate>07/15/2025 16:20</LabelCreateDate><ShipDate>07/16/2025</ShipDate>' +
+        `<Carrier>UPS</Carrier><Service>UPS Ground</Service><TrackingNumber>T-${number}</TrackingNumber><Items>` +
+        items.map((i) => `<Item><SKU>${i.sku}</SKU><Name>x</Name><Quantity>${i.quantity}</Quantity></Item>`).join('') +
+        '</Items></ShipNotice>',
+    });
+
+  const a = (await call('POST', `${M}/orders`, order('X-1'))).json();
+  t.equal((await notice('X-1', [{ sku: 'BK-1', quantity: 1 }])).statusCode, 200);
+  const shippedA = (await call('GET', `${M}/orders/${a.id}`)).json();
+  t.equal(shippedA.status, 'shipped', 'the excluded line is not needed for shipped');
+  t.same(await alertsOf(a.id), []);
+
+  const b = (await call('POST', `${M}/orders`, order('X-2'))).json();
+  const r = await notice('X-2', [
+    { sku: 'BK-1', quantity: 1 },
+    { sku: 'SAMPLE', quantity: 1 },
+  ]);
+  t.equal(r.statusCode, 200, 'the notice is recorded');
+  const shippedB = (await call('GET', `${M}/orders/${b.id}`)).json();
+  t.equal(shippedB.status, 'shipped');
+  t.equal(shippedB.items[1].shipped_quantity, 0, 'nothing is applied to the excluded line');
+  const alerts = await alertsOf(b.id);
+  t.equal(alerts.length, 1);
+  t.equal(alerts[0].kind, 'unknown_item');
+  t.match(alerts[0].message, /excluded by a rule/);
+});

@@ -107,16 +107,16 @@ const RULE_ROUTE = sql`(o.effective -> 'route')`;
  */
 const FILTER_SQL: Record<StoreFilterField, { refuses: RawBuilder<boolean>; reason: RawBuilder<string> }> = {
   order_sources: {
-    refuses: sql`(cardinality(s.order_sources) > 0 and not (o.order_source = any(s.order_sources)))`,
-    reason: sql`'order_source ''' || o.order_source || ''' not in [' || array_to_string(s.order_sources, ', ') || ']'`,
+    refuses: sql<boolean>`(cardinality(s.order_sources) > 0 and not (o.order_source = any(s.order_sources)))`,
+    reason: sql<string>`'order_source ''' || o.order_source || ''' not in [' || array_to_string(s.order_sources, ', ') || ']'`,
   },
   include_tags: {
-    refuses: sql`(cardinality(s.include_tags) > 0 and not (o.tags && s.include_tags))`,
-    reason: sql`'has none of the tags [' || array_to_string(s.include_tags, ', ') || ']'`,
+    refuses: sql<boolean>`(cardinality(s.include_tags) > 0 and not (o.tags && s.include_tags))`,
+    reason: sql<string>`'has none of the tags [' || array_to_string(s.include_tags, ', ') || ']'`,
   },
   exclude_tags: {
-    refuses: sql`(o.tags && s.exclude_tags)`,
-    reason: sql`(
+    refuses: sql<boolean>`(o.tags && s.exclude_tags)`,
+    reason: sql<string>`(
       select case when count(*) = 1 then 'has excluded tag ' else 'has excluded tags ' end
         || string_agg(x.t, ', ' order by x.i)
       from unnest(s.exclude_tags) with ordinality as x(t, i)

@@ -47,7 +47,15 @@ function template() {
         country: 'US',
       },
       items: [
-        { line_id: 'L1', sku: 'SKU-1', name: 'Widget', quantity: 2, unit_price: '10.25', weight: 4, weight_unit: 'oz' },
+        {
+          line_id: 'L1',
+          sku: 'SKU-1',
+          name: 'Widget',
+          quantity: 2,
+          unit_price: '10.25',
+          weight: 4,
+          weight_unit: 'oz',
+        },
         { line_id: 'L2', sku: 'SKU-2', name: 'Gadget', quantity: 1, unit_price: 5 },
       ],
     },
@@ -102,7 +110,12 @@ async function main() {
     console.log(`seeded ${ORDERS} open orders in ${ms(performance.now() - t0)}`);
 
     const rules = new RulesRepository(db);
-    const runner = createJobRunner(db, { webhookAllowPrivate: false }, new SecretHasher('bench-secret-0123456789abcdef0123456789').box, undefined);
+    const runner = createJobRunner(
+      db,
+      { webhookAllowPrivate: false },
+      new SecretHasher('bench-secret-0123456789abcdef0123456789').box,
+      undefined,
+    );
     const owner = { kind: 'merchant' as const, id: m.id };
     const valid = (body: Record<string, unknown>) => {
       const r = parseRule(body, 'merchant');
@@ -115,24 +128,44 @@ async function main() {
       const { reevaluation } = await change();
       await runner.runDue(10_000);
       const took = performance.now() - started;
-      const job = await db.selectFrom('jobs').select(['status', 'payload']).where('id', '=', reevaluation.id).executeTakeFirstOrThrow();
+      const job = await db
+        .selectFrom('jobs')
+        .select(['status', 'payload'])
+        .where('id', '=', reevaluation.id)
+        .executeTakeFirstOrThrow();
       const p = job.payload as { seen: number; changed: number };
       return { took, status: job.status, seen: p.seen, changed: p.changed };
     };
 
     // The first evaluation of every order (normalisation: the ATTN lines change).
-    let r = await follow(() => rules.create(owner, valid({ name: 'first', when: [{ field: 'order_number', op: 'equals', value: 'none' }], then: [{ type: 'add_tags', tags: ['x'] }] })));
+    let r = await follow(() =>
+      rules.create(
+        owner,
+        valid({
+          name: 'first',
+          when: [{ field: 'order_number', op: 'equals', value: 'none' }],
+          then: [{ type: 'add_tags', tags: ['x'] }],
+        }),
+      ),
+    );
     console.log(`first evaluation: ${r.seen} seen, ${r.changed} changed in ${ms(r.took)} (${r.status})`);
 
     const tagAll: number[] = [];
     const disable: number[] = [];
     const noop: number[] = [];
     for (let run = 0; run < RUNS; run++) {
-      const created = await rules.create(owner, valid({ name: `tag ${run}`, then: [{ type: 'add_tags', tags: ['bench-tag'] }] }));
+      const created = await rules.create(
+        owner,
+        valid({ name: `tag ${run}`, then: [{ type: 'add_tags', tags: ['bench-tag'] }] }),
+      );
       t0 = performance.now();
       await runner.runDue(10_000);
       r = { ...r, took: performance.now() - t0 };
-      const job1 = await db.selectFrom('jobs').select(['status', 'payload']).where('id', '=', created.reevaluation.id).executeTakeFirstOrThrow();
+      const job1 = await db
+        .selectFrom('jobs')
+        .select(['status', 'payload'])
+        .where('id', '=', created.reevaluation.id)
+        .executeTakeFirstOrThrow();
       const p1 = job1.payload as { seen: number; changed: number };
       tagAll.push(r.took);
       console.log(`  tag all: ${p1.seen} seen, ${p1.changed} changed in ${ms(r.took)} (${job1.status})`);

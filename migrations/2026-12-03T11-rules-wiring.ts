@@ -45,5 +45,7 @@ export async function down(db: Kysely<any>): Promise<void> {
   );
   await sql`drop trigger if exists webhook_outbox on alerts`.execute(db);
   await sql`create trigger webhook_outbox after insert on alerts
-    referencing new table as new_rows for each statement execute function webhook_outbox_alerts()`.execute(db);
+    referencing new table as new_rows for each statement execute function webhook_outbox_alerts()`.execute(
+    db,
+  );
 }

@@ -149,9 +149,9 @@ export function accountsRoutes(accounts: AccountsRepository): FastifyPluginAsync
             200: z
               .object({
                 merchant: merchantView,
-                reevaluation: reevaluationSchema
-                  .optional()
-                  .meta({ description: 'when normalise_addresses changed: the re-evaluation of open orders' }),
+                reevaluation: reevaluationSchema.optional().meta({
+                  description: 'when normalise_addresses changed: the re-evaluation of open orders',
+                }),
               })
               .describe('The merchant as it is now'),
             ...errors,

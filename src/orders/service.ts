@@ -268,7 +268,6 @@ export async function createOrders(
   return results as IngestResult[];
 }
 
-
 /**
  * Replaces an order's content (PUT). Refused once shipped, confirmed or canceled; line changes
  * refused once served to ShipStation or shipped in part (any shipment row, voided or not, or any
@@ -354,9 +353,7 @@ export async function replaceOrder(
     });
     await writeOrderEvents(trx, merchant.id, actor, [
       { order_id: id, type: 'replaced', from_status: row.status, to_status: row.status, data: { changed } },
-      ...(e.changes.length > 0
-        ? [rulesAppliedEvent(id, { applied: e.applied, changes: e.changes })]
-        : []),
+      ...(e.changes.length > 0 ? [rulesAppliedEvent(id, { applied: e.applied, changes: e.changes })] : []),
     ]);
     const stored = row.effective as StoredEffective | null;
     if ((stored?.holds.length ?? 0) > 0 || e.holds.length > 0) await syncHoldAlerts(trx, merchant.id, [id]);
@@ -368,7 +365,6 @@ export async function replaceOrder(
     return viewOf(trx, merchant.id, id);
   });
 }
-
 
 /** A merchant's lifecycle request (pay, hold, release, cancel), under the order's row lock. */
 export async function transitionOrder(
@@ -403,7 +399,6 @@ export async function transitionOrder(
     return viewOf(trx, merchant.id, id);
   });
 }
-
 
 // ---------------------------------------------------------------- preview
 

@@ -8,7 +8,10 @@ import { type Kysely, sql } from 'kysely';
 import { ordersById } from '../db/keyed.js';
 import type { DB } from '../db/schema.js';
 
-export const HOLD_ALERT_KINDS = { unmapped_shipping_method: 'unmapped_shipping_method', hold: 'rule_hold' } as const;
+export const HOLD_ALERT_KINDS = {
+  unmapped_shipping_method: 'unmapped_shipping_method',
+  hold: 'rule_hold',
+} as const;
 
 /** Who dismisses a hold's alert when the rules no longer hold the order. */
 export const DISMISSED_BY_RULES = 'rules';

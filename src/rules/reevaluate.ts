@@ -78,10 +78,15 @@ export async function enqueueReevaluation(
     changed: 0,
   };
   const now = new Date();
-  const id = await enqueue(trx, REEVALUATE_JOB, { ...payload }, {
-    runAt: now,
-    maxAttempts: REEVALUATE_RETRY_DELAYS_MS.length + 1,
-  });
+  const id = await enqueue(
+    trx,
+    REEVALUATE_JOB,
+    { ...payload },
+    {
+      runAt: now,
+      maxAttempts: REEVALUATE_RETRY_DELAYS_MS.length + 1,
+    },
+  );
   return { id: id!, state: 'pending' };
 }
 

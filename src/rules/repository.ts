@@ -220,7 +220,6 @@ export class RulesRepository {
     });
     return { value: await this.list(o), reevaluation: changed.reevaluation };
   }
-
 }
 
 /**

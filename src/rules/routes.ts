@@ -58,7 +58,9 @@ const RULE_EXAMPLE = {
 const reevaluationStatusSchema = z
   .object({
     id: z.number().int(),
-    state: z.enum(JOB_STATES).meta({ description: 'pending, running, succeeded or failed (after its retries)' }),
+    state: z
+      .enum(JOB_STATES)
+      .meta({ description: 'pending, running, succeeded or failed (after its retries)' }),
     seen: z.number().int().meta({ description: 'open, unserved orders re-evaluated so far' }),
     changed: z.number().int().meta({ description: 'of those, orders whose effective form changed' }),
     merchants: z.number().int().meta({ description: 'merchants whose orders the job covers' }),
@@ -233,7 +235,9 @@ export function rulesRoutes(ctx: AppContext): FastifyPluginAsyncZod {
             summary: `Follow a re-evaluation of open orders after a change of ${who} rules`,
             params:
               kind === 'merchant'
-                ? z.object({ merchant: code, job: idParam }).transform((p) => ({ owner: p.merchant, job: p.job }))
+                ? z
+                    .object({ merchant: code, job: idParam })
+                    .transform((p) => ({ owner: p.merchant, job: p.job }))
                 : z
                     .object({ warehouse: code, job: idParam })
                     .transform((p) => ({ owner: p.warehouse, job: p.job })),

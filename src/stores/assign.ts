@@ -99,7 +99,9 @@ export async function lockMerchantStores(trx: Kysely<DB>, merchantId: number): P
  * live, else unrouted with its reason), or null: the store filters decide. `o.tags` holds the
  * effective tags (what the rules left), which the filters match.
  */
-const RULE_ROUTE = sql`(o.effective -> 'route')`;
+// (A stored effective whose rules left routing to the filters holds `"route": null`, which
+// `->` answers as the jsonb value null, not SQL NULL: nullif makes both one "no decision".)
+const RULE_ROUTE = sql`nullif(o.effective -> 'route', 'null'::jsonb)`;
 
 /**
  * The SQL twin of each filter of routing.ts STORE_FILTERS, for a connection `s` and an order `o`:

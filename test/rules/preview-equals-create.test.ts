@@ -51,7 +51,9 @@ t.test('preview equals what creating the order stores', async (t) => {
       ...(payload === undefined ? {} : { payload: payload as object }),
     });
   const main = (await call('POST', `${M}/stores`, { name: 'Main', exclude_tags: ['HOLD'] })).json();
-  const b2b = (await call('POST', `${M}/stores`, { name: 'B2B', include_tags: ['b2b'], priority: 50 })).json();
+  const b2b = (
+    await call('POST', `${M}/stores`, { name: 'B2B', include_tags: ['b2b'], priority: 50 })
+  ).json();
   t.ok(main.store && b2b.store);
   const rules = [
     {
@@ -63,7 +65,11 @@ t.test('preview equals what creating the order stores', async (t) => {
       name: 'Map',
       when: [{ field: 'shipping_method', op: 'exists' }],
       then: [
-        { type: 'map_shipping_method', map: { Standard: 'UPS Ground', Express: 'UPS Air' }, unmapped: 'hold' },
+        {
+          type: 'map_shipping_method',
+          map: { Standard: 'UPS Ground', Express: 'UPS Air' },
+          unmapped: 'hold',
+        },
       ],
     },
     { name: 'Default', then: [{ type: 'default', field: 'shipping_method', value: 'UPS Ground' }] },

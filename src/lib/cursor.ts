@@ -52,4 +52,5 @@ export const pageById = <T extends { id: number }>(rows: T[], limit: number): Pa
 export const nextCursor = (next: unknown): string | null => (next === null ? null : encodeCursor(next));
 
 /** The id a list by id continues after (`cursor` as a page answered it), or undefined for page one. */
-export const afterId = (cursor: string | undefined): number | undefined => decodeCursor(cursor, isPositiveInt);
+export const afterId = (cursor: string | undefined): number | undefined =>
+  decodeCursor(cursor, isPositiveInt);

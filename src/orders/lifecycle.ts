@@ -110,7 +110,9 @@ export function nextStatus(
     case 'confirm':
       return current === 'shipped' ? { status: 'confirmed', held_from: null } : keep;
     case 'reopen':
-      return SHIPPED_STATUSES.includes(current) ? { status: reopenTo.status, held_from: reopenTo.held_from } : keep;
+      return SHIPPED_STATUSES.includes(current)
+        ? { status: reopenTo.status, held_from: reopenTo.held_from }
+        : keep;
   }
 }
 

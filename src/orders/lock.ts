@@ -13,8 +13,8 @@
  * read; a writer that changed lines or shipments without updating the row would let them act on
  * stale lines. A writer that finds nothing to change (a repeat, a refusal) may leave the row alone.
  */
-import { type Kysely, sql, type Updateable } from 'kysely';
-import type { DB, OrderRow, OrdersTable } from '../db/schema.js';
+import { type Kysely, sql, type UpdateObject } from 'kysely';
+import type { DB, OrderRow } from '../db/schema.js';
 import { lockMerchantForRouting } from '../stores/assign.js';
 
 declare const lockedOrder: unique symbol;
@@ -46,8 +46,11 @@ export async function lockOrderForWrite(
   return row as LockedOrder | undefined;
 }
 
-/** What a writer may change on the order row; updated_at always moves (now()). */
-export type OrderChange = Omit<Updateable<OrdersTable>, 'merchant_id' | 'id' | 'updated_at'>;
+/**
+ * What a writer may change on the order row (values or SQL expressions such as now()); updated_at
+ * always moves (now()).
+ */
+export type OrderChange = Omit<UpdateObject<DB, 'orders'>, 'merchant_id' | 'id' | 'updated_at'>;
 
 /** Writes `change` to a locked order and moves its updated_at (the bump every writer makes). */
 export async function updateLockedOrder(

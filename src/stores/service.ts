@@ -231,8 +231,7 @@ export class StoresService {
         .executeTakeFirstOrThrow();
       // The name appears in the reasons of unrouted orders; filters and priority decide where orders go.
       const reroute =
-        row.retired_at === null &&
-        changed.some((k) => k === 'name' || ROUTING_SETTINGS.includes(k));
+        row.retired_at === null && changed.some((k) => k === 'name' || ROUTING_SETTINGS.includes(k));
       const outcome = reroute ? await rerouteMerchant(trx, merchantId) : { moved: 0 };
       return { store: storeView(row), rerouted: outcome.moved };
     });

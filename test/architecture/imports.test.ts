@@ -100,7 +100,8 @@ t.test('shipstation/ depends on shipments/, never the other way', async (t) => {
   for (const [file, imports] of graph) {
     if (!relative(SRC, file).startsWith('shipments/')) continue;
     for (const i of imports) {
-      if (relative(SRC, i).startsWith('shipstation/')) wrongWay.push(`${relative(SRC, file)} → ${relative(SRC, i)}`);
+      if (relative(SRC, i).startsWith('shipstation/'))
+        wrongWay.push(`${relative(SRC, file)} → ${relative(SRC, i)}`);
     }
   }
   t.same(wrongWay, []);

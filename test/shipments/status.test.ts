@@ -1,6 +1,11 @@
 import t from 'tap';
 import { reopenTarget } from '../../src/orders/lifecycle.js';
-import { isCovered, replayShipments, statusAfterShipment, statusAfterVoid } from '../../src/shipments/status.js';
+import {
+  isCovered,
+  replayShipments,
+  statusAfterShipment,
+  statusAfterVoid,
+} from '../../src/shipments/status.js';
 
 t.test('isCovered: adjustments are not shippable', async (t) => {
   t.ok(

@@ -6,7 +6,12 @@ import {
   type LineState,
   type ShipmentItem as NoticeItem,
 } from '../../src/shipments/facts.js';
-import { chooseOrder, matchSteps, type OrderCandidate, stepKeys } from '../../src/shipstation/notice-matching.js';
+import {
+  chooseOrder,
+  matchSteps,
+  type OrderCandidate,
+  stepKeys,
+} from '../../src/shipstation/notice-matching.js';
 import { replayShipments } from '../../src/shipments/status.js';
 
 const keys = (orderId: string | null, orderNumber: string | null, queryOrderNumber: string | null) => ({

@@ -7,12 +7,18 @@ import { type Kysely, sql } from 'kysely';
 import { ordersBySourceNumber } from '../db/keyed.js';
 import type { DB, OrderStatus } from '../db/schema.js';
 import { inTransaction } from '../db/transaction.js';
+import {
+  type HeldFrom,
+  isEditable,
+  type MerchantEvent,
+  nextStatus,
+  refusalMessage,
+} from '../domain/lifecycle.js';
+import { type Actor, insertOrderEvents, writeOrderEvents } from '../domain/order-events.js';
 import { AppError, conflict, type ErrorDetail, formatPath, invalid, notFound } from '../http/errors.js';
 import { decodeCursor, nextCursor, pageOf } from '../lib/cursor.js';
 import { merchantRoutingLock, routeOrdersLocked } from '../stores/assign.js';
 import { canonicalJson, contentHash, hashOf, orderContent } from './content.js';
-import { type Actor, insertOrderEvents, writeOrderEvents } from './events.js';
-import { type HeldFrom, isEditable, type MerchantEvent, nextStatus, refusalMessage } from './lifecycle.js';
 import { type LockedOrder, lockOrderForWrite, updateLockedOrder } from './lock.js';
 import { MAX_BATCH_DETAILS, type ParsedOrder, parseOrder } from './schema.js';
 import type { NormalizedItem, NormalizedOrder } from './types.js';

@@ -9,7 +9,7 @@ import type { DB, OrderStatus } from '../db/schema.js';
 import { inTransaction } from '../db/transaction.js';
 import { conflict, notFound } from '../http/errors.js';
 import { type Page, pageById } from '../lib/cursor.js';
-import { type Actor, type OrderEvent, writeOrderEvents } from '../orders/events.js';
+import { type Actor, type OrderEvent, writeOrderEvents } from '../domain/order-events.js';
 import {
   type HeldFrom,
   isOpen,
@@ -17,7 +17,7 @@ import {
   OPEN_STATUSES,
   reopenTarget,
   type StatusWithHold,
-} from '../orders/lifecycle.js';
+} from '../domain/lifecycle.js';
 import { lockOrderForWrite, updateLockedOrder } from '../orders/lock.js';
 import { isCovered, replayShipments, statusAfterVoid } from './status.js';
 

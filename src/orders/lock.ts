@@ -46,7 +46,10 @@ export async function lockOrderForWrite(
   return row as LockedOrder | undefined;
 }
 
-/** What a writer may change on the order row (values or SQL, e.g. now()); updated_at always moves (now()). */
+/**
+ * What a writer may change on the order row (values or SQL expressions such as now()); updated_at
+ * always moves (now()).
+ */
 export type OrderChange = Omit<UpdateObject<DB, 'orders'>, 'merchant_id' | 'id' | 'updated_at'>;
 
 /** Writes `change` to a locked order and moves its updated_at (the bump every writer makes). */

@@ -5,12 +5,12 @@
 import { type Kysely, type RawBuilder, sql } from 'kysely';
 import { ordersById, ordersBySourceNumber } from '../db/keyed.js';
 import type { DB, OrderStatus } from '../db/schema.js';
+import { RULES_APPLY_TO_SQL } from '../domain/lifecycle-sql.js';
+import { type Actor, insertOrderEvents } from '../domain/order-events.js';
 import { type ErrorDetail, notFound } from '../http/errors.js';
 import { decodeCursor, nextCursor, pageOf } from '../lib/cursor.js';
 import type { StoredEffective } from '../rules/effective.js';
 import { merchantRoutingLock } from '../stores/assign.js';
-import { type Actor, insertOrderEvents } from './events.js';
-import { RULES_APPLY_TO_SQL } from './lifecycle-sql.js';
 import { type LockedOrder, lockOrderForWrite } from './lock.js';
 import type { NormalizedItem, NormalizedOrder } from './types.js';
 import {

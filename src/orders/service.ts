@@ -45,8 +45,8 @@ import {
   nextStatus,
   RULES_APPLY_TO,
   refusalMessage,
-} from './lifecycle.js';
-import { type Actor, type OrderEvent, writeOrderEvents } from './events.js';
+} from '../domain/lifecycle.js';
+import { type Actor, type OrderEvent, writeOrderEvents } from '../domain/order-events.js';
 import { updateLockedOrder } from './lock.js';
 import {
   conflictMessage,
@@ -69,7 +69,7 @@ import { MAX_BATCH_DETAILS, type ParsedOrder, parseOrder } from './schema.js';
 import type { NormalizedOrder } from './types.js';
 import { loadOrders, type OrderView, rowWithLinesToView, viewToNormalized } from './view.js';
 
-export type { Actor } from './events.js';
+export type { Actor } from '../domain/order-events.js';
 export type { IngestResult, MerchantRef } from './repository.js';
 export { getOrder, listOrders, orderEvents } from './repository.js';
 

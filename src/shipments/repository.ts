@@ -9,7 +9,7 @@ import type { DB, OrderStatus } from '../db/schema.js';
 import { inTransaction } from '../db/transaction.js';
 import { conflict, notFound } from '../http/errors.js';
 import { type Page, pageById } from '../lib/cursor.js';
-import { type Actor, type OrderEvent, writeOrderEvents } from '../orders/events.js';
+import { type Actor, type OrderEvent, writeOrderEvents } from '../domain/order-events.js';
 import {
   type HeldFrom,
   isOpen,
@@ -17,7 +17,7 @@ import {
   OPEN_STATUSES,
   reopenTarget,
   type StatusWithHold,
-} from '../orders/lifecycle.js';
+} from '../domain/lifecycle.js';
 import { lockOrderForWrite, updateLockedOrder } from '../orders/lock.js';
 import { isCovered, replayShipments, statusAfterVoid } from './status.js';
 
@@ -481,15 +481,31 @@ export async function listAlerts(
   );
 }
 
-/** Dismisses an alert; dismissing twice keeps the first dismissal. */
-export async function dismissAlert(db: Kysely<DB>, merchantId: number, alertId: number, by: string) {
-  await db
+/**
+ * Dismisses the merchant's open alerts that `which` names: one alert by id, or a notice's alerts
+ * of one kind. An alert dismissed before keeps its first dismissal (who and when).
+ */
+export async function dismissOpenAlerts(
+  db: Kysely<DB>,
+  merchantId: number,
+  which: { id: number } | { noticeId: number; kind: string },
+  by: string,
+): Promise<void> {
+  let q = db
     .updateTable('alerts')
     .set({ dismissed_at: sql`now()`, dismissed_by: by })
     .where('merchant_id', '=', merchantId)
-    .where('id', '=', alertId)
-    .where('dismissed_at', 'is', null)
-    .execute();
+    .where('dismissed_at', 'is', null);
+  q =
+    'id' in which
+      ? q.where('id', '=', which.id)
+      : q.where('notice_id', '=', which.noticeId).where('kind', '=', which.kind);
+  await q.execute();
+}
+
+/** Dismisses an alert and answers it; dismissing twice keeps the first dismissal. */
+export async function dismissAlert(db: Kysely<DB>, merchantId: number, alertId: number, by: string) {
+  await dismissOpenAlerts(db, merchantId, { id: alertId }, by);
   const row = await db
     .selectFrom('alerts')
     .select(ALERT_COLUMNS)

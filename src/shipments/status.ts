@@ -1,7 +1,7 @@
 /**
  * What shipments do to an order's status and shipped quantities. Pure: no I/O.
  *
- * The lifecycle table itself lives in orders/lifecycle.ts (ship, confirm, reopen, and where a reopen
+ * The lifecycle table itself lives in domain/lifecycle.ts (ship, confirm, reopen, and where a reopen
  * goes); this module decides when those events happen and which alert goes with them.
  */
 import type { OrderStatus } from '../db/schema.js';
@@ -11,7 +11,7 @@ import {
   nextStatus,
   SHIPPED_STATUSES,
   type StatusWithHold,
-} from '../orders/lifecycle.js';
+} from '../domain/lifecycle.js';
 
 export interface CoverageLine {
   quantity: number;

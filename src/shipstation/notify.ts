@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import type { AppContext } from '../context.js';
 import type { Store } from '../db/schema.js';
 import { isCredentialParam } from '../http/credentials.js';
-import { storeActor } from '../orders/events.js';
+import { storeActor } from '../domain/order-events.js';
 import { type ApplyOutcome, applyShipmentWithSnapshot, type OrderSnapshot } from '../shipments/apply.js';
 import type { ShipmentFacts } from '../shipments/facts.js';
 import { parseNoticeBody } from './notice-body.js';

@@ -4,7 +4,7 @@ import { callerOf } from '../accounts/auth.js';
 import type { AppContext } from '../context.js';
 import { codeSchema, idParam } from '../http/common.js';
 import { conflict, errorBodySchema, notFound } from '../http/errors.js';
-import { nextStatus } from '../orders/lifecycle.js';
+import { nextStatus } from '../domain/lifecycle.js';
 import { readOrders, renderPage } from './export.js';
 
 /**

@@ -15,7 +15,7 @@ import { type Kysely, sql } from 'kysely';
 import type { DB } from '../db/schema.js';
 import type { JobHandler } from '../jobs/runner.js';
 import { inTransaction } from '../db/transaction.js';
-import type { Actor } from '../orders/events.js';
+import type { Actor } from '../domain/order-events.js';
 import { applyShipment } from '../shipments/apply.js';
 import { chooseOrder, matchSteps, type OrderCandidate, stepKeys } from './notice-matching.js';
 import { interpretNotice } from './notify.js';

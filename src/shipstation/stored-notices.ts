@@ -9,7 +9,7 @@ import type { DB, NoticeStatus } from '../db/schema.js';
 import { inTransaction } from '../db/transaction.js';
 import { AppError, conflict, notFound } from '../http/errors.js';
 import { type Page, pageById } from '../lib/cursor.js';
-import type { Actor } from '../orders/events.js';
+import type { Actor } from '../domain/order-events.js';
 import { lockOrderForWrite } from '../orders/lock.js';
 import { type ApplyOutcome, applyShipment } from '../shipments/apply.js';
 import { interpretNotice } from './notify.js';

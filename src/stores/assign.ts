@@ -1,8 +1,8 @@
 import { type Kysely, type RawBuilder, sql } from 'kysely';
 import { ordersById } from '../db/keyed.js';
 import type { DB } from '../db/schema.js';
-import { insertOrderEvents, ROUTING_ACTOR } from '../orders/events.js';
-import { CLOSED_STATUSES_SQL } from '../orders/lifecycle-sql.js';
+import { insertOrderEvents, ROUTING_ACTOR } from '../domain/order-events.js';
+import { CLOSED_STATUSES_SQL } from '../domain/lifecycle-sql.js';
 import { NO_CONNECTIONS, STORE_FILTERS, type StoreFilterField } from './routing.js';
 
 /**

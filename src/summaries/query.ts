@@ -1,6 +1,6 @@
 import { type Kysely, type RawBuilder, sql } from 'kysely';
 import type { DB } from '../db/schema.js';
-import { OPEN_STATUSES_SQL, SHIPPED_STATUSES_SQL } from '../orders/lifecycle-sql.js';
+import { OPEN_STATUSES_SQL, SHIPPED_STATUSES_SQL } from '../domain/lifecycle-sql.js';
 
 /**
  * Order summaries: per day (in a time zone), group and currency — orders, units, money, shipments.

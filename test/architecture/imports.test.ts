@@ -6,8 +6,8 @@ import ts from 'typescript';
 /**
  * The import graph of src/: no module imports itself through others (an import cycle makes the
  * order modules initialise in depend on who is imported first, and tangles what should be layers),
- * and the ShipStation protocol (src/shipstation: XML in and out, export, notices) depends on the
- * shipments domain (src/shipments), never the other way round. Type-only imports count too.
+ * and some folders depend one way only (ONE_WAY below, and src/domain under every feature folder).
+ * Type-only imports count too.
  */
 
 const SRC = resolve(import.meta.dirname, '../../src');
@@ -94,21 +94,51 @@ t.test('no import cycle in src/', async (t) => {
   t.same(cycles(graph), [], 'every cycle is listed with its modules');
 });
 
-t.test('shipstation/ depends on shipments/, never the other way', async (t) => {
-  const graph = importGraph();
-  const wrongWay: string[] = [];
+/** The top folder of src/ a module is in ('' for src/ itself). */
+const folderOf = (file: string): string => {
+  const parts = relative(SRC, file).split('/');
+  return parts.length > 1 ? parts[0]! : '';
+};
+
+/** The imports from modules of folder `from` into modules of folder `to`, as `a.ts → b.ts`. */
+function importsBetween(graph: Map<string, string[]>, from: string, to: string): string[] {
+  const found: string[] = [];
   for (const [file, imports] of graph) {
-    if (!relative(SRC, file).startsWith('shipments/')) continue;
-    for (const i of imports) {
-      if (relative(SRC, i).startsWith('shipstation/'))
-        wrongWay.push(`${relative(SRC, file)} → ${relative(SRC, i)}`);
-    }
+    if (folderOf(file) !== from) continue;
+    for (const i of imports)
+      if (folderOf(i) === to) found.push(`${relative(SRC, file)} → ${relative(SRC, i)}`);
   }
-  t.same(wrongWay, []);
-  const rightWay = [...graph].some(
-    ([file, imports]) =>
-      relative(SRC, file).startsWith('shipstation/') &&
-      imports.some((i) => relative(SRC, i).startsWith('shipments/')),
-  );
-  t.ok(rightWay, 'the protocol side uses the domain');
+  return found;
+}
+
+/**
+ * Folders that depend one way: [user, used]. The used folder must not import the user, not even
+ * through a module that imports nothing back (folders that use each other are one tangle, however
+ * clean each file is).
+ */
+const ONE_WAY: [string, string][] = [
+  ['shipstation', 'shipments'], // the protocol (XML, export, notify) uses the shipments domain
+  ['orders', 'stores'], // orders are routed to stores; store connections know nothing of the order service
+];
+
+for (const [user, used] of ONE_WAY) {
+  t.test(`${user}/ depends on ${used}/, never the other way`, async (t) => {
+    const graph = importGraph();
+    t.same(importsBetween(graph, used, user), [], `no module of ${used}/ imports ${user}/`);
+    t.not(importsBetween(graph, user, used).length, 0, `${user}/ does use ${used}/`);
+  });
+}
+
+t.test('domain/ imports no feature folder: every folder may use it', async (t) => {
+  const graph = importGraph();
+  const LOWER = new Set(['domain', 'db', 'lib']);
+  const wrong = [...graph]
+    .filter(([file]) => folderOf(file) === 'domain')
+    .flatMap(([file, imports]) =>
+      imports
+        .filter((i) => !LOWER.has(folderOf(i)))
+        .map((i) => `${relative(SRC, file)} → ${relative(SRC, i)}`),
+    );
+  t.same(wrong, [], 'domain/ imports only db/ and lib/');
+  t.not(importsBetween(graph, 'stores', 'domain').length, 0, 'routing uses the lifecycle and event writer');
 });

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { reopenTarget } from '../../src/orders/lifecycle.js';
+import { reopenTarget } from '../../src/domain/lifecycle.js';
 import {
   isCovered,
   replayShipments,

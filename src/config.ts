@@ -46,6 +46,10 @@ const envSchema = z.object({
       .default('false'),
   ),
   DB_POOL_SIZE: z.preprocess(emptyToUndefined, intIn(1, 200).default(10)),
+  DB_PREPARED_STATEMENTS: z.preprocess(
+    emptyToUndefined,
+    z.enum(['true', 'false', '1', '0'], 'true or false').default('true'),
+  ),
   SHUTDOWN_GRACE_MS: z.preprocess(emptyToUndefined, intIn(0, 600000).default(10000)),
   REQUEST_TIMEOUT_MS: z.preprocess(emptyToUndefined, intIn(100, 3600000).default(30000)),
   HEADERS_TIMEOUT_MS: z.preprocess(emptyToUndefined, intIn(100, 3600000).default(10000)),
@@ -74,6 +78,11 @@ export interface Config {
   /** Fastify's trustProxy: whom to believe about X-Forwarded-For/-Proto/-Host. */
   readonly trustProxy: boolean | string[] | ((address: string, hop: number) => boolean);
   readonly dbPoolSize: number;
+  /**
+   * Named (server-side prepared) statements on PostgreSQL connections. Off for a pooler that cannot
+   * keep them per client (PgBouncer in transaction mode before 1.21).
+   */
+  readonly dbPreparedStatements: boolean;
   readonly shutdownGraceMs: number;
   /** Time to receive a whole request, head and body (408 after). */
   readonly requestTimeoutMs: number;
@@ -129,6 +138,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
                 .map((a) => a.trim())
                 .filter((a) => a !== ''),
     dbPoolSize: e.DB_POOL_SIZE,
+    dbPreparedStatements: e.DB_PREPARED_STATEMENTS === 'true' || e.DB_PREPARED_STATEMENTS === '1',
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
     // Node refuses a head timeout above the request timeout; the smaller bound is what applies anyway.

@@ -290,7 +290,8 @@ t.test('console journeys in Chromium', { skip }, async (t) => {
 
   await t.test('rules, webhooks and summaries pages', async (t) => {
     // A rule: a JSON error the API names shows beside its field, then the rule is listed.
-    await page.getByRole('link', { name: 'Rules' }).click();
+    // exact: the warehouse's own pages ("Warehouse rules", …) sit in the menu too.
+    await page.getByRole('link', { name: 'Rules', exact: true }).click();
     await page.getByLabel('Name', { exact: true }).fill('Default carrier');
     await page.getByLabel('Actions (then)').fill('[{"type": "default", "field": "nope", "value": "x"}]');
     await page.getByRole('button', { name: 'Create rule' }).click();
@@ -317,7 +318,7 @@ t.test('console journeys in Chromium', { skip }, async (t) => {
     await shot(page, 'rules');
 
     // A webhook: its secret is shown once, with a copy button; gone when the page is opened again.
-    await page.getByRole('link', { name: 'Webhooks' }).click();
+    await page.getByRole('link', { name: 'Webhooks', exact: true }).click();
     const hook = `${base}/no-receiver-here`;
     await page.getByLabel('URL', { exact: true }).fill(hook);
     await page.getByLabel('order.created').check();
@@ -336,7 +337,7 @@ t.test('console journeys in Chromium', { skip }, async (t) => {
     await shot(page, 'webhook');
 
     // A summary of the period that holds the order.
-    await page.getByRole('link', { name: 'Summaries' }).click();
+    await page.getByRole('link', { name: 'Summaries', exact: true }).click();
     await page.getByLabel('Time zone').fill('UTC');
     await page.getByRole('button', { name: 'Show' }).click();
     const row = page.locator('table.list tbody tr').first();
@@ -350,6 +351,71 @@ t.test('console journeys in Chromium', { skip }, async (t) => {
     t.match(file.suggestedFilename(), /^summaries-bobs-bikes-.*\.csv$/);
     const csvPath = await file.path();
     t.match(readFileSync(csvPath, 'utf8'), /^day,.*currency,orders/, 'the CSV as the API answers it');
+  });
+
+  await t.test("the warehouse's own rules: a bad rule is named beside its field, a good one is listed and previewed", async (t) => {
+    await page.getByRole('link', { name: 'Warehouse rules' }).click();
+    await page.getByRole('heading', { name: /Warehouse rules/ }).waitFor();
+    await page.getByLabel('Name', { exact: true }).fill('Tag 3PL orders');
+    // Stores belong to one merchant: a warehouse rule may not route to one.
+    await page.getByLabel('Actions (then)').fill('[{"type": "route_to_store", "store_id": 1}]');
+    await page.getByRole('button', { name: 'Create rule' }).click();
+    const thenErr = page
+      .locator('.field', { has: page.getByLabel('Actions (then)') })
+      .locator('.field-error');
+    await thenErr.waitFor();
+    t.match(await thenErr.textContent(), /then\[0\]\.type: route_to_store is only allowed in a merchant's rules/);
+    t.equal(await page.getByLabel('Actions (then)').getAttribute('aria-invalid'), 'true');
+    await page.getByLabel('Actions (then)').fill('[{"type": "add_tags", "tags": ["3pl"]}]');
+    await page.getByRole('button', { name: 'Create rule' }).click();
+    await page.getByRole('cell', { name: 'Tag 3PL orders', exact: true }).waitFor();
+    t.ok(await page.getByLabel('Enabled: Tag 3PL orders').isChecked(), 'listed, enabled');
+    // Previewed for one of the warehouse's merchants: its own rule first, then the warehouse's.
+    t.equal(await page.getByLabel('Preview for merchant').inputValue(), 'bobs-bikes');
+    await page.getByLabel('Order JSON or order id').fill(String(orderId));
+    await page.getByRole('button', { name: 'Preview' }).click();
+    const preview = page.locator('.preview');
+    await preview.waitFor();
+    t.match(
+      await preview.textContent(),
+      /Rules applied\s*Default carrier \(merchant\), Tag 3PL orders \(warehouse\)/,
+      "the merchant's rule, then the warehouse's",
+    );
+    await shot(page, 'warehouse-rules');
+    // Edited by keyboard: the form opens below the list and takes the focus.
+    await page.getByRole('button', { name: 'Edit Tag 3PL orders' }).press('Enter');
+    await page.getByRole('heading', { name: 'Edit rule “Tag 3PL orders”' }).waitFor();
+    t.equal(
+      await page.evaluate('document.activeElement.textContent'),
+      'Edit rule “Tag 3PL orders”',
+      'focus moves to the edit form',
+    );
+    await page.getByLabel('Actions (then)').fill('[{"type": "add_tags", "tags": ["3pl", "acme"]}]');
+    await page.getByRole('button', { name: 'Save rule' }).click();
+    await page.getByText('Rule “Tag 3PL orders” saved.').waitFor();
+    await page.getByLabel('Enabled: Tag 3PL orders').uncheck();
+    await page.getByText('Rule “Tag 3PL orders” disabled.').waitFor();
+    t.notOk(await page.getByLabel('Enabled: Tag 3PL orders').isChecked(), 'switched off in the list');
+    await page.setViewportSize({ width: 390, height: 844 });
+    const o = Number(await page.evaluate('document.documentElement.scrollWidth - window.innerWidth'));
+    t.ok(o <= 0, `warehouse rules: no sideways scrolling at 390 px (${o})`);
+    await page.setViewportSize({ width: 1280, height: 860 });
+  });
+
+  await t.test("a merchant's settings: its warehouse disables it and enables it again", async (t) => {
+    await page.getByLabel('Merchant', { exact: true }).selectOption('bobs-bikes');
+    await page.getByRole('link', { name: 'Settings', exact: true }).click();
+    await page.getByRole('heading', { name: 'Access' }).waitFor();
+    await page.getByRole('button', { name: 'Disable merchant' }).click();
+    await page.getByText('bobs-bikes disabled.').waitFor();
+    const asMerchant = () =>
+      fetch(`${base}/v1/merchants/bobs-bikes/orders`, {
+        headers: basic(merchantCred.api_user, merchantCred.api_key),
+      }).then((r) => r.status);
+    t.equal(await asMerchant(), 401, "a disabled merchant's credential is refused");
+    await page.getByRole('button', { name: 'Enable merchant' }).click();
+    await page.getByText('bobs-bikes enabled again.').waitFor();
+    t.equal(await asMerchant(), 200, 'and works again once enabled');
   });
 
   await t.test('sign-out ends the session', async (t) => {

@@ -91,7 +91,12 @@ function SignIn({ onSignedIn }) {
 function pageOf(parts, pages, kind) {
   const section = pages.find((p) => p.path === parts[2]) ?? pages[0];
   const id = parts[3];
-  return { section, id, Page: id && section.item ? section.item : section.list, owner: { kind, code: parts[1] } };
+  return {
+    section,
+    id,
+    Page: id && section.item ? section.item : section.list,
+    owner: { kind, code: parts[1] },
+  };
 }
 
 function Shell({ session, onSignOut, route }) {
@@ -155,13 +160,18 @@ function Shell({ session, onSignOut, route }) {
       ${
         !fixedMerchant &&
         html`<nav aria-label=${warehouse ? `Warehouse ${warehouse}` : 'Accounts'} class="group">
-          ${user.kind === 'admin' && warehouse && html`<span class="group-label" aria-hidden="true">warehouse ${warehouse}</span>`}
+          ${warehouse && html`<span class="group-label" aria-hidden="true">${user.kind === 'admin' ? `Warehouse ${warehouse}` : 'Warehouse'}</span>`}
           <ul class="menu">
             ${link('#/merchants', 'Merchants', current === 'merchants')}
             ${
               warehouse &&
               WAREHOUSE_PAGES.map((p) =>
-                link(`#/w/${enc(warehouse)}/${p.path}`, p.label, current === `w:${p.path}`, `Warehouse ${p.label.toLowerCase()}`),
+                link(
+                  `#/w/${enc(warehouse)}/${p.path}`,
+                  p.label,
+                  current === `w:${p.path}`,
+                  `Warehouse ${p.label.toLowerCase()}`,
+                ),
               )
             }
           </ul>

@@ -54,9 +54,7 @@ function RuleForm({ owner, rule, onDone, onCancel }) {
         // biome-ignore lint/suspicious/noThenProperty: the API names a rule's actions "then"
         then: parseJson(form.actions, 'then'),
       };
-      const r = rule
-        ? await api.patch(`${base(owner)}/${rule.id}`, body)
-        : await api.post(base(owner), body);
+      const r = rule ? await api.patch(`${base(owner)}/${rule.id}`, body) : await api.post(base(owner), body);
       setForm(formOf());
       onDone(r, rule ? 'saved' : 'created');
     });
@@ -148,8 +146,7 @@ function Preview({ owner }) {
   const [input, setInput] = useState('');
   const [result, setResult] = useState(null);
   const action = useAction();
-  const merchant =
-    owner.kind === 'merchant' ? owner.code : picked || (merchants.data?.[0]?.code ?? '');
+  const merchant = owner.kind === 'merchant' ? owner.code : picked || (merchants.data?.[0]?.code ?? '');
   const submit = (e) => {
     e.preventDefault();
     action.run(async () => {
@@ -208,23 +205,31 @@ export function RulesPage({ owner }) {
   const [done, setDone] = useState(null);
   const act = useAction();
   const rules = list.data?.rules ?? [];
+  // A switched checkbox shows its new state while the change is saved (else it would spring back
+  // until the list is reloaded); a refusal puts it back.
+  const [switching, setSwitching] = useState({});
   // A row's buttons are disabled while a change runs, which drops the keyboard's focus: once the
   // list is reloaded, give it back to the first of these ids that can take it.
   const [refocus, setRefocus] = useState(null);
   useEffect(() => {
+    setSwitching({});
     if (!refocus || !list.data) return;
     const el = [...refocus, 'rules-h'].map((id) => document.getElementById(id)).find((e) => e && !e.disabled);
     el?.focus();
     setRefocus(null);
   }, [list.data]);
   const ctl = (r, what) => `rule-${r.id}-${what}`;
-  const patch = (r, body, what) =>
-    act.run(async () => {
-      const answer = await api.patch(`${url}/${r.id}`, body);
-      setDone(`Rule “${r.name}” ${what}.${reevaluationNote(answer)}`);
+  const setEnabled = async (r, enabled) => {
+    setSwitching((s) => ({ ...s, [r.id]: enabled }));
+    const ok = await act.run(async () => {
+      const answer = await api.patch(`${url}/${r.id}`, { enabled });
+      setDone(`Rule “${r.name}” ${enabled ? 'enabled' : 'disabled'}.${reevaluationNote(answer)}`);
       setRefocus([ctl(r, 'enabled')]);
       list.reload();
+      return true;
     });
+    if (!ok) setSwitching({});
+  };
   const move = (i, by) =>
     act.run(async () => {
       const ids = rules.map((r) => r.id);
@@ -270,8 +275,8 @@ export function RulesPage({ owner }) {
             (r, i) => html`<tr key=${r.id}>
               <td>${r.position}</td>
               <td>${r.name}${r.stop ? html` <span class="muted">(stops)</span>` : ''}</td>
-              <td><input type="checkbox" id=${ctl(r, 'enabled')} checked=${r.enabled} aria-label=${`Enabled: ${r.name}`} disabled=${act.busy}
-                onChange=${(e) => patch(r, { enabled: e.target.checked }, e.target.checked ? 'enabled' : 'disabled')} /></td>
+              <td><input type="checkbox" id=${ctl(r, 'enabled')} checked=${switching[r.id] ?? r.enabled} aria-label=${`Enabled: ${r.name}`}
+                disabled=${act.busy} onChange=${(e) => setEnabled(r, e.target.checked)} /></td>
               <td>${r.when.length} / ${r.then.map((a) => a.type).join(', ')}</td>
               <td class="actions">
                 <button type="button" id=${ctl(r, 'edit')} onClick=${() => setEditing(r)} aria-label=${`Edit ${r.name}`}>Edit</button>

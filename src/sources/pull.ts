@@ -104,19 +104,22 @@ export async function pullSource(deps: PullDeps, source: SourceRow, ctx: PullCon
 
   const work = new PageWork(deps, source, merchant, tag, tags);
   const seen = new Map<number, number>();
-  const fresh = (orders: unknown[]): Seen[] => {
-    const out: Seen[] = [];
+  /** The page's orders not seen yet in this pull (or changed since), and its newest modifyDate. */
+  const fresh = (orders: unknown[]): { batch: Seen[]; newest: Date | null } => {
+    const batch: Seen[] = [];
+    let newest: Date | null = null;
     for (const raw of orders) {
       const parsed = ssOrderSchema.safeParse(raw);
       const facts = parsed.success ? factsOf(parsed.data) : null;
       if (!parsed.success || !facts) continue;
+      if (!newest || facts.modifyDate > newest) newest = facts.modifyDate;
       // Repeats (the keyset's overlap, an order on two pages) are dropped by orderId and modifyDate.
       const before = seen.get(facts.orderId);
       if (before !== undefined && before >= facts.modifyDate.getTime()) continue;
       seen.set(facts.orderId, facts.modifyDate.getTime());
-      out.push({ raw: parsed.data, facts });
+      batch.push({ raw: parsed.data, facts });
     }
-    return out;
+    return { batch, newest };
   };
 
   // Whole seconds are ShipStation's finest filter: the end is rounded up, so nothing changed before
@@ -141,15 +144,9 @@ export async function pullSource(deps: PullDeps, source: SourceRow, ctx: PullCon
       storeId: source.store_id ?? undefined,
     });
     const orders = Array.isArray(res.orders) ? res.orders : [];
-    const batch = fresh(orders);
+    const { batch, newest } = fresh(orders);
     if (batch.some((o) => o.facts.tagIds.some((id) => !tags.names.has(id)))) await loadTags();
     count += await work.apply(batch);
-    let newest: Date | null = null;
-    for (const raw of orders) {
-      const parsed = ssOrderSchema.safeParse(raw);
-      const f = parsed.success ? factsOf(parsed.data) : null;
-      if (f && (!newest || f.modifyDate > newest)) newest = f.modifyDate;
-    }
     if (newest) {
       await deps.beforeCursorMove?.(source.id);
       await deps.db
@@ -182,7 +179,7 @@ export async function pullSource(deps: PullDeps, source: SourceRow, ctx: PullCon
           pageSize: PAGE_SIZE,
         });
         const orders = Array.isArray(res.orders) ? res.orders : [];
-        count += await work.apply(fresh(orders));
+        count += await work.apply(fresh(orders).batch);
         if (orders.length < PAGE_SIZE || (res.pages ?? 0) <= p) break;
       }
     }

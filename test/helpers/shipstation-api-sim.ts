@@ -128,8 +128,20 @@ export function pacific(instant: Date): string {
   return `${DateTime.fromJSDate(instant).setZone(ZONE).toFormat("yyyy-MM-dd'T'HH:mm:ss.SSS")}0000`;
 }
 
+const readCache = new Map<string, number | null>();
+
 /** A date filter or a date field as ShipStation reads it: Pacific time without offset (earlier when ambiguous). */
 function readPacific(value: string): number | null {
+  let t = readCache.get(value);
+  if (t === undefined) {
+    t = parsePacific(value);
+    if (readCache.size > 100_000) readCache.clear();
+    readCache.set(value, t);
+  }
+  return t;
+}
+
+function parsePacific(value: string): number | null {
   const s = value.trim().replace(' ', 'T');
   const m = /^(\d{4}-\d{2}-\d{2})(?:T(\d{2}:\d{2}(?::\d{2}(?:\.\d{1,7})?)?))?$/.exec(s);
   if (!m) return null;
@@ -179,6 +191,15 @@ export class ShipStationSim {
     const now = Math.max(Date.now(), this.#lastStamp + 1);
     this.#lastStamp = now;
     return new Date(now);
+  }
+
+  /**
+   * Resolves once the clock has passed every modifyDate given out: orders added faster than one a
+   * millisecond get stamps ahead of the clock, which no real ShipStation answers.
+   */
+  async caughtUp(): Promise<void> {
+    while (Date.now() <= this.#lastStamp)
+      await new Promise((r) => setTimeout(r, this.#lastStamp - Date.now() + 1));
   }
 
   tag(name: string): number {

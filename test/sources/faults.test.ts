@@ -8,6 +8,7 @@ t.test("pulls stay within ShipStation's rate limit, across pages of a busy secon
   // Two calls per window of 1.5 s; 1001 orders are 3 pages (+ the tag list): the pull must wait.
   const s = await sourceTest(t, { limit: 2, windowMs: 1500 });
   for (let i = 0; i < 1001; i++) s.sim.addOrder({ orderNumber: `P-${String(i).padStart(4, '0')}` });
+  await s.sim.caughtUp();
   const src = await s.createSource({ name: 'paced' });
   await s.pull(src.id);
   t.equal(s.sim.overLimit, 0, 'never over the limit');

@@ -12,6 +12,9 @@ const intIn = (min: number, max: number) => {
   return z.coerce.number({ error: message }).int(message).min(min, message).max(max, message);
 };
 
+/** ShipStation's API (v1) production address. */
+export const DEFAULT_SHIPSTATION_API_URL = 'https://ssapi.shipstation.com';
+
 const envSchema = z.object({
   PORT: z.preprocess(emptyToUndefined, intIn(0, 65535).default(3000)),
   HOST: z.preprocess(emptyToUndefined, z.string().default('0.0.0.0')),
@@ -61,6 +64,10 @@ const envSchema = z.object({
     emptyToUndefined,
     z.enum(['true', 'false', '1', '0'], 'true or false').default('false'),
   ),
+  SHIPSTATION_API_URL: z.preprocess(
+    emptyToUndefined,
+    z.url('an absolute http(s) URL').default(DEFAULT_SHIPSTATION_API_URL),
+  ),
 });
 
 export interface Config {
@@ -95,6 +102,8 @@ export interface Config {
   readonly authFailureWindowSeconds: number;
   /** Webhook URLs may use http and reach loopback/private addresses (tests, private networks). */
   readonly webhookAllowPrivate: boolean;
+  /** ShipStation's API (v1) that source connections pull from; a simulator in tests. */
+  readonly shipstationApiUrl: string;
 }
 
 export class ConfigError extends Error {}
@@ -148,5 +157,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     authFailureLimit: e.AUTH_FAILURE_LIMIT,
     authFailureWindowSeconds: e.AUTH_FAILURE_WINDOW_SECONDS,
     webhookAllowPrivate: e.WEBHOOK_ALLOW_PRIVATE === 'true' || e.WEBHOOK_ALLOW_PRIVATE === '1',
+    shipstationApiUrl: e.SHIPSTATION_API_URL.replace(/\/+$/, ''),
   });
 }

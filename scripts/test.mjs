@@ -3,7 +3,7 @@
 // the same sources again, which was most of a test file's start-up.
 //
 //   npm test                                  every test file
-//   npm test -- test/orders/list.test.ts      some files (the .ts path; its compiled twin is run)
+//   npm test -- test/orders/list.test.ts      some files or folders (their compiled twins are run)
 //   npm test -- --reporter=terse              any other argument goes to tap
 //   npm test -- --list                        only lists the test files it would run
 //
@@ -98,13 +98,21 @@ function engineDependent(file) {
 }
 
 const args = process.argv.slice(2);
-const named = args.filter((a) => !a.startsWith('-') && a.endsWith('.ts'));
-const tapArgs = args.filter((a) => !named.includes(a));
+/** A test file or a folder of them, as the developer typed it (relative to the project root). */
+const isTestPath = (a) =>
+  !a.startsWith('-') && (a.endsWith('.ts') || (existsSync(path.join(root, a)) && !a.endsWith('.js')));
+const named = args.filter(isTestPath);
+const tapArgs = args.filter((a) => !isTestPath(a));
+const testFiles = (dir) =>
+  walk(dir)
+    .filter((f) => f.endsWith('.test.ts'))
+    .sort();
 let files = named.length
-  ? named.map((f) => path.posix.normalize(f.replaceAll('\\', '/')))
-  : walk('test')
-      .filter((f) => f.endsWith('.test.ts'))
-      .sort();
+  ? named.flatMap((a) => {
+      const f = path.posix.normalize(a.replaceAll('\\', '/')).replace(/\/$/, '');
+      return f.endsWith('.ts') ? [f] : testFiles(f);
+    })
+  : testFiles('test');
 if (process.env.SHIPBRIDGE_TEST_ENGINE_ONLY === '1') {
   const before = files.length;
   files = files.filter((f) => engineDependent(f));

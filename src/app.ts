@@ -28,6 +28,7 @@ import { Metrics } from './metrics/metrics.js';
 import { installMetrics } from './metrics/routes.js';
 import { ordersRoutes } from './orders/routes.js';
 import { shipmentsRoutes } from './shipments/routes.js';
+import { noticeRoutes } from './shipstation/notice-routes.js';
 import { orderXmlRoutes } from './shipstation/order-preview.js';
 import { rulesRoutes } from './rules/routes.js';
 import { shipstationRoutes } from './shipstation/routes.js';
@@ -168,6 +169,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       await v1.register(storeTestRoutes(ctx));
       await v1.register(ordersRoutes(ctx));
       await v1.register(shipmentsRoutes(ctx));
+      await v1.register(noticeRoutes(ctx));
       await v1.register(orderXmlRoutes(ctx));
       await v1.register(jobsRoutes(ctx));
       await v1.register(summariesRoutes(ctx));

@@ -1,6 +1,7 @@
 import { type Kysely, sql } from 'kysely';
 import type { Logger } from 'pino';
 import { AppError, conflict, notFound } from '../http/errors.js';
+import { pageById } from '../lib/cursor.js';
 import { generateIdentifier, generateSecret, type SecretHasher } from '../lib/secrets.js';
 import type { DB, Merchant } from '../db/schema.js';
 import type { Caller } from './caller.js';
@@ -266,12 +267,8 @@ export class AccountsRepository {
     if (caller.kind === 'warehouse') q = q.where('m.warehouse_id', '=', caller.warehouseId);
     if (caller.kind === 'merchant') q = q.where('m.id', '=', caller.merchantId);
     if (cursor !== undefined) q = q.where('m.id', '>', cursor);
-    const rows = await q.execute();
-    const page = rows.slice(0, limit);
-    return {
-      rows: page.map(merchantView),
-      last: rows.length > limit ? page[page.length - 1]!.id : undefined,
-    };
+    const page = pageById(await q.execute(), limit);
+    return { rows: page.rows.map(merchantView), next: page.next };
   }
 
   async getMerchant(caller: Caller, code: string): Promise<MerchantView> {
@@ -353,12 +350,8 @@ export class AccountsRepository {
       .orderBy('id')
       .limit(limit + 1);
     if (cursor !== undefined) q = q.where('id', '>', cursor);
-    const rows = await q.execute();
-    const page = rows.slice(0, limit);
-    return {
-      rows: page.map(({ id: _id, ...w }) => w),
-      last: rows.length > limit ? page[page.length - 1]!.id : undefined,
-    };
+    const page = pageById(await q.execute(), limit);
+    return { rows: page.rows.map(({ id: _id, ...w }) => w), next: page.next };
   }
 
   async getWarehouse(caller: Caller, code: string) {
@@ -438,9 +431,8 @@ export class AccountsRepository {
       .orderBy('c.id')
       .limit(limit + 1);
     if (cursor !== undefined) q = q.where('c.id', '>', cursor);
-    const rows = await q.execute();
-    const page = rows.slice(0, limit);
-    const views: CredentialView[] = page.map((r) => ({
+    const page = pageById(await q.execute(), limit);
+    const views: CredentialView[] = page.rows.map((r) => ({
       api_user: r.api_user,
       scope: r.warehouse_code ? 'warehouse' : 'merchant',
       warehouse: r.warehouse_code ?? r.merchant_warehouse_code ?? null,
@@ -450,7 +442,7 @@ export class AccountsRepository {
       revoked_at: r.revoked_at,
       last_used_at: r.last_used_at,
     }));
-    return { rows: views, last: rows.length > limit ? page[page.length - 1]!.id : undefined };
+    return { rows: views, next: page.next };
   }
 
   async revokeCredential(caller: Caller, apiUser: string): Promise<void> {

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { callerOf } from './auth.js';
 import type { AccountsRepository } from './repository.js';
 import { codeSchema, listQuery, timestamp } from '../http/common.js';
-import { decodeCursor, encodeCursor, isPositiveInt } from '../lib/cursor.js';
+import { afterId, nextCursor } from '../lib/cursor.js';
 import { errorBodySchema } from '../http/errors.js';
 
 const credentialSchema = z
@@ -105,9 +105,9 @@ export function accountsRoutes(accounts: AccountsRepository): FastifyPluginAsync
         },
       },
       async (req) => {
-        const after = decodeCursor(req.query.cursor, isPositiveInt);
-        const { rows, last } = await accounts.listMerchants(callerOf(req), after, req.query.limit);
-        return { merchants: rows, next_cursor: last === undefined ? null : encodeCursor(last) };
+        const after = afterId(req.query.cursor);
+        const { rows, next } = await accounts.listMerchants(callerOf(req), after, req.query.limit);
+        return { merchants: rows, next_cursor: nextCursor(next) };
       },
     );
 
@@ -168,9 +168,9 @@ export function accountsRoutes(accounts: AccountsRepository): FastifyPluginAsync
         },
       },
       async (req) => {
-        const after = decodeCursor(req.query.cursor, isPositiveInt);
-        const { rows, last } = await accounts.listWarehouses(after, req.query.limit);
-        return { warehouses: rows, next_cursor: last === undefined ? null : encodeCursor(last) };
+        const after = afterId(req.query.cursor);
+        const { rows, next } = await accounts.listWarehouses(after, req.query.limit);
+        return { warehouses: rows, next_cursor: nextCursor(next) };
       },
     );
 
@@ -221,9 +221,9 @@ export function accountsRoutes(accounts: AccountsRepository): FastifyPluginAsync
         },
       },
       async (req) => {
-        const after = decodeCursor(req.query.cursor, isPositiveInt);
-        const { rows, last } = await accounts.listCredentials(callerOf(req), after, req.query.limit);
-        return { credentials: rows, next_cursor: last === undefined ? null : encodeCursor(last) };
+        const after = afterId(req.query.cursor);
+        const { rows, next } = await accounts.listCredentials(callerOf(req), after, req.query.limit);
+        return { credentials: rows, next_cursor: nextCursor(next) };
       },
     );
 

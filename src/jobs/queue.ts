@@ -11,6 +11,7 @@
 import { randomUUID } from 'node:crypto';
 import { type Kysely, sql } from 'kysely';
 import type { DB, JobRow } from '../db/schema.js';
+import { pageById } from '../lib/cursor.js';
 
 export type Job = Pick<JobRow, 'id' | 'kind' | 'payload' | 'attempts' | 'max_attempts' | 'lease' | 'run_at'>;
 
@@ -219,7 +220,5 @@ export async function listJobs(db: Kysely<DB>, f: JobListFilter) {
   if (f.kind) q = q.where('kind', '=', f.kind);
   if (f.failing) q = q.where('last_error', 'is not', null);
   if (f.afterId !== undefined) q = q.where('id', '<', f.afterId);
-  const rows = await q.execute();
-  const page = rows.slice(0, f.limit);
-  return { jobs: page, next: rows.length > f.limit ? (page[page.length - 1]?.id ?? null) : null };
+  return pageById(await q.execute(), f.limit);
 }

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { AppContext } from '../context.js';
 import { listQuery, timestamp } from '../http/common.js';
 import { errorBodySchema } from '../http/errors.js';
-import { decodeCursor, encodeCursor, isPositiveInt } from '../lib/cursor.js';
+import { afterId, nextCursor } from '../lib/cursor.js';
 import { listJobs, summarize } from './queue.js';
 
 const jobSchema = z
@@ -67,13 +67,13 @@ export function jobsRoutes(ctx: AppContext): FastifyPluginAsyncZod {
           status: q.status,
           kind: q.kind,
           failing: q.failing === 'true',
-          afterId: decodeCursor(q.cursor, isPositiveInt),
+          afterId: afterId(q.cursor),
           limit: q.limit,
         });
         return {
           summary: await summarize(ctx.db),
-          jobs: page.jobs,
-          next_cursor: page.next === null ? null : encodeCursor(page.next),
+          jobs: page.rows,
+          next_cursor: nextCursor(page.next),
         };
       },
     );

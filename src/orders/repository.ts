@@ -5,12 +5,21 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { type Kysely, sql } from 'kysely';
 import { ordersBySourceNumber } from '../db/keyed.js';
-import type { OrderStatus, DB } from '../db/schema.js';
+import type { DB, OrderStatus } from '../db/schema.js';
+import { inTransaction } from '../db/transaction.js';
+import {
+  type HeldFrom,
+  isEditable,
+  type MerchantEvent,
+  nextStatus,
+  refusalMessage,
+} from '../domain/lifecycle.js';
+import { type Actor, insertOrderEvents, writeOrderEvents } from '../domain/order-events.js';
 import { AppError, conflict, type ErrorDetail, formatPath, invalid, notFound } from '../http/errors.js';
-import { decodeCursor, encodeCursor } from '../lib/cursor.js';
-import { lockMerchantForRouting, merchantRoutingLock, routeOrdersLocked } from '../stores/assign.js';
+import { decodeCursor, nextCursor, pageOf } from '../lib/cursor.js';
+import { merchantRoutingLock, routeOrdersLocked } from '../stores/assign.js';
 import { canonicalJson, contentHash, hashOf, orderContent } from './content.js';
-import { type HeldFrom, isEditable, type MerchantEvent, nextStatus, refusalMessage } from './lifecycle.js';
+import { type LockedOrder, lockOrderForWrite, updateLockedOrder } from './lock.js';
 import { MAX_BATCH_DETAILS, type ParsedOrder, parseOrder } from './schema.js';
 import type { NormalizedItem, NormalizedOrder } from './types.js';
 import {
@@ -28,11 +37,6 @@ export interface MerchantRef {
   code: string;
 }
 
-export interface Actor {
-  actor_type: 'credential' | 'store' | 'system' | 'admin';
-  actor: string;
-}
-
 export type IngestResult =
   | { index: number; result: 'created' | 'duplicate'; order: OrderView }
   | {
@@ -40,21 +44,6 @@ export type IngestResult =
       result: 'conflict' | 'invalid';
       error: { code: string; message: string; details?: ErrorDetail[] };
     };
-
-const RETRYABLE = new Set(['40P01', '40001']);
-
-/** Runs fn in a transaction, retrying a few times on deadlock / serialization failure. */
-async function inTransaction<T>(db: Kysely<DB>, fn: (trx: Kysely<DB>) => Promise<T>): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await db.transaction().execute(fn);
-    } catch (err) {
-      const code = (err as { code?: string }).code;
-      if (attempt >= 4 || !code || !RETRYABLE.has(code)) throw err;
-      await new Promise((r) => setTimeout(r, 5 * attempt + Math.random() * 20));
-    }
-  }
-}
 
 const keyOf = (source: string, number: string) => JSON.stringify([source, number]);
 
@@ -105,30 +94,6 @@ async function insertLines(
   `.execute(trx);
 }
 
-interface EventRow {
-  order_id: number;
-  type: string;
-  from_status: string | null;
-  to_status: string | null;
-  data: Record<string, unknown> | null;
-}
-
-async function insertEvents(
-  trx: Kysely<DB>,
-  merchantId: number,
-  actor: Actor,
-  events: EventRow[],
-): Promise<void> {
-  if (events.length === 0) return;
-  await sql`
-    insert into order_events (merchant_id, order_id, type, from_status, to_status, actor_type, actor, data)
-    select ${merchantId}, e.order_id, e.type, e.from_status, e.to_status, ${actor.actor_type}, ${actor.actor}, e.data
-    from jsonb_to_recordset(${JSON.stringify(events)}::jsonb) as e(
-      order_id bigint, type text, from_status text, to_status text, data jsonb)
-    order by e.order_id
-  `.execute(trx);
-}
-
 interface Existing {
   id: number;
   order_source: string;
@@ -167,15 +132,15 @@ async function selectExistingAndLock(
   // The lock CTE is counted in the outer row (an unreferenced SELECT CTE would not run) and that row
   // drives the left join, so it runs whether or not any order is found.
   const r = await sql<ExistingRow | { id: null }>`
-    with e as materialized (
+    with stored as materialized (
       select o.*, m.code as merchant_code, ${LINES_OF_O} as lines
       from ${ordersBySourceNumber(merchantId, keys)}
       join merchants m on m.id = ${merchantId}
     ),
-    lock as materialized (
-      ${merchantRoutingLock(merchantId, sql`(select count(*) from e) < ${keys.length}`)}
+    routing_lock as materialized (
+      ${merchantRoutingLock(merchantId, sql`(select count(*) from stored) < ${keys.length}`)}
     )
-    select e.* from (select count(*) as locked from lock) l left join e on true
+    select stored.* from (select count(*) as locked from routing_lock) l left join stored on true
   `.execute(trx);
   return r.rows.filter((row): row is ExistingRow => row.id !== null);
 }
@@ -226,12 +191,17 @@ async function insertOrders(
       order by i.id, x.n
     ),
     events as (
-      insert into order_events (merchant_id, order_id, type, from_status, to_status, actor_type, actor, data)
-      select ${merchantId}, i.id, 'created', null, r.status, ${actor.actor_type}, ${actor.actor},
-        jsonb_build_object('order_source', i.order_source, 'order_number', i.order_number)
-      from ins i
-      join input r on r.id = i.id
-      order by i.id
+      ${insertOrderEvents(
+        merchantId,
+        actor,
+        sql`(
+          select i.id as order_id, 'created' as type, null as from_status, r.status as to_status,
+            jsonb_build_object('order_source', i.order_source, 'order_number', i.order_number) as data
+          from ins i
+          join input r on r.id = i.id
+          order by i.id
+        ) e`,
+      )}
     )
     select id, order_source, order_number from ins
   `.execute(trx);
@@ -387,20 +357,9 @@ export async function ingestOrders(
   return results as IngestResult[];
 }
 
-/**
- * Locks the order row for a change. The merchant's routing lock is taken first (as routeOrders
- * will), so a concurrent store-connection change of the merchant, which holds that lock while it
- * re-routes (and locks orders), cannot deadlock with us.
- */
-async function lockOrder(trx: Kysely<DB>, merchantId: number, id: number) {
-  await lockMerchantForRouting(trx, merchantId);
-  const row = await trx
-    .selectFrom('orders')
-    .selectAll()
-    .where('merchant_id', '=', merchantId)
-    .where('id', '=', id)
-    .forUpdate()
-    .executeTakeFirst();
+/** Locks the order for a change that is routed afterwards (orders/lock.ts); 404 when missing. */
+async function lockOrder(trx: Kysely<DB>, merchantId: number, id: number): Promise<LockedOrder> {
+  const row = await lockOrderForWrite(trx, merchantId, id, { routing: true });
   if (!row) throw notFound(`order ${id}`);
   return row;
 }
@@ -487,20 +446,14 @@ export async function replaceOrder(
     const after = orderContent(o) as unknown as Record<string, unknown>;
     const changed = Object.keys(after).filter((k) => canonicalJson(before[k]) !== canonicalJson(after[k]));
     if (itemsChanged) changed.push('items');
-    await trx
-      .updateTable('orders')
-      .set({
-        ...moneyColumns(o),
-        tags: o.tags,
-        content: JSON.stringify(orderContent(o)),
-        content_hash: hash,
-        last_modified: sql<Date>`now()`,
-        updated_at: sql<Date>`now()`,
-      })
-      .where('merchant_id', '=', merchant.id)
-      .where('id', '=', id)
-      .execute();
-    await insertEvents(trx, merchant.id, actor, [
+    await updateLockedOrder(trx, row, {
+      ...moneyColumns(o),
+      tags: o.tags,
+      content: JSON.stringify(orderContent(o)),
+      content_hash: hash,
+      last_modified: sql<Date>`now()`,
+    });
+    await writeOrderEvents(trx, merchant.id, actor, [
       { order_id: id, type: 'replaced', from_status: row.status, to_status: row.status, data: { changed } },
     ]);
     // lockOrder took the merchant's routing lock in an earlier statement.
@@ -577,18 +530,12 @@ export async function transitionOrder(
     const next = nextStatus(row.status, event, row.held_from as HeldFrom | null);
     if (!next)
       throw conflict(refusalMessage(event, row.status), [{ path: 'status', message: `is ${row.status}` }]);
-    await trx
-      .updateTable('orders')
-      .set({
-        status: next.status,
-        held_from: next.held_from,
-        last_modified: sql<Date>`now()`,
-        updated_at: sql<Date>`now()`,
-      })
-      .where('merchant_id', '=', merchant.id)
-      .where('id', '=', id)
-      .execute();
-    await insertEvents(trx, merchant.id, actor, [
+    await updateLockedOrder(trx, row, {
+      status: next.status,
+      held_from: next.held_from,
+      last_modified: sql<Date>`now()`,
+    });
+    await writeOrderEvents(trx, merchant.id, actor, [
       {
         order_id: id,
         type: event,
@@ -705,10 +652,8 @@ export async function listOrders(
       .orderBy(keyedStatus ? ['o.status', 'o.merchant_id', 'o.id'] : ['o.merchant_id', 'o.id'])
       .limit(f.limit + 1)
       .execute();
-    const page = rows.slice(0, f.limit);
-    const orders = page.map(rowWithLinesToView);
-    const last = page[page.length - 1];
-    return { orders, next_cursor: rows.length > f.limit && last ? encodeCursor({ id: last.id }) : null };
+    const page = pageOf(rows, f.limit, (r): IdCursor => ({ id: r.id }));
+    return { orders: page.rows.map(rowWithLinesToView), next_cursor: nextCursor(page.next) };
   }
 
   const after = decodeCursor(f.cursor, isUpdatedCursor);
@@ -738,12 +683,6 @@ export async function listOrders(
     .orderBy('o.id')
     .limit(f.limit + 1)
     .execute();
-  const page = rows.slice(0, f.limit);
-  const orders = page.map(rowWithLinesToView);
-  const last = page[page.length - 1];
-  return {
-    orders,
-    next_cursor:
-      rows.length > f.limit && last ? encodeCursor({ us: Number(last.updated_us), id: last.id }) : null,
-  };
+  const page = pageOf(rows, f.limit, (r): UpdatedCursor => ({ us: Number(r.updated_us), id: r.id }));
+  return { orders: page.rows.map(rowWithLinesToView), next_cursor: nextCursor(page.next) };
 }

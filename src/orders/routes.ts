@@ -5,9 +5,9 @@ import { callerOf, merchantOf } from '../accounts/auth.js';
 import { actorOf } from '../accounts/caller.js';
 import type { AppContext } from '../context.js';
 import { ORDER_STATUSES, type OrderStatus } from '../db/schema.js';
+import { MERCHANT_EVENTS, type MerchantEvent } from '../domain/lifecycle.js';
 import { codeSchema, idParam, listQuery } from '../http/common.js';
 import { AppError, errorBodySchema, invalid } from '../http/errors.js';
-import { MERCHANT_EVENTS, type MerchantEvent } from './lifecycle.js';
 import {
   getOrder,
   ingestOrders,

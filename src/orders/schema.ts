@@ -18,6 +18,7 @@
 import { DateTime } from 'luxon';
 import { z } from 'zod';
 import { ORDER_STATUSES } from '../db/schema.js';
+import { CREATE_STATUSES } from '../domain/lifecycle.js';
 import {
   type ErrorDetail,
   formatPath,
@@ -29,7 +30,6 @@ import {
 import { isStorableText, NOT_STORABLE } from '../http/input.js';
 import { fromCents, parseMoneyInput, toCents } from '../lib/money.js';
 import { countryCode, hasStateTable, inferCountry, regionCode } from './address.js';
-import { CREATE_STATUSES } from './lifecycle.js';
 import {
   type Address,
   EMPTY_ADDRESS,

@@ -12,34 +12,13 @@
  */
 import { type Kysely, sql } from 'kysely';
 import type { DB, OrderStatus } from '../db/schema.js';
+import { inTransaction, isRetryableConflict } from '../db/transaction.js';
 import { parseMoneyInput } from '../lib/money.js';
-import type { HeldFrom } from '../orders/lifecycle.js';
-import {
-  type AllocationResult,
-  allocateLines,
-  idempotencyKey,
-  type NoticeItem,
-} from '../shipstation/notice-matching.js';
+import { type Actor, insertOrderEvents } from '../domain/order-events.js';
+import type { HeldFrom } from '../domain/lifecycle.js';
+import { lockOrderForWrite } from '../orders/lock.js';
+import { type AllocationResult, allocateLines, idempotencyKey, type ShipmentFacts } from './facts.js';
 import { isCovered, type StatusChange, statusAfterShipment } from './status.js';
-
-/** What a notice says about the shipment, after query/body precedence is settled. */
-export interface ShipmentFacts {
-  carrier: string | null;
-  service: string | null;
-  trackingNumber: string | null;
-  /** 'YYYY-MM-DD' */
-  shipDate: string | null;
-  labelCreatedAt: Date | null;
-  shippingCost: string | null;
-  notifyCustomer: boolean | null;
-  /** null (or empty): every shippable line in full. */
-  items: NoticeItem[] | null;
-}
-
-export interface EventActor {
-  actor_type: 'store' | 'credential' | 'admin' | 'system';
-  actor: string;
-}
 
 export interface ApplyInput {
   merchantId: number;
@@ -48,7 +27,7 @@ export interface ApplyInput {
   storeId: number | null;
   noticeId: number | null;
   facts: ShipmentFacts;
-  actor: EventActor;
+  actor: Actor;
   /** How the order was found (kept on the notice). */
   matchedBy?: string | undefined;
 }
@@ -62,17 +41,6 @@ export interface ApplyOutcome {
   status: OrderStatus;
   /** Kinds of the alerts raised. */
   alerts: string[];
-}
-
-/** The order row as shipment code needs it; null when it is not the merchant's. */
-export async function lockOrder(trx: Kysely<DB>, merchantId: number, orderId: number) {
-  return trx
-    .selectFrom('orders')
-    .select(['id', 'order_number', 'status', 'held_from', 'served_store_id'])
-    .where('merchant_id', '=', merchantId)
-    .where('id', '=', orderId)
-    .forUpdate()
-    .executeTakeFirst();
 }
 
 /** The order as applying a notice reads it. */
@@ -116,7 +84,7 @@ export interface OrderSnapshot extends ShipmentOrder {
  */
 export async function applyShipment(trx: Kysely<DB>, input: ApplyInput): Promise<ApplyOutcome> {
   const { merchantId } = input;
-  const order = await lockOrder(trx, merchantId, input.orderId);
+  const order = await lockOrderForWrite(trx, merchantId, input.orderId, { routing: false });
   if (!order) throw new Error(`order ${input.orderId} of merchant ${merchantId} not found`);
   const lines = await trx
     .selectFrom('order_lines')
@@ -142,9 +110,9 @@ export async function applyShipment(trx: Kysely<DB>, input: ApplyInput): Promise
  * - Every transaction that changes what applying reads — the order's status, held_from or number,
  *   its lines (quantities, shipped quantities, SKUs, positions, lines added or removed) or its
  *   shipments — locks the order row FOR UPDATE first AND updates the order row (updated_at at least):
- *   applyShipment when it records a shipment, voidShipment, replaceOrder, transitionOrder (and
- *   confirmShipments, routing and pinning, which also update it). A repeat writes no order data.
- *   Any new writer of lines or shipments must keep doing both, or this path would go stale.
+ *   the rule of orders/lock.ts, which every such writer goes through (applyShipment when it records a
+ *   shipment, voidShipment, replaceOrder, transitionOrder; confirmShipments, routing and pinning
+ *   lock and update set-wise). A repeat writes no order data.
  * - So if any such transaction committed after the earlier snapshot, the order row's latest version
  *   has another xmin than `version`. Our FOR UPDATE locks the latest version: when the row was
  *   updated after this statement's snapshot, or while we waited for the lock, READ COMMITTED
@@ -248,85 +216,93 @@ function shipmentWrite(
   const parts = [];
   if (version !== null) {
     // The lock, taken only on the version the order and lines were read at (see applyShipmentAt).
-    parts.push(sql`lk as materialized (
+    parts.push(sql`order_lock as materialized (
       select id from orders
       where merchant_id = ${m} and id = ${order.id} and xmin = ${version}::xid
       for update
     )`);
   }
-  parts.push(sql`ins as (
+  parts.push(sql`new_shipment as (
       insert into shipments (merchant_id, order_id, store_id, notice_id, carrier, service, tracking_number,
         ship_date, label_created_at, shipping_cost, notify_customer, idempotency_key)
       select ${m}::bigint, ${order.id}::bigint, ${input.storeId}::bigint, ${input.noticeId}::bigint,
         ${facts.carrier}::text, ${facts.service}::text, ${facts.trackingNumber}::text, ${facts.shipDate}::date,
         ${facts.labelCreatedAt}::timestamptz, ${cost}::numeric, ${facts.notifyCustomer}::boolean, ${key}::text
-      ${version === null ? sql`` : sql`from lk`}
+      ${version === null ? sql`` : sql`from order_lock`}
       on conflict (merchant_id, idempotency_key) do nothing
       returning id
     )`);
   if (result.allocations.length > 0) {
-    parts.push(sql`sl as (
+    parts.push(sql`new_shipment_lines as (
       insert into shipment_lines (merchant_id, shipment_id, order_line_id, quantity, requested_quantity)
-      select ${m}, ins.id, v.lid, v.q, v.r
-      from ins, (values ${sql.join(
+      select ${m}, new_shipment.id, v.lid, v.q, v.r
+      from new_shipment, (values ${sql.join(
         result.allocations.map((a) => sql`(${a.lineId}::bigint, ${a.applied}::int, ${a.requested}::int)`),
       )}) as v(lid, q, r)
     )`);
   }
   if (increments.length > 0) {
-    parts.push(sql`ol as (
+    parts.push(sql`shipped_lines as (
       update order_lines l set shipped_quantity = l.shipped_quantity + v.q
-      from ins, (values ${sql.join(increments.map((a) => sql`(${a.lineId}::bigint, ${a.applied}::int)`))}) as v(id, q)
+      from new_shipment, (values ${sql.join(increments.map((a) => sql`(${a.lineId}::bigint, ${a.applied}::int)`))}) as v(id, q)
       where l.merchant_id = ${m} and l.order_id = ${order.id} and l.id = v.id
     )`);
   }
-  parts.push(sql`o as (
+  // The bump of orders/lock.ts: the order row is updated whenever a shipment is recorded.
+  parts.push(sql`order_written as (
       update orders set status = ${change.status}, held_from = ${change.held_from}, updated_at = now()
-      from ins where orders.merchant_id = ${m} and orders.id = ${order.id}
+      from new_shipment where orders.merchant_id = ${m} and orders.id = ${order.id}
     )`);
-  parts.push(sql`ev as (
-      insert into order_events (merchant_id, order_id, type, from_status, to_status, actor_type, actor, data)
-      select ${m}, ${order.id}, e.type, e.f, e.t, ${input.actor.actor_type}, ${input.actor.actor},
-        e.d::jsonb || jsonb_build_object('shipment_id', ins.id)
-      from ins, (values ${sql.join(
-        events.map((e) => sql`(${e.type}, ${e.from}::text, ${e.to}::text, ${JSON.stringify(e.data)}::text)`),
-      )}) as e(type, f, t, d)
+  parts.push(sql`events as (
+      ${insertOrderEvents(
+        m,
+        input.actor,
+        sql`(
+          select ${order.id}::bigint as order_id, v.type, v.from_status, v.to_status,
+            v.data::jsonb || jsonb_build_object('shipment_id', new_shipment.id) as data
+          from new_shipment, (values ${sql.join(
+            events.map(
+              (e) => sql`(${e.type}, ${e.from}::text, ${e.to}::text, ${JSON.stringify(e.data)}::text)`,
+            ),
+          )}) as v(type, from_status, to_status, data)
+        ) e`,
+      )}
     )`);
   if (alerts.length > 0) {
-    parts.push(sql`al as (
+    parts.push(sql`alerts_raised as (
       insert into alerts (merchant_id, kind, message, order_id, store_id, notice_id, data)
-      select ${m}, a.kind, replace(a.msg, ${SHIPMENT}, ins.id::text), ${order.id}, ${input.storeId}::bigint,
-        ${input.noticeId}::bigint, a.d::jsonb || jsonb_build_object('shipment_id', ins.id)
-      from ins, (values ${sql.join(
+      select ${m}, a.kind, replace(a.msg, ${SHIPMENT}, new_shipment.id::text), ${order.id}, ${input.storeId}::bigint,
+        ${input.noticeId}::bigint, a.d::jsonb || jsonb_build_object('shipment_id', new_shipment.id)
+      from new_shipment, (values ${sql.join(
         alerts.map((a) => sql`(${a.kind}, ${a.message}, ${JSON.stringify(a.data)}::text)`),
       )}) as a(kind, msg, d)
     )`);
   }
   // The existing shipment a repeat names: committed before this transaction took the order lock
   // (every writer of this order's shipments holds it), so this statement's snapshot sees it.
-  parts.push(sql`prior as (
+  parts.push(sql`prior_shipment as (
       select id from shipments where merchant_id = ${m} and idempotency_key = ${key}
     )`);
   if (input.noticeId !== null) {
     const reason = input.matchedBy ? `matched by ${input.matchedBy}` : null;
-    parts.push(sql`nt as (
+    parts.push(sql`notice_resolved as (
       update ship_notices n set
-        status = case when exists (select 1 from ins) then 'applied' else 'duplicate' end,
+        status = case when exists (select 1 from new_shipment) then 'applied' else 'duplicate' end,
         order_id = ${order.id},
-        shipment_id = coalesce((select id from ins), (select id from prior)),
-        reason = case when exists (select 1 from ins) then ${reason}::text
-          else 'the same notice as shipment ' || (select id from prior) || ': nothing changed' end,
+        shipment_id = coalesce((select id from new_shipment), (select id from prior_shipment)),
+        reason = case when exists (select 1 from new_shipment) then ${reason}::text
+          else 'the same notice as shipment ' || (select id from prior_shipment) || ': nothing changed' end,
         resolved_at = now(),
         resolved_by = ${input.actor.actor}
       where n.merchant_id = ${m} and n.id = ${input.noticeId}${
-        version === null ? sql`` : sql` and exists (select 1 from lk)`
+        version === null ? sql`` : sql` and exists (select 1 from order_lock)`
       }
     )`);
   }
   const query = sql<WriteRow>`
     with ${sql.join(parts)}
-    select (select id from ins) as inserted, (select id from prior) as prior, ${
-      version === null ? sql`true` : sql`exists (select 1 from lk)`
+    select (select id from new_shipment) as inserted, (select id from prior_shipment) as prior, ${
+      version === null ? sql`true` : sql`exists (select 1 from order_lock)`
     } as locked
   `;
 
@@ -418,13 +394,6 @@ function alertsFor(
   return alerts;
 }
 
-const RETRYABLE = new Set(['40001', '40P01']);
-
-const isRetryable = (err: unknown): boolean => {
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && RETRYABLE.has(code);
-};
-
 /**
  * Applies a notice for `input.orderId`: in one autocommit statement when an earlier statement read
  * the order and its lines (`snapshot`, see applyShipmentAt), else — or when the order changed since,
@@ -441,19 +410,8 @@ export async function applyShipmentWithSnapshot(
       const outcome = await applyShipmentAt(db, input, snapshot);
       if (outcome !== null) return outcome;
     } catch (err) {
-      if (!isRetryable(err)) throw err;
+      if (!isRetryableConflict(err)) throw err;
     }
   }
   return inTransaction(db, (trx) => applyShipment(trx, input));
-}
-
-/** Runs `fn` in a transaction, retrying a serialization failure or deadlock a few times. */
-export async function inTransaction<T>(db: Kysely<DB>, fn: (trx: Kysely<DB>) => Promise<T>): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await db.transaction().execute(fn);
-    } catch (err) {
-      if (attempt >= 3 || !isRetryable(err)) throw err;
-    }
-  }
 }

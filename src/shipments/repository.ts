@@ -1,20 +1,27 @@
 /**
- * Shipments, stored notices and alerts for the REST API: pickup listing, confirm, void, the
- * unmatched-notice queue and alerts. Every write is one transaction; shipment writes lock the order
- * row first (then its shipments and notices), the same order as notice application.
+ * Shipments and alerts for the REST API: pickup listing, confirm, void, alerts. Every write is one
+ * transaction; shipment writes lock the order row first (orders/lock.ts; then its shipments and
+ * notices), the same order as notice application.
  */
 import { type Kysely, sql } from 'kysely';
 import { keysOf, ordersById, rowsById } from '../db/keyed.js';
-import type { DB, NoticeStatus, OrderStatus } from '../db/schema.js';
-import { AppError, conflict, notFound } from '../http/errors.js';
-import type { HeldFrom } from '../orders/lifecycle.js';
-import { interpretNotice } from '../shipstation/notify.js';
-import { type ApplyOutcome, applyShipment, type EventActor, inTransaction, lockOrder } from './apply.js';
-import { dismissUnmatchedAlert } from './unmatched.js';
-import { isCovered, type PreShipStatus, reopenTarget, replayShipments, statusAfterVoid } from './status.js';
+import type { DB, OrderStatus } from '../db/schema.js';
+import { inTransaction } from '../db/transaction.js';
+import { conflict, notFound } from '../http/errors.js';
+import { type Page, pageById } from '../lib/cursor.js';
+import { type Actor, type OrderEvent, writeOrderEvents } from '../domain/order-events.js';
+import {
+  type HeldFrom,
+  isOpen,
+  nextStatus,
+  OPEN_STATUSES,
+  reopenTarget,
+  type StatusWithHold,
+} from '../domain/lifecycle.js';
+import { lockOrderForWrite, updateLockedOrder } from '../orders/lock.js';
+import { isCovered, replayShipments, statusAfterVoid } from './status.js';
 
 export type ShipmentStatusFilter = 'unconfirmed' | 'confirmed' | 'voided' | 'all';
-export type NoticeStatusFilter = NoticeStatus | 'all';
 export type AlertStatusFilter = 'open' | 'dismissed' | 'all';
 
 export interface ShipmentItemView {
@@ -46,13 +53,6 @@ export interface ShipmentView {
   source_notified_at: Date | null;
   items: ShipmentItemView[];
 }
-
-export interface Page<T> {
-  rows: T[];
-  next: number | null;
-}
-
-export const OPEN_STATUSES: readonly OrderStatus[] = ['await_payment', 'new', 'at_wms', 'on_hold'];
 
 /** Shipments with their items: one query for the shipments (joined to their orders), one for items. */
 async function loadShipments(
@@ -163,43 +163,13 @@ export async function listShipments(
     limit: number;
   },
 ): Promise<Page<ShipmentView>> {
-  const rows = await loadShipments(db, merchantId, { ...opts, limit: opts.limit + 1 });
-  const more = rows.length > opts.limit;
-  const page = more ? rows.slice(0, opts.limit) : rows;
-  return { rows: page, next: more ? page[page.length - 1]!.id : null };
+  return pageById(await loadShipments(db, merchantId, { ...opts, limit: opts.limit + 1 }), opts.limit);
 }
 
 export async function getShipment(db: Kysely<DB>, merchantId: number, id: number): Promise<ShipmentView> {
   const [s] = await loadShipments(db, merchantId, { ids: [id] });
   if (!s) throw notFound(`shipment ${id}`);
   return s;
-}
-
-type EventRow = {
-  order_id: number;
-  type: string;
-  from_status: string | null;
-  to_status: string | null;
-  data: Record<string, unknown>;
-};
-
-async function writeEvents(trx: Kysely<DB>, merchantId: number, actor: EventActor, events: EventRow[]) {
-  if (events.length === 0) return;
-  await trx
-    .insertInto('order_events')
-    .values(
-      events.map((e) => ({
-        merchant_id: merchantId,
-        order_id: e.order_id,
-        type: e.type,
-        from_status: e.from_status,
-        to_status: e.to_status,
-        actor_type: actor.actor_type,
-        actor: actor.actor,
-        data: JSON.stringify(e.data),
-      })),
-    )
-    .execute();
 }
 
 /**
@@ -210,7 +180,7 @@ export async function confirmShipments(
   db: Kysely<DB>,
   merchantId: number,
   ids: readonly number[],
-  actor: EventActor,
+  actor: Actor,
 ): Promise<number> {
   const wanted = [...new Set(ids)];
   if (wanted.length === 0) return 0;
@@ -255,12 +225,17 @@ export async function confirmShipments(
       `.execute(trx)
     ).rows;
     const stillOpen = new Set(open.filter((o) => o.n > 0).map((o) => o.order_id));
-    const toConfirm = orders.filter(
-      (o) => touched.includes(o.id) && o.status === 'shipped' && !stillOpen.has(o.id),
-    );
+    // Orders the lifecycle's confirm moves (shipped → confirmed) once no shipment awaits pickup.
+    const toConfirm = orders.flatMap((o) => {
+      const t = nextStatus(o.status, 'confirm');
+      return touched.includes(o.id) && !stillOpen.has(o.id) && t !== null && t.status !== o.status
+        ? [{ id: o.id, from: o.status, to: t.status }]
+        : [];
+    });
     if (toConfirm.length > 0) {
+      // Every order confirm moves goes to the same status (the table has one confirm row).
       await sql`
-        update orders o set status = 'confirmed', held_from = null, updated_at = now()
+        update orders o set status = ${toConfirm[0]!.to}, held_from = null, updated_at = now()
         from ${keysOf(
           'orders',
           merchantId,
@@ -277,7 +252,7 @@ export async function confirmShipments(
         where o.merchant_id = t.merchant_id and o.id = t.id
       `.execute(trx);
     }
-    const events: EventRow[] = [];
+    const events: OrderEvent[] = [];
     for (const orderId of touched) {
       events.push({
         order_id: orderId,
@@ -288,15 +263,9 @@ export async function confirmShipments(
       });
     }
     for (const o of toConfirm) {
-      events.push({
-        order_id: o.id,
-        type: 'confirmed',
-        from_status: 'shipped',
-        to_status: 'confirmed',
-        data: {},
-      });
+      events.push({ order_id: o.id, type: o.to, from_status: o.from, to_status: o.to, data: {} });
     }
-    await writeEvents(trx, merchantId, actor, events);
+    await writeOrderEvents(trx, merchantId, actor, events);
     return confirmed.length;
   });
 }
@@ -305,13 +274,14 @@ export async function confirmShipments(
  * Voids a shipment (a relabel in ShipStation is never notified). The remaining shipments of the
  * order are replayed in order to recompute every line's shipped quantity, and the status follows
  * (status.ts statusAfterVoid): a shipped or confirmed order no longer covered reopens to the status
- * it was shipped from (new becomes at_wms once served); canceled stays canceled. Twice → 409.
+ * it was shipped from (new becomes at_wms once served: lifecycle.ts reopenTarget); canceled stays
+ * canceled. Twice → 409.
  */
 export async function voidShipment(
   db: Kysely<DB>,
   merchantId: number,
   shipmentId: number,
-  actor: EventActor,
+  actor: Actor,
 ): Promise<ShipmentView> {
   await inTransaction(db, async (trx) => {
     const target = await trx
@@ -321,7 +291,7 @@ export async function voidShipment(
       .where('id', '=', shipmentId)
       .executeTakeFirst();
     if (!target) throw notFound(`shipment ${shipmentId}`);
-    const order = await lockOrder(trx, merchantId, target.order_id);
+    const order = await lockOrderForWrite(trx, merchantId, target.order_id, { routing: false });
     if (!order) throw notFound(`shipment ${shipmentId}`);
     const voided = await trx
       .updateTable('shipments')
@@ -411,7 +381,7 @@ export async function voidShipment(
       })),
     );
     const allConfirmed = remaining.length > 0 && remaining.every((r) => r.confirmed_at !== null);
-    let reopen: PreShipStatus = reopenTarget(null, order.served_store_id !== null);
+    let reopen: StatusWithHold = reopenTarget(null, order.served_store_id !== null);
     if (!covered && (order.status === 'shipped' || order.status === 'confirmed')) {
       const shippedEvent = await trx
         .selectFrom('order_events')
@@ -441,13 +411,8 @@ export async function voidShipment(
       allConfirmed,
       reopen,
     );
-    await trx
-      .updateTable('orders')
-      .set({ status: change.status, held_from: change.held_from, updated_at: sql`now()` })
-      .where('merchant_id', '=', merchantId)
-      .where('id', '=', order.id)
-      .execute();
-    const events: EventRow[] = [
+    await updateLockedOrder(trx, order, { status: change.status, held_from: change.held_from });
+    const events: OrderEvent[] = [
       {
         order_id: order.id,
         type: 'shipment_voided',
@@ -465,176 +430,15 @@ export async function voidShipment(
     if (change.status !== order.status) {
       events.push({
         order_id: order.id,
-        type: OPEN_STATUSES.includes(change.status) ? 'reopened' : change.status,
+        type: isOpen(change.status) ? 'reopened' : change.status,
         from_status: order.status,
         to_status: change.status,
         data: { shipment_id: shipmentId },
       });
     }
-    await writeEvents(trx, merchantId, actor, events);
+    await writeOrderEvents(trx, merchantId, actor, events);
   });
   return getShipment(db, merchantId, shipmentId);
-}
-
-export interface NoticeView {
-  id: number;
-  received_at: Date;
-  store_id: number;
-  status: NoticeStatus;
-  order_number: string | null;
-  tracking_number: string | null;
-  reason: string | null;
-  order_id: number | null;
-  shipment_id: number | null;
-  content_type: string | null;
-  query: Record<string, string>;
-  resolved_at: Date | null;
-  resolved_by: string | null;
-}
-
-const NOTICE_COLUMNS = [
-  'id',
-  'received_at',
-  'store_id',
-  'status',
-  'order_number',
-  'tracking_number',
-  'reason',
-  'order_id',
-  'shipment_id',
-  'content_type',
-  'query',
-  'resolved_at',
-  'resolved_by',
-] as const;
-
-export async function listNotices(
-  db: Kysely<DB>,
-  merchantId: number,
-  opts: {
-    status: NoticeStatusFilter;
-    storeId?: number | undefined;
-    after?: number | undefined;
-    limit: number;
-  },
-): Promise<Page<NoticeView>> {
-  let q = db.selectFrom('ship_notices').select(NOTICE_COLUMNS).where('merchant_id', '=', merchantId);
-  if (opts.status !== 'all') q = q.where('status', '=', opts.status);
-  if (opts.storeId !== undefined) q = q.where('store_id', '=', opts.storeId);
-  if (opts.after !== undefined) q = q.where('id', '>', opts.after);
-  const rows = await q
-    .orderBy('id')
-    .limit(opts.limit + 1)
-    .execute();
-  const more = rows.length > opts.limit;
-  const page = more ? rows.slice(0, opts.limit) : rows;
-  return { rows: page, next: more ? page[page.length - 1]!.id : null };
-}
-
-export async function getNotice(db: Kysely<DB>, merchantId: number, id: number) {
-  const row = await db
-    .selectFrom('ship_notices')
-    .select([...NOTICE_COLUMNS, 'body'])
-    .where('merchant_id', '=', merchantId)
-    .where('id', '=', id)
-    .executeTakeFirst();
-  if (!row) throw notFound(`notice ${id}`);
-  return row;
-}
-
-/**
- * Applies a stored notice to an order a person chose: the same code path as ShipStation's notices
- * (a repeat of an applied notice is a duplicate and changes nothing). Unmatched notices can be
- * applied, and received ones older than 10 minutes (an application that died with its process); applying an applied notice to its order again answers it
- * unchanged; to another order, or a dismissed notice → 409.
- */
-export async function applyStoredNotice(
-  db: Kysely<DB>,
-  merchantId: number,
-  noticeId: number,
-  orderId: number,
-  actor: EventActor,
-): Promise<{ result: 'applied' | 'duplicate' | 'unchanged'; outcome: ApplyOutcome | null }> {
-  return inTransaction(db, async (trx) => {
-    const order = await lockOrder(trx, merchantId, orderId);
-    const notice = await trx
-      .selectFrom('ship_notices as n')
-      .innerJoin('stores as s', (j) =>
-        j.onRef('s.merchant_id', '=', 'n.merchant_id').onRef('s.id', '=', 'n.store_id'),
-      )
-      .select([
-        'n.id',
-        'n.status',
-        'n.order_id',
-        'n.query',
-        'n.body',
-        'n.content_type',
-        'n.store_id',
-        's.timezone',
-        sql<boolean>`n.received_at > now() - interval '10 minutes'`.as('recent'),
-      ])
-      .where('n.merchant_id', '=', merchantId)
-      .where('n.id', '=', noticeId)
-      .forUpdate('n')
-      .executeTakeFirst();
-    if (!notice) throw notFound(`notice ${noticeId}`);
-    if (!order) {
-      throw new AppError('invalid_request', `order ${orderId} not found`, [
-        { path: 'order_id', message: 'must be the id of one of this merchant’s orders' },
-      ]);
-    }
-    if (notice.status === 'applied' || notice.status === 'duplicate') {
-      if (notice.order_id === orderId) return { result: 'unchanged', outcome: null };
-      throw conflict(
-        `notice ${noticeId} is already applied to order ${notice.order_id}; void that shipment first`,
-      );
-    }
-    if (notice.status === 'dismissed') throw conflict(`notice ${noticeId} was dismissed`);
-    if (notice.status === 'received' && notice.recent) {
-      throw conflict(`notice ${noticeId} is still being applied; try again in a few minutes`);
-    }
-    const interpreted = interpretNotice(notice.query, notice.body, notice.content_type, notice.timezone);
-    if (!interpreted.ok) throw conflict(`notice ${noticeId} cannot be applied: ${interpreted.reason}`);
-    const outcome = await applyShipment(trx, {
-      merchantId,
-      orderId,
-      storeId: notice.store_id,
-      noticeId,
-      facts: interpreted.facts,
-      actor,
-      matchedBy: `a person (${actor.actor}) choosing order ${orderId}`,
-    });
-    await dismissUnmatchedAlert(trx, merchantId, noticeId, actor.actor);
-    return { result: outcome.kind, outcome };
-  });
-}
-
-/** Dismisses an unmatched (or failed) notice. Dismissing twice changes nothing. */
-export async function dismissNotice(db: Kysely<DB>, merchantId: number, noticeId: number, by: string) {
-  await db.transaction().execute(async (trx) => {
-    const notice = await trx
-      .selectFrom('ship_notices')
-      .select(['status', 'order_id'])
-      .where('merchant_id', '=', merchantId)
-      .where('id', '=', noticeId)
-      .forUpdate()
-      .executeTakeFirst();
-    if (!notice) throw notFound(`notice ${noticeId}`);
-    if (notice.status === 'applied' || notice.status === 'duplicate') {
-      throw conflict(
-        `notice ${noticeId} is applied to order ${notice.order_id}; void its shipment instead of dismissing it`,
-      );
-    }
-    if (notice.status === 'dismissed') return;
-    await trx
-      .updateTable('ship_notices')
-      .set({ status: 'dismissed', resolved_at: sql`now()`, resolved_by: by })
-      .where('merchant_id', '=', merchantId)
-      .where('id', '=', noticeId)
-      .execute();
-    await dismissUnmatchedAlert(trx, merchantId, noticeId, by);
-  });
-  return getNotice(db, merchantId, noticeId);
 }
 
 export const ALERT_COLUMNS = [
@@ -669,24 +473,40 @@ export async function listAlerts(
   if (opts.orderId !== undefined) q = q.where('order_id', '=', opts.orderId);
   if (opts.storeId !== undefined) q = q.where('store_id', '=', opts.storeId);
   if (opts.after !== undefined) q = q.where('id', '>', opts.after);
-  const rows = await q
-    .orderBy('id')
-    .limit(opts.limit + 1)
-    .execute();
-  const more = rows.length > opts.limit;
-  const page = more ? rows.slice(0, opts.limit) : rows;
-  return { rows: page, next: more ? page[page.length - 1]!.id : null };
+  return pageById(
+    await q
+      .orderBy('id')
+      .limit(opts.limit + 1)
+      .execute(),
+    opts.limit,
+  );
 }
 
-/** Dismisses an alert; dismissing twice keeps the first dismissal. */
-export async function dismissAlert(db: Kysely<DB>, merchantId: number, alertId: number, by: string) {
-  await db
+/**
+ * Dismisses the merchant's open alerts that `which` names: one alert by id, or a notice's alerts
+ * of one kind. An alert dismissed before keeps its first dismissal (who and when).
+ */
+export async function dismissOpenAlerts(
+  db: Kysely<DB>,
+  merchantId: number,
+  which: { id: number } | { noticeId: number; kind: string },
+  by: string,
+): Promise<void> {
+  let q = db
     .updateTable('alerts')
     .set({ dismissed_at: sql`now()`, dismissed_by: by })
     .where('merchant_id', '=', merchantId)
-    .where('id', '=', alertId)
-    .where('dismissed_at', 'is', null)
-    .execute();
+    .where('dismissed_at', 'is', null);
+  q =
+    'id' in which
+      ? q.where('id', '=', which.id)
+      : q.where('notice_id', '=', which.noticeId).where('kind', '=', which.kind);
+  await q.execute();
+}
+
+/** Dismisses an alert and answers it; dismissing twice keeps the first dismissal. */
+export async function dismissAlert(db: Kysely<DB>, merchantId: number, alertId: number, by: string) {
+  await dismissOpenAlerts(db, merchantId, { id: alertId }, by);
   const row = await db
     .selectFrom('alerts')
     .select(ALERT_COLUMNS)

@@ -1,11 +1,17 @@
 /**
  * What shipments do to an order's status and shipped quantities. Pure: no I/O.
  *
- * The lifecycle table itself lives in orders/lifecycle.ts (ship, confirm); this module decides when
- * those events happen, which alert goes with them, and what a void reopens the order to.
+ * The lifecycle table itself lives in domain/lifecycle.ts (ship, confirm, reopen, and where a reopen
+ * goes); this module decides when those events happen and which alert goes with them.
  */
 import type { OrderStatus } from '../db/schema.js';
-import { type HeldFrom, nextStatus } from '../orders/lifecycle.js';
+import {
+  type HeldFrom,
+  isOpen,
+  nextStatus,
+  SHIPPED_STATUSES,
+  type StatusWithHold,
+} from '../domain/lifecycle.js';
 
 export interface CoverageLine {
   quantity: number;
@@ -18,14 +24,10 @@ export function isCovered(lines: readonly CoverageLine[]): boolean {
   return lines.every((l) => l.adjustment || l.shipped >= l.quantity);
 }
 
-export interface StatusChange {
-  status: OrderStatus;
-  held_from: HeldFrom | null;
+export interface StatusChange extends StatusWithHold {
   /** An alert to raise with the change: its kind and message. */
   alert?: { kind: string; message: string };
 }
-
-const OPEN: readonly OrderStatus[] = ['await_payment', 'new', 'at_wms', 'on_hold'];
 
 /**
  * The order's status once a new shipment has been recorded. `covered` is computed with the new
@@ -47,11 +49,11 @@ export function statusAfterShipment(
       alert: { kind: 'shipped_after_cancel', message: 'a shipment notice arrived for a canceled order' },
     };
   }
-  if (current === 'confirmed' || current === 'shipped') {
+  if (SHIPPED_STATUSES.includes(current)) {
     const t = nextStatus(current, 'ship', heldFrom)!;
     return { status: t.status, held_from: t.held_from };
   }
-  if (OPEN.includes(current) && covered) {
+  if (isOpen(current) && covered) {
     const t = nextStatus(current, 'ship', heldFrom)!;
     const change: StatusChange = { status: t.status, held_from: t.held_from };
     if (current === 'await_payment' || current === 'on_hold') {
@@ -72,45 +74,26 @@ export function statusAfterShipment(
   return keep;
 }
 
-/** The status an order had when it moved to shipped, as its 'shipped' event recorded it. */
-export interface PreShipStatus {
-  status: OrderStatus;
-  held_from: HeldFrom | null;
-}
-
 /**
- * The status a shipped or confirmed order reopens to when a void leaves lines uncovered: the status
- * it was shipped from (await_payment stays unpaid, on_hold stays held where it was held from), except
- * that `new` becomes `at_wms` when the order has been served to ShipStation (it is in ShipStation's
- * hands, as the export would have made it). Without a record: at_wms when served, else new.
- */
-export function reopenTarget(preShip: PreShipStatus | null, served: boolean): PreShipStatus {
-  if (!preShip || !OPEN.includes(preShip.status)) {
-    return { status: served ? 'at_wms' : 'new', held_from: null };
-  }
-  if (preShip.status === 'new' && served) return { status: 'at_wms', held_from: null };
-  return { status: preShip.status, held_from: preShip.status === 'on_hold' ? preShip.held_from : null };
-}
-
-/**
- * The order's status after a void (shipped quantities already recomputed).
+ * The order's status after a void (shipped quantities already recomputed), by the lifecycle table:
  * - canceled and open orders keep their status (a void of a partial shipment changes no status);
- * - shipped/confirmed and still covered → confirmed when every remaining shipment is confirmed,
- *   else shipped;
- * - shipped/confirmed and no longer covered → reopenTarget.
+ * - shipped/confirmed and still covered → confirmed when every remaining shipment is confirmed
+ *   (confirm), else shipped (ship);
+ * - shipped/confirmed and no longer covered → reopen, to `reopenTo` (lifecycle.ts reopenTarget).
  */
 export function statusAfterVoid(
   current: OrderStatus,
   heldFrom: HeldFrom | null,
   covered: boolean,
   allRemainingConfirmed: boolean,
-  reopen: PreShipStatus,
+  reopenTo: StatusWithHold,
 ): StatusChange {
-  if (current !== 'shipped' && current !== 'confirmed') {
+  if (!SHIPPED_STATUSES.includes(current)) {
     return { status: current, held_from: current === 'on_hold' ? heldFrom : null };
   }
-  if (covered) return { status: allRemainingConfirmed ? 'confirmed' : 'shipped', held_from: null };
-  return { status: reopen.status, held_from: reopen.held_from };
+  const event = !covered ? 'reopen' : allRemainingConfirmed ? 'confirm' : 'ship';
+  const t = nextStatus(current, event, heldFrom, reopenTo)!;
+  return { status: t.status, held_from: t.held_from };
 }
 
 export interface ReplayLine {

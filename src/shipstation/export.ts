@@ -2,9 +2,12 @@ import { type Kysely, sql } from 'kysely';
 import type { AppContext } from '../context.js';
 import { ordersById } from '../db/keyed.js';
 import type { DB, OrderStatus, Store } from '../db/schema.js';
+import { retryOnConflict } from '../db/transaction.js';
 import { AppError } from '../http/errors.js';
-import { exportWindow } from './dates.js';
+import { insertOrderEvents, storeActor } from '../domain/order-events.js';
+import { changedBySql, statusAfterSql } from '../domain/lifecycle-sql.js';
 import type { NormalizedItem, NormalizedOrder } from '../orders/types.js';
+import { exportWindow } from './dates.js';
 import { type ExportOrder, type LineWithId, renderOrdersPage, toExportOrder } from './order-xml.js';
 
 /**
@@ -162,15 +165,15 @@ const withLineIds = (lines: [number, NormalizedItem][] | null): LineWithId[] =>
 /**
  * Serves one page of a snapshot in ONE statement, atomic without a transaction around it:
  *
- * 1. `snap`: the snapshot — by id (page 1, just written) or the newest unexpired one with the same
- *    key (store, window, page size).
- * 2. `locked`: the page's orders still routed to this store, locked FOR UPDATE in id order (the order
- *    re-routing locks in; should a deadlock still happen, PostgreSQL aborts one side and servePage
- *    serves the page again). A row that was re-routed while we waited fails the re-checked
+ * 1. `snapshot`: by id (page 1, just written) or the newest unexpired one with the same key (store,
+ *    window, page size); `page_positions`: the page's slice of its order ids.
+ * 2. `page_orders`: the page's orders still routed to this store, locked FOR UPDATE in id order (the
+ *    order re-routing locks in; should a deadlock still happen, PostgreSQL aborts one side and
+ *    servePage serves the page again). A row that was re-routed while we waited fails the re-checked
  *    store_id and drops out. Every column the page needs is read HERE: a locked row is the newest
  *    committed version, whereas the rest of the statement sees the statement's snapshot.
- * 3. `changed` + `ev`: pin (served_store_id, served_at), new → at_wms, updated_at; last_modified is
- *    untouched. One 'pinned' / 'exported' event per change.
+ * 3. `served` + `events`: pin (served_store_id, served_at), the lifecycle's serve (new → at_wms),
+ *    updated_at; last_modified is untouched. One 'pinned' / 'exported' event per change.
  * 4. The answer: the locked orders with the status they now have, and their lines. Lines are read
  *    from the statement's snapshot; they can only be older than the locked row if another
  *    transaction changed the order (every line change also writes the order row) and committed
@@ -187,7 +190,6 @@ export async function servePageRows(
   const m = store.merchant_id;
   const lo = (page - 1) * store.page_size + 1;
   const hi = page * store.page_size;
-  const actor = String(store.id);
   const snap =
     snapshotId !== undefined
       ? sql`select id, total from export_snapshots where merchant_id = ${m} and id = ${snapshotId}`
@@ -196,20 +198,20 @@ export async function servePageRows(
             and page_size = ${store.page_size} and expires_at > now()
           order by id desc limit 1`;
   const { rows } = await sql<{ id: number | null; total: number | null; orders: ServedRow[] | null }>`
-    with snap as (${snap}),
-    pos as materialized (
+    with snapshot as (${snap}),
+    page_positions as materialized (
       select p.order_id, p.position
-      from snap
+      from snapshot
       cross join lateral (
         select so.order_id, so.position from export_snapshot_orders so
-        where so.merchant_id = ${m} and so.snapshot_id = snap.id and so.position between ${lo} and ${hi}
+        where so.merchant_id = ${m} and so.snapshot_id = snapshot.id and so.position between ${lo} and ${hi}
         offset 0
       ) p
       order by p.order_id
     ),
-    locked as (
+    page_orders as (
       select o.*, p.position
-      from pos p
+      from page_positions p
       cross join lateral (
         select o.merchant_id, o.id, o.order_source, o.order_number, o.status, o.served_store_id, o.store_id,
           o.last_modified, o.content, o.xmin as x
@@ -218,36 +220,41 @@ export async function servePageRows(
       ) o
       where o.store_id = ${store.id}
     ),
-    changed as (
+    served as (
       update orders o set
         served_store_id = ${store.id}::bigint,
         served_at = case when l.served_store_id is null then now() else o.served_at end,
-        status = case when o.status = 'new' then 'at_wms' else o.status end,
+        status = ${statusAfterSql('serve', sql`o.status`)},
         updated_at = now()
-      from locked l
-      where o.merchant_id = l.merchant_id and o.id = l.id and (l.served_store_id is null or l.status = 'new')
-      returning o.id, l.status as old_status, l.served_store_id as old_served
+      from page_orders l
+      where o.merchant_id = l.merchant_id and o.id = l.id
+        and (l.served_store_id is null or l.status in (${changedBySql('serve')}))
+      returning o.id, l.status as old_status, o.status as new_status, l.served_store_id as old_served
     ),
-    ev as (
-      insert into order_events (merchant_id, order_id, type, from_status, to_status, actor_type, actor, data)
-      select ${m}::bigint, id, 'pinned', null, null, 'store', ${actor}::text,
-        jsonb_build_object('store_id', ${store.id}::bigint)
-      from changed where old_served is null
-      union all
-      select ${m}::bigint, id, 'exported', 'new', 'at_wms', 'store', ${actor}::text,
-        jsonb_build_object('store_id', ${store.id}::bigint)
-      from changed where old_status = 'new'
+    events as (
+      ${insertOrderEvents(
+        m,
+        storeActor(store.id),
+        sql`(
+          select id as order_id, 'pinned' as type, null as from_status, null as to_status,
+            jsonb_build_object('store_id', ${store.id}::bigint) as data
+          from served where old_served is null
+          union all
+          select id, 'exported', old_status, new_status, jsonb_build_object('store_id', ${store.id}::bigint)
+          from served where old_status <> new_status
+        ) e`,
+      )}
     )
-    select (select id from snap) as id, (select total from snap)::int as total, (
+    select (select id from snapshot) as id, (select total from snapshot)::int as total, (
       select json_agg(json_build_object(
         'id', l.id, 'order_source', l.order_source, 'order_number', l.order_number,
-        'status', case when l.status = 'new' then 'at_wms' else l.status end,
+        'status', ${statusAfterSql('serve', sql`l.status`)},
         'last_modified', l.last_modified, 'content', l.content,
         'fresh', exists (select 1 from orders s where s.merchant_id = ${m} and s.id = l.id and s.xmin = l.x),
         'lines', (select json_agg(json_build_array(ln.id, ln.content) order by ln.position)
           from order_lines ln where ln.merchant_id = ${m} and ln.order_id = l.id)
       ) order by l.position)
-      from locked l
+      from page_orders l
     ) as orders
   `.execute(db);
   const r = rows[0];
@@ -354,19 +361,15 @@ export async function servePage(ctx: AppContext, store: Store, q: ExportQuery): 
   const w = windowOf(store, q);
   const page = parsePage(q.page);
   // The page lock meets re-routing's set-wise UPDATE, which locks in its own order: a deadlock is
-  // possible (PostgreSQL aborts one side), and then the page is simply served again.
-  for (let attempt = 1; ; attempt++) {
-    try {
-      const result = await servePageOnce(ctx, store, w, page);
-      // After the commit, on its own: the store row is locked by store changes before they re-route
-      // orders, so taking it after the page's order locks inside one transaction could deadlock.
-      await recordExport(ctx.db, store, w, page, result.pages, result.orders, performance.now() - started);
-      return result;
-    } catch (e) {
-      const code = (e as { code?: unknown }).code;
-      if (attempt >= 3 || (code !== '40P01' && code !== '40001')) throw e;
-    }
-  }
+  // possible (PostgreSQL aborts one side, and the page statement, atomic, wrote nothing), and then
+  // the page is simply served again.
+  return retryOnConflict(async () => {
+    const result = await servePageOnce(ctx, store, w, page);
+    // After the commit, on its own: the store row is locked by store changes before they re-route
+    // orders, so taking it after the page's order locks inside one transaction could deadlock.
+    await recordExport(ctx.db, store, w, page, result.pages, result.orders, performance.now() - started);
+    return result;
+  });
 }
 
 async function servePageOnce(

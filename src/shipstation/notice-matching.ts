@@ -1,24 +1,12 @@
 /**
- * Matching a ShipStation shipment notice to an order and to its lines. Pure: no I/O.
+ * Matching a ShipStation shipment notice to an order. Pure: no I/O. (Its items are matched to the
+ * order's lines by the shipments domain: shipments/facts.ts allocateLines.)
  *
  * Order matching walks a fixed list of steps (see matchSteps) over candidate orders loaded in one
  * query; the first step that names exactly one order wins, a step that names several is ambiguous
  * (unmatched: a person decides), and a step that names none passes to the next.
- *
- * Line matching (allocateLines) applies the notice's items to the order's lines: by LineItemID (our
- * order_lines.id) first, then by SKU (repeated SKUs fill lines in position order, skipping lines
- * already full). Quantities accumulate across notices and are capped at the ordered quantity; the
- * excess and the items that match no line are reported for alerts.
  */
-import { createHash } from 'node:crypto';
-
-/** One `Items/Item` of a notice, as the XML layer reads it. */
-export interface NoticeItem {
-  lineItemId: string | null;
-  sku: string | null;
-  name: string | null;
-  quantity: number;
-}
+import { asId, nonBlank } from '../shipments/facts.js';
 
 /** What a notice says about which order it is for. */
 export interface NoticeOrderKeys {
@@ -35,18 +23,6 @@ export type MatchStep =
   | { kind: 'number'; number: string; label: string };
 
 const SPLIT_SUFFIX = /^(.+)-\d+$/;
-const NUMERIC_ID = /^\d{1,15}$/;
-
-const clean = (s: string | null | undefined): string | null => {
-  const t = s?.trim();
-  return t ? t : null;
-};
-
-function asId(value: string | null): number | null {
-  if (value === null || !NUMERIC_ID.test(value)) return null;
-  const n = Number(value);
-  return Number.isSafeInteger(n) && n > 0 ? n : null;
-}
 
 /**
  * The lookup steps, in order, without repeats:
@@ -57,9 +33,9 @@ function asId(value: string | null): number | null {
  *    legacy split-order suffix); 7. without both.
  */
 export function matchSteps(keys: NoticeOrderKeys, prefix: string): MatchStep[] {
-  const orderId = clean(keys.orderId);
-  const bodyNumber = clean(keys.orderNumber);
-  const queryNumber = clean(keys.queryOrderNumber);
+  const orderId = nonBlank(keys.orderId);
+  const bodyNumber = nonBlank(keys.orderNumber);
+  const queryNumber = nonBlank(keys.queryOrderNumber);
   const steps: MatchStep[] = [];
   const seen = new Set<string>();
   const addId = (id: number | null, label: string) => {
@@ -158,201 +134,4 @@ export function chooseOrder(
     reason: `no order of this merchant matches ${named.join(', ')} (nor without prefix or split suffix)`,
     candidates: [],
   };
-}
-
-/** An order line as allocation needs it. `shipped` is what earlier notices already applied. */
-export interface LineState {
-  id: number;
-  position: number;
-  sku: string | null;
-  quantity: number;
-  shipped: number;
-  adjustment: boolean;
-}
-
-export interface Allocation {
-  lineId: number;
-  /** What this notice adds to the line's shipped quantity (0 when the line was already full). */
-  applied: number;
-  /** What the notice asked for this line (kept so voiding another shipment can replay it). */
-  requested: number;
-}
-
-export interface ExcessLine {
-  lineId: number;
-  sku: string | null;
-  ordered: number;
-  shippedBefore: number;
-  requested: number;
-  applied: number;
-}
-
-export interface UnknownItem {
-  lineItemId: string | null;
-  sku: string | null;
-  name: string | null;
-  quantity: number;
-  reason: string;
-}
-
-export interface AllocationResult {
-  allocations: Allocation[];
-  excess: ExcessLine[];
-  unknown: UnknownItem[];
-  /** True when the notice listed no items: every shippable line in full. */
-  everything: boolean;
-}
-
-/**
- * Applies a notice's items to the order's lines. `items` null or empty means every shippable line in
- * full: what remains unshipped is applied.
- */
-export function allocateLines(
-  lines: readonly LineState[],
-  items: readonly NoticeItem[] | null,
-): AllocationResult {
-  const shippable = [...lines].filter((l) => !l.adjustment).sort((a, b) => a.position - b.position);
-  if (items === null || items.length === 0) {
-    // The notice claims the whole order: every line is requested in full (so that, should an earlier
-    // shipment be voided, a replay gives this one the whole order) and what remains is applied. Only
-    // when nothing at all remained is that an over-shipment worth a person's look.
-    const allocations = shippable.map((l) => ({
-      lineId: l.id,
-      applied: Math.max(0, l.quantity - l.shipped),
-      requested: l.quantity,
-    }));
-    const nothingLeft = allocations.every((a) => a.applied === 0);
-    const excess: ExcessLine[] = nothingLeft
-      ? shippable.map((l) => ({
-          lineId: l.id,
-          sku: l.sku,
-          ordered: l.quantity,
-          shippedBefore: l.shipped,
-          requested: l.quantity,
-          applied: 0,
-        }))
-      : [];
-    return { allocations, excess, unknown: [], everything: true };
-  }
-
-  const byId = new Map(lines.map((l) => [l.id, l]));
-  const applied = new Map<number, number>();
-  const requested = new Map<number, number>();
-  const unknown: UnknownItem[] = [];
-  const add = (m: Map<number, number>, id: number, q: number) => m.set(id, (m.get(id) ?? 0) + q);
-  const room = (l: LineState) => l.quantity - l.shipped - (applied.get(l.id) ?? 0);
-
-  const viaSku: NoticeItem[] = [];
-  for (const item of items) {
-    if (!Number.isSafeInteger(item.quantity) || item.quantity <= 0) {
-      unknown.push({ ...pickItem(item), reason: 'quantity is not a positive integer' });
-      continue;
-    }
-    const id = asId(clean(item.lineItemId));
-    const line = id === null ? undefined : byId.get(id);
-    if (line && !line.adjustment) {
-      add(requested, line.id, item.quantity);
-      add(applied, line.id, Math.min(item.quantity, Math.max(0, room(line))));
-    } else {
-      viaSku.push(item);
-    }
-  }
-  for (const item of viaSku) {
-    const sku = clean(item.sku);
-    const candidates = sku === null ? [] : shippable.filter((l) => l.sku === sku);
-    if (candidates.length === 0) {
-      unknown.push({
-        ...pickItem(item),
-        reason:
-          sku === null
-            ? 'neither its LineItemID nor a SKU names a shippable line of the order'
-            : `no shippable line of the order has LineItemID ${clean(item.lineItemId) ?? '(none)'} or SKU ${sku}`,
-      });
-      continue;
-    }
-    // First pass: fill what is still unshipped, in position order.
-    let left = item.quantity;
-    for (const l of candidates) {
-      const take = Math.min(left, Math.max(0, room(l)));
-      if (take > 0) {
-        add(applied, l.id, take);
-        add(requested, l.id, take);
-        left -= take;
-      }
-    }
-    // The excess is recorded as requested on the lines, by ordered quantity, so a replay after a
-    // void can apply it where it fits; whatever is left lands on the last line.
-    for (const l of candidates) {
-      if (left === 0) break;
-      const take = Math.min(left, Math.max(0, l.quantity - (requested.get(l.id) ?? 0)));
-      if (take > 0) {
-        add(requested, l.id, take);
-        left -= take;
-      }
-    }
-    if (left > 0) add(requested, candidates[candidates.length - 1]!.id, left);
-  }
-
-  const allocations: Allocation[] = [];
-  const excess: ExcessLine[] = [];
-  for (const l of shippable) {
-    const r = requested.get(l.id);
-    if (r === undefined) continue;
-    const a = applied.get(l.id) ?? 0;
-    allocations.push({ lineId: l.id, applied: a, requested: r });
-    if (r > a)
-      excess.push({
-        lineId: l.id,
-        sku: l.sku,
-        ordered: l.quantity,
-        shippedBefore: l.shipped,
-        requested: r,
-        applied: a,
-      });
-  }
-  return { allocations, excess, unknown, everything: false };
-}
-
-function pickItem(item: NoticeItem): Omit<UnknownItem, 'reason'> {
-  return { lineItemId: item.lineItemId, sku: item.sku, name: item.name, quantity: item.quantity };
-}
-
-/** What decides whether two notices are the same. */
-export interface IdempotencyFacts {
-  orderId: number;
-  trackingNumber: string | null;
-  items: readonly NoticeItem[] | null;
-  labelCreatedAt: Date | null;
-  shipDate: string | null;
-  shippingCost: string | null;
-}
-
-/**
- * The shipment's idempotency key: the same order, tracking number and lines (LineItemID or SKU with
- * the quantities as requested, in any order); when the tracking number is empty, also the same label
- * date, ship date and cost. The requested lines are keyed as the notice named them, not as they were
- * resolved: a repeated SKU resolves to another line once the first is full.
- */
-export function idempotencyKey(f: IdempotencyFacts): string {
-  const tracking = clean(f.trackingNumber);
-  const lines =
-    f.items === null || f.items.length === 0
-      ? 'all'
-      : f.items.map((i) => JSON.stringify([clean(i.lineItemId), clean(i.sku), i.quantity])).sort();
-  const extra =
-    tracking === null
-      ? [f.labelCreatedAt ? f.labelCreatedAt.toISOString() : null, f.shipDate, normaliseCost(f.shippingCost)]
-      : null;
-  const digest = createHash('sha256')
-    .update(JSON.stringify(['v1', f.orderId, tracking, lines, extra]))
-    .digest('base64url');
-  return `n1:${digest}`;
-}
-
-function normaliseCost(cost: string | null): string | null {
-  if (cost === null) return null;
-  const n = /^(-?)(\d+)(?:\.(\d+))?$/.exec(cost.trim());
-  if (!n) return cost.trim();
-  const frac = (n[3] ?? '').replace(/0+$/, '');
-  return `${n[1]}${String(Number(n[2]))}${frac ? `.${frac}` : ''}`;
 }

@@ -1,12 +1,11 @@
 import { sql } from 'kysely';
 import type { AppContext } from '../context.js';
 import type { Store } from '../db/schema.js';
-import {
-  type ApplyOutcome,
-  applyShipmentWithSnapshot,
-  type OrderSnapshot,
-  type ShipmentFacts,
-} from '../shipments/apply.js';
+import { isCredentialParam } from '../http/credentials.js';
+import { storeActor } from '../domain/order-events.js';
+import { type ApplyOutcome, applyShipmentWithSnapshot, type OrderSnapshot } from '../shipments/apply.js';
+import type { ShipmentFacts } from '../shipments/facts.js';
+import { parseNoticeBody } from './notice-body.js';
 import {
   chooseOrder,
   matchSteps,
@@ -14,9 +13,7 @@ import {
   type OrderCandidate,
   stepKeys,
 } from './notice-matching.js';
-import { parseNoticeBody } from '../shipments/notice-body.js';
-import { isCredentialParam } from '../http/credentials.js';
-import { markUnmatched } from '../shipments/unmatched.js';
+import { markUnmatched } from './unmatched.js';
 
 export interface ShipNotifyRequest {
   /** The query string parameters, credentials already removed. */
@@ -162,26 +159,26 @@ export async function handleShipNotify(
   // locks the order only if it is still that version, else the locked way. Candidates are read
   // without a lock here, on purpose: the notice must commit first, whatever happens next.
   const { rows } = await sql<{ id: number; candidates: OrderCandidate[]; snapshots: OrderSnapshot[] | null }>`
-    with cfg as (select set_config('synchronous_commit', 'off', true) as v),
-    n as (
+    with async_commit as (select set_config('synchronous_commit', 'off', true) as v),
+    notice as (
       insert into ship_notices (merchant_id, store_id, query, content_type, body, order_number, tracking_number)
       values (${store.merchant_id}, ${store.id}, ${JSON.stringify(query)}::jsonb, ${contentType}, ${body},
         ${orderNumber}, ${tracking})
       returning id
     ),
-    s as (
+    store_touched as (
       update stores set last_notice_at = now()
       where merchant_id = ${store.merchant_id} and id = ${store.id}
         and (last_notice_at is null or last_notice_at < now() - interval '1 second')
     ),
-    c as (
+    candidates as (
       ${candidatesOf(store.merchant_id, ids, numbers)}
       limit 1000
     )
-    select n.id, cfg.v, coalesce((
+    select notice.id, async_commit.v, coalesce((
       select json_agg(json_build_object('id', c.id, 'order_number', c.order_number,
         'served_store_id', c.served_store_id))
-      from c
+      from candidates c
     ), '[]') as candidates, (
       select json_agg(json_build_object('id', c.id, 'order_number', c.order_number, 'status', c.status,
         'held_from', c.held_from, 'version', c.version, 'lines', coalesce((
@@ -190,9 +187,9 @@ export async function handleShipNotify(
             order by l.position)
           from order_lines l where l.merchant_id = ${store.merchant_id} and l.order_id = c.id
         ), '[]')))
-      from c where (select count(*) from c) <= ${SNAPSHOT_CANDIDATES}
+      from candidates c where (select count(*) from candidates) <= ${SNAPSHOT_CANDIDATES}
     ) as snapshots
-    from n, cfg
+    from notice, async_commit
   `.execute(ctx.db);
   const noticeId = rows[0]!.id;
 
@@ -224,7 +221,7 @@ export async function handleShipNotify(
         storeId: store.id,
         noticeId,
         facts: notice.facts,
-        actor: { actor_type: 'store', actor: String(store.id) },
+        actor: storeActor(store.id),
         matchedBy: match.step,
       },
       rows[0]!.snapshots?.find((o) => o.id === match.orderId),

@@ -4,12 +4,14 @@ import { callerOf } from '../accounts/auth.js';
 import type { AppContext } from '../context.js';
 import { codeSchema, idParam } from '../http/common.js';
 import { conflict, errorBodySchema, notFound } from '../http/errors.js';
+import { nextStatus } from '../domain/lifecycle.js';
 import { readOrders, renderPage } from './export.js';
 
 /**
  * One order's XML exactly as its store would serve it to ShipStation now: the same reader and writer
- * as the export, the store's prefix and time zone, the status the page would carry (an order still
- * `new` is served as `at_wms`, as the export's statement does), in a one-page `<Orders>` document.
+ * as the export, the store's prefix and time zone, the status the page would carry (the lifecycle's
+ * serve: an order still `new` is served as `at_wms`, as the export's statement does), in a one-page
+ * `<Orders>` document.
  * Reading it changes nothing: no pinning, no event, no export log.
  */
 export async function orderXmlPreview(ctx: AppContext, merchantId: number, orderId: number): Promise<string> {
@@ -32,7 +34,7 @@ export async function orderXmlPreview(ctx: AppContext, merchantId: number, order
     .executeTakeFirstOrThrow();
   const rows = (await readOrders(ctx.db, store, [orderId])).map((r) => ({
     ...r,
-    status: r.status === 'new' ? ('at_wms' as const) : r.status,
+    status: nextStatus(r.status, 'serve')!.status,
   }));
   return renderPage(store, rows, 1);
 }

@@ -14,15 +14,17 @@
 import { type Kysely, sql } from 'kysely';
 import type { DB } from '../db/schema.js';
 import type { JobHandler } from '../jobs/runner.js';
-import { applyShipment, type EventActor, inTransaction } from '../shipments/apply.js';
-import { markUnmatched } from '../shipments/unmatched.js';
+import { inTransaction } from '../db/transaction.js';
+import type { Actor } from '../domain/order-events.js';
+import { applyShipment } from '../shipments/apply.js';
 import { chooseOrder, matchSteps, type OrderCandidate, stepKeys } from './notice-matching.js';
 import { interpretNotice } from './notify.js';
+import { markUnmatched } from './unmatched.js';
 
 /** A notice `received` for longer than this is taken to be stuck. */
 export const STUCK_NOTICE_SECONDS = 60;
 
-const ACTOR: EventActor = { actor_type: 'system', actor: 'notice-recovery' };
+const ACTOR: Actor = { actor_type: 'system', actor: 'notice-recovery' };
 
 export interface RecoveryResult {
   applied: number;

@@ -19,16 +19,12 @@
  */
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { parseMoneyInput } from '../lib/money.js';
+import type { ShipmentItem } from '../shipments/facts.js';
 import { parseLabelCreateDate, parseShipDate } from './dates.js';
 import { clean } from './xml.js';
 
-export interface ShipNoticeItem {
-  lineItemId: string | null;
-  sku: string | null;
-  name: string | null;
-  /** Integer 1–99 999. */
-  quantity: number;
-}
+/** An `Items/Item`: what the shipments domain calls an item a shipment claims. */
+export type ShipNoticeItem = ShipmentItem;
 
 export interface ShipNoticeRecipient {
   name: string | null;

@@ -1,7 +1,9 @@
 import { type Kysely, type RawBuilder, sql } from 'kysely';
 import { ordersById } from '../db/keyed.js';
 import type { DB } from '../db/schema.js';
-import { NO_CONNECTIONS } from './routing.js';
+import { insertOrderEvents, ROUTING_ACTOR } from '../domain/order-events.js';
+import { CLOSED_STATUSES_SQL } from '../domain/lifecycle-sql.js';
+import { NO_CONNECTIONS, STORE_FILTERS, type StoreFilterField } from './routing.js';
 
 /**
  * Persistence of routing, set-wise in SQL. The SQL below is the database twin of routeOrder()
@@ -91,24 +93,41 @@ export async function lockMerchantStores(trx: Kysely<DB>, merchantId: number): P
   await sql`select 1 from merchants where id = ${merchantId} for no key update`.execute(trx);
 }
 
-/** The filter of a connection `s` against an order `o`, exactly as routing.ts refusal() === null. */
-const ACCEPTS = sql`(cardinality(s.order_sources) = 0 or o.order_source = any(s.order_sources))
-  and (cardinality(s.include_tags) = 0 or o.tags && s.include_tags)
-  and not (o.tags && s.exclude_tags)`;
+/**
+ * The SQL twin of each filter of routing.ts STORE_FILTERS, for a connection `s` and an order `o`:
+ * when it refuses the order, and its reason text (the same text as the pure refusal()).
+ */
+const FILTER_SQL: Record<StoreFilterField, { refuses: RawBuilder<boolean>; reason: RawBuilder<string> }> = {
+  order_sources: {
+    refuses: sql<boolean>`(cardinality(s.order_sources) > 0 and not (o.order_source = any(s.order_sources)))`,
+    reason: sql<string>`'order_source ''' || o.order_source || ''' not in [' || array_to_string(s.order_sources, ', ') || ']'`,
+  },
+  include_tags: {
+    refuses: sql<boolean>`(cardinality(s.include_tags) > 0 and not (o.tags && s.include_tags))`,
+    reason: sql<string>`'has none of the tags [' || array_to_string(s.include_tags, ', ') || ']'`,
+  },
+  exclude_tags: {
+    refuses: sql<boolean>`(o.tags && s.exclude_tags)`,
+    reason: sql<string>`(
+      select case when count(*) = 1 then 'has excluded tag ' else 'has excluded tags ' end
+        || string_agg(x.t, ', ' order by x.i)
+      from unnest(s.exclude_tags) with ordinality as x(t, i)
+      where x.t = any(o.tags)
+    )`,
+  },
+};
+
+/** Connection `s` accepts order `o`: no filter refuses it (routing.ts refusal() === null). */
+const ACCEPTS = sql.join(
+  STORE_FILTERS.map((f) => sql`not ${FILTER_SQL[f.field].refuses}`),
+  sql` and `,
+);
 
 /** Why connection `s` refuses order `o` (only evaluated for refusing ones): routing.ts refusal(). */
-const REFUSAL = sql`case
-  when cardinality(s.order_sources) > 0 and not (o.order_source = any(s.order_sources))
-    then 'order_source ''' || o.order_source || ''' not in [' || array_to_string(s.order_sources, ', ') || ']'
-  when cardinality(s.include_tags) > 0 and not (o.tags && s.include_tags)
-    then 'has none of the tags [' || array_to_string(s.include_tags, ', ') || ']'
-  else (
-    select case when count(*) = 1 then 'has excluded tag ' else 'has excluded tags ' end
-      || string_agg(x.t, ', ' order by x.i)
-    from unnest(s.exclude_tags) with ordinality as x(t, i)
-    where x.t = any(o.tags)
-  )
-end`;
+const REFUSAL = sql`case ${sql.join(
+  STORE_FILTERS.map((f) => sql`when ${FILTER_SQL[f.field].refuses} then ${FILTER_SQL[f.field].reason}`),
+  sql` `,
+)} end`;
 
 /**
  * Routes the given orders (ids sorted), or every order of the merchant (null). With ids, every read
@@ -131,18 +150,18 @@ async function assign(
   // as it was read: a row changed meanwhile by someone else (pinned by an export, canceled…) is left as
   // that change made it.
   const result = await sql<{ changed: number; moved: number }>`
-    with live as materialized (
+    with live_stores as materialized (
       select s.id, s.name, s.order_sources, s.include_tags, s.exclude_tags, s.priority, s.created_at
       from stores s
       where s.merchant_id = ${merchantId} and s.retired_at is null
     ),
-    cand as materialized (
+    routable as materialized (
       select o.id, o.order_source, o.tags, o.store_id, o.routing_reason
       from ${source} o.served_store_id is null
-        and o.status not in ('canceled', 'shipped', 'confirmed')
+        and o.status not in (${CLOSED_STATUSES_SQL})
     ),
-    combos as (
-      select distinct c.order_source, c.tags from cand c
+    order_kinds as (
+      select distinct r.order_source, r.tags from routable r
     ),
     decisions as materialized (
       select o.order_source, o.tags, pick.id as new_store_id,
@@ -150,30 +169,30 @@ async function assign(
           else coalesce(
             (select string_agg('store ' || s.id || ' ''' || s.name || ''': ' || ${REFUSAL}, '; '
                       order by s.priority, s.created_at, s.id)
-             from live s),
+             from live_stores s),
             ${NO_CONNECTIONS})
         end as new_reason
-      from combos o
+      from order_kinds o
       left join lateral (
-        select s.id from live s where ${ACCEPTS} order by s.priority, s.created_at, s.id limit 1
+        select s.id from live_stores s where ${ACCEPTS} order by s.priority, s.created_at, s.id limit 1
       ) pick on true
     ),
-    diff as materialized (
-      select c.id, c.order_source, c.tags, c.store_id as old_store_id, d.new_store_id, d.new_reason,
-        (c.store_id is distinct from d.new_store_id
-          or (c.store_id is null and c.routing_reason is null)) as moved
-      from cand c
-      join decisions d on d.order_source = c.order_source and d.tags = c.tags
-      where c.store_id is distinct from d.new_store_id or c.routing_reason is distinct from d.new_reason
+    to_change as materialized (
+      select r.id, r.order_source, r.tags, r.store_id as old_store_id, d.new_store_id, d.new_reason,
+        (r.store_id is distinct from d.new_store_id
+          or (r.store_id is null and r.routing_reason is null)) as moved
+      from routable r
+      join decisions d on d.order_source = r.order_source and d.tags = r.tags
+      where r.store_id is distinct from d.new_store_id or r.routing_reason is distinct from d.new_reason
     ),
     locked as materialized (
       select d.*, x.merchant_id
-      from (select * from diff order by id) d
+      from (select * from to_change order by id) d
       cross join lateral (
         select o.merchant_id from orders o where o.merchant_id = ${merchantId} and o.id = d.id offset 0 for update
       ) x
     ),
-    changed as (
+    rerouted as (
       update orders o
       set store_id = d.new_store_id,
           routing_reason = d.new_reason,
@@ -182,7 +201,7 @@ async function assign(
       from locked d
       where o.merchant_id = d.merchant_id and o.id = d.id
         and o.served_store_id is null
-        and o.status not in ('canceled', 'shipped', 'confirmed')
+        and o.status not in (${CLOSED_STATUSES_SQL})
         -- order_source never changes after creation (PUT refuses it), so it is not re-checked: a
         -- condition on it would also tempt the planner into the (merchant, source, number) index.
         and o.tags = d.tags
@@ -190,13 +209,19 @@ async function assign(
       returning o.id, d.old_store_id, d.new_store_id, d.new_reason, d.moved
     ),
     events as (
-      insert into order_events (merchant_id, order_id, type, actor_type, actor, data)
-      select ${merchantId}, c.id, 'routed', 'system', 'routing',
-        jsonb_build_object('from_store_id', c.old_store_id, 'store_id', c.new_store_id, 'reason', c.new_reason)
-      from changed c
-      where c.moved
+      ${insertOrderEvents(
+        merchantId,
+        ROUTING_ACTOR,
+        sql`(
+          select r.id as order_id, 'routed' as type, null as from_status, null as to_status,
+            jsonb_build_object('from_store_id', r.old_store_id, 'store_id', r.new_store_id, 'reason', r.new_reason)
+              as data
+          from rerouted r
+          where r.moved
+        ) e`,
+      )}
     )
-    select count(*)::int as changed, (count(*) filter (where c.moved))::int as moved from changed c
+    select count(*)::int as changed, (count(*) filter (where r.moved))::int as moved from rerouted r
   `.execute(trx);
   const row = result.rows[0];
   return { changed: row?.changed ?? 0, moved: row?.moved ?? 0 };

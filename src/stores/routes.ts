@@ -5,7 +5,7 @@ import { merchantOf } from '../accounts/auth.js';
 import type { AppContext } from '../context.js';
 import { codeSchema, idParam, listQuery, timestamp } from '../http/common.js';
 import { errorBodySchema } from '../http/errors.js';
-import { decodeCursor, encodeCursor, isPositiveInt } from '../lib/cursor.js';
+import { afterId, nextCursor } from '../lib/cursor.js';
 import { shipstationUrl } from './public-url.js';
 import { SHIPSTATION_STATUSES, StoresService } from './service.js';
 
@@ -176,13 +176,12 @@ export function storesRoutes(ctx: AppContext): FastifyPluginAsyncZod {
       },
       async (req) => {
         const m = merchantOf(req);
-        const after = decodeCursor(req.query.cursor, isPositiveInt);
         const page = await stores.list(m.id, {
-          after,
+          after: afterId(req.query.cursor),
           limit: req.query.limit,
           includeRetired: req.query.include_retired === 'true',
         });
-        return { stores: page.stores, next_cursor: page.last === undefined ? null : encodeCursor(page.last) };
+        return { stores: page.rows, next_cursor: nextCursor(page.next) };
       },
     );
 

@@ -1,8 +1,9 @@
 /**
  * Routing as a pure function: which store connection of a merchant takes an order.
  *
- * The database path (assign.ts) computes the same thing set-wise in SQL; the two are kept in step by
- * the property test in test/stores/routing-property.test.ts (same store, same reason text).
+ * The database path (assign.ts) computes the same thing set-wise in SQL, built from STORE_FILTERS;
+ * the two are kept in step by the property test in test/stores/routing-property.test.ts (same
+ * store, same reason text).
  */
 
 /** What routing looks at in an order. */
@@ -32,19 +33,47 @@ export function compareConnections(a: RoutingConnection, b: RoutingConnection): 
 }
 
 /**
- * Why a connection refuses an order (the first rule that fails), or null when it accepts it.
- * Matching is exact and case-sensitive.
+ * A connection's filter, one rule per setting, checked in this order: each says why the connection
+ * refuses the order, or null. Matching is exact and case-sensitive. The set-wise SQL of assign.ts
+ * is built from this list (a twin per field there, which the compiler asks for), so a new filter
+ * field is added here, with its SQL twin, its column in RoutingConnection and the store settings.
  */
+export const STORE_FILTERS = [
+  {
+    field: 'order_sources',
+    refusal: (conn: RoutingConnection, order: RoutableOrder): string | null =>
+      conn.order_sources.length > 0 && !conn.order_sources.includes(order.order_source)
+        ? `order_source '${order.order_source}' not in [${conn.order_sources.join(', ')}]`
+        : null,
+  },
+  {
+    field: 'include_tags',
+    refusal: (conn: RoutingConnection, order: RoutableOrder): string | null =>
+      conn.include_tags.length > 0 && !conn.include_tags.some((t) => order.tags.includes(t))
+        ? `has none of the tags [${conn.include_tags.join(', ')}]`
+        : null,
+  },
+  {
+    field: 'exclude_tags',
+    refusal: (conn: RoutingConnection, order: RoutableOrder): string | null => {
+      const excluded = conn.exclude_tags.filter((t) => order.tags.includes(t));
+      return excluded.length > 0
+        ? `${excluded.length === 1 ? 'has excluded tag' : 'has excluded tags'} ${excluded.join(', ')}`
+        : null;
+    },
+  },
+] as const;
+
+export type StoreFilterField = (typeof STORE_FILTERS)[number]['field'];
+
+/** The settings of a connection that decide where orders go: a change re-routes the merchant. */
+export const ROUTING_SETTINGS: readonly string[] = [...STORE_FILTERS.map((f) => f.field), 'priority'];
+
+/** Why a connection refuses an order (the first filter that fails), or null when it accepts it. */
 export function refusal(conn: RoutingConnection, order: RoutableOrder): string | null {
-  if (conn.order_sources.length > 0 && !conn.order_sources.includes(order.order_source)) {
-    return `order_source '${order.order_source}' not in [${conn.order_sources.join(', ')}]`;
-  }
-  if (conn.include_tags.length > 0 && !conn.include_tags.some((t) => order.tags.includes(t))) {
-    return `has none of the tags [${conn.include_tags.join(', ')}]`;
-  }
-  const excluded = conn.exclude_tags.filter((t) => order.tags.includes(t));
-  if (excluded.length > 0) {
-    return `${excluded.length === 1 ? 'has excluded tag' : 'has excluded tags'} ${excluded.join(', ')}`;
+  for (const f of STORE_FILTERS) {
+    const why = f.refusal(conn, order);
+    if (why !== null) return why;
   }
   return null;
 }

@@ -1,8 +1,11 @@
 import { type Kysely, sql } from 'kysely';
 import type { DB, Store } from '../db/schema.js';
+import { inTransaction } from '../db/transaction.js';
 import { notFound } from '../http/errors.js';
+import { type Page, pageById } from '../lib/cursor.js';
 import { generateIdentifier, generateSecret, type SecretHasher } from '../lib/secrets.js';
 import { lockMerchantStores, rerouteMerchant } from './assign.js';
+import { ROUTING_SETTINGS } from './routing.js';
 
 /** The five ShipStation status fields, exactly as the user pastes them. */
 export const SHIPSTATION_STATUSES = {
@@ -54,9 +57,6 @@ export interface StoreHealth {
   open_alerts: number;
 }
 
-/** Settings whose change can move orders: they trigger re-routing. */
-const ROUTING_FIELDS = ['order_sources', 'include_tags', 'exclude_tags', 'priority'] as const;
-
 /** Drops repeated values, keeping the first of each (a filter is a set; its order is kept for display). */
 const unique = (values: readonly string[] | undefined) => (values ? [...new Set(values)] : undefined);
 
@@ -85,7 +85,6 @@ export const canonicalZone = (tz: string) =>
   new Intl.DateTimeFormat('en-US', { timeZone: tz }).resolvedOptions().timeZone;
 
 const isUniqueViolation = (e: unknown) => (e as { code?: string } | null)?.code === '23505';
-const isRetryable = (e: unknown) => ['40P01', '40001'].includes((e as { code?: string } | null)?.code ?? '');
 
 /**
  * Store connections of merchants: creation with generated ShipStation credentials, settings, retirement,
@@ -102,17 +101,10 @@ export class StoresService {
    * concurrent order change of the same merchant (rare: both want the other's lock) is retried.
    */
   private async change<T>(merchantId: number, fn: (trx: Kysely<DB>) => Promise<T>): Promise<T> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await this.db.transaction().execute(async (trx) => {
-          await lockMerchantStores(trx, merchantId);
-          return fn(trx);
-        });
-      } catch (e) {
-        if (attempt < 3 && isRetryable(e)) continue;
-        throw e;
-      }
-    }
+    return inTransaction(this.db, async (trx) => {
+      await lockMerchantStores(trx, merchantId);
+      return fn(trx);
+    });
   }
 
   async create(
@@ -158,7 +150,7 @@ export class StoresService {
   async list(
     merchantId: number,
     opts: { after?: number | undefined; limit: number; includeRetired: boolean },
-  ): Promise<{ stores: StoreView[]; last: number | undefined }> {
+  ): Promise<Page<StoreView>> {
     let q = this.db
       .selectFrom('stores')
       .selectAll()
@@ -167,12 +159,8 @@ export class StoresService {
       .limit(opts.limit + 1);
     if (!opts.includeRetired) q = q.where('retired_at', 'is', null);
     if (opts.after !== undefined) q = q.where('id', '>', opts.after);
-    const rows = await q.execute();
-    const page = rows.slice(0, opts.limit);
-    return {
-      stores: page.map(storeView),
-      last: rows.length > opts.limit ? page[page.length - 1]!.id : undefined,
-    };
+    const page = pageById(await q.execute(), opts.limit);
+    return { rows: page.rows.map(storeView), next: page.next };
   }
 
   private async find(db: Kysely<DB>, merchantId: number, storeId: number, lock = false): Promise<Store> {
@@ -243,8 +231,7 @@ export class StoresService {
         .executeTakeFirstOrThrow();
       // The name appears in the reasons of unrouted orders; filters and priority decide where orders go.
       const reroute =
-        row.retired_at === null &&
-        changed.some((k) => k === 'name' || (ROUTING_FIELDS as readonly string[]).includes(k));
+        row.retired_at === null && changed.some((k) => k === 'name' || ROUTING_SETTINGS.includes(k));
       const outcome = reroute ? await rerouteMerchant(trx, merchantId) : { moved: 0 };
       return { store: storeView(row), rerouted: outcome.moved };
     });

@@ -1,6 +1,6 @@
 import { type Kysely, type RawBuilder, sql } from 'kysely';
 import type { DB } from '../db/schema.js';
-import { OPEN_STATUSES } from '../shipments/repository.js';
+import { OPEN_STATUSES_SQL, SHIPPED_STATUSES_SQL } from '../domain/lifecycle-sql.js';
 
 /**
  * Order summaries: per day (in a time zone), group and currency — orders, units, money, shipments.
@@ -76,7 +76,7 @@ export function summaryStatement(q: SummaryQuery): RawBuilder<SummaryRow> {
   const fromTs = sql`(${q.from}::date)::timestamp at time zone ${tz}`;
   const toTs = sql`(${q.to}::date + 1)::timestamp at time zone ${tz}`;
   const grp = groupOf(q.group);
-  const open = sql.join(OPEN_STATUSES.map((s) => sql`${s}`));
+  const open = OPEN_STATUSES_SQL;
 
   // `o`: the orders counted, with their day. `created`: by creation instant. `shipped`: by the
   // instant the order last became shipped from an open status (what a void followed by a new
@@ -95,7 +95,7 @@ export function summaryStatement(q: SummaryQuery): RawBuilder<SummaryRow> {
         from order_events e
         join orders o on o.merchant_id = e.merchant_id and o.id = e.order_id
         where e.merchant_id ${scope} and e.to_status = 'shipped' and e.at >= ${fromTs} and e.at < ${toTs}
-          and e.from_status in (${open}) and o.status in ('shipped', 'confirmed')
+          and e.from_status in (${open}) and o.status in (${SHIPPED_STATUSES_SQL})
           and not exists (
             select 1 from order_events later
             where later.merchant_id = e.merchant_id and later.order_id = e.order_id and later.id > e.id

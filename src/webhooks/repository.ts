@@ -7,6 +7,7 @@ import { type Kysely, sql } from 'kysely';
 import type { DB, WebhookRow } from '../db/schema.js';
 import { conflict, invalid, notFound } from '../http/errors.js';
 import { enqueue } from '../jobs/queue.js';
+import { pageById } from '../lib/cursor.js';
 import type { SecretBox } from '../lib/secrets.js';
 import { newSigningKey } from './signing.js';
 import { urlProblem } from './ssrf.js';
@@ -226,15 +227,14 @@ export class WebhooksRepository {
       .orderBy('d.id', 'desc')
       .limit(limit + 1);
     if (before !== undefined) q = q.where('d.id', '<', before);
-    const rows = await q.execute();
-    const page = rows.slice(0, limit);
+    const page = pageById(await q.execute(), limit);
     return {
-      deliveries: page.map(({ attempt_log, ...d }) => ({
+      rows: page.rows.map(({ attempt_log, ...d }) => ({
         ...d,
         event_id: `evt_${d.event_id}`,
         attempt_log: attempt_log.map((a) => ({ ...a, at: new Date(a.at) })),
       })),
-      next: rows.length > limit ? (page[page.length - 1]?.id ?? null) : null,
+      next: page.next,
     };
   }
 

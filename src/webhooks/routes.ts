@@ -5,7 +5,7 @@ import { callerOf } from '../accounts/auth.js';
 import type { AppContext } from '../context.js';
 import { codeSchema, idParam, listQuery, timestamp } from '../http/common.js';
 import { errorBodySchema, notFound } from '../http/errors.js';
-import { decodeCursor, encodeCursor, isPositiveInt } from '../lib/cursor.js';
+import { afterId, nextCursor } from '../lib/cursor.js';
 import { ping } from './delivery.js';
 import { EVENT_DESCRIPTIONS, WEBHOOK_EVENT_TYPES } from './events.js';
 import { type Owner, WebhooksRepository } from './repository.js';
@@ -344,7 +344,7 @@ export function webhooksRoutes(ctx: AppContext): FastifyPluginAsyncZod {
           },
         },
         async (req) => {
-          const before = decodeCursor(req.query.cursor, isPositiveInt);
+          const before = afterId(req.query.cursor);
           const page = await repo.deliveries(
             await s.owner(req, req.params),
             req.params.id,
@@ -352,8 +352,8 @@ export function webhooksRoutes(ctx: AppContext): FastifyPluginAsyncZod {
             req.query.limit,
           );
           return {
-            deliveries: page.deliveries,
-            next_cursor: page.next === null ? null : encodeCursor(page.next),
+            deliveries: page.rows,
+            next_cursor: nextCursor(page.next),
           };
         },
       );

@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import t from 'tap';
 import { ORDER_STATUSES, type OrderStatus } from '../../src/db/schema.js';
-import { nextStatus } from '../../src/orders/lifecycle.js';
+import { nextStatus } from '../../src/domain/lifecycle.js';
 import { buildTestApp, seedAccounts } from '../helpers/app.js';
 import { api, sampleOrder } from './fixtures.js';
 

@@ -6,7 +6,7 @@ import {
   type LifecycleEvent,
   nextStatus,
   refusalMessage,
-} from '../../src/orders/lifecycle.js';
+} from '../../src/domain/lifecycle.js';
 
 /** The §2 table for merchant requests: [from, event, to] — everything else is refused. */
 const ALLOWED: [OrderStatus, LifecycleEvent, OrderStatus][] = [

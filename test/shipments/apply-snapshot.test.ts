@@ -2,12 +2,12 @@ import type { Kysely } from 'kysely';
 import { sql } from 'kysely';
 import t from 'tap';
 import type { DB } from '../../src/db/schema.js';
+import { inTransaction } from '../../src/db/transaction.js';
 import {
   type ApplyInput,
   applyShipment,
   applyShipmentAt,
   applyShipmentWithSnapshot,
-  inTransaction,
   type OrderSnapshot,
 } from '../../src/shipments/apply.js';
 import {

@@ -1,7 +1,7 @@
 import t from 'tap';
+import { reopenTarget } from '../../src/domain/lifecycle.js';
 import {
   isCovered,
-  reopenTarget,
   replayShipments,
   statusAfterShipment,
   statusAfterVoid,

@@ -2,11 +2,13 @@ import fc from 'fast-check';
 import t from 'tap';
 import {
   allocateLines,
-  chooseOrder,
   idempotencyKey,
   type LineState,
+  type ShipmentItem as NoticeItem,
+} from '../../src/shipments/facts.js';
+import {
+  chooseOrder,
   matchSteps,
-  type NoticeItem,
   type OrderCandidate,
   stepKeys,
 } from '../../src/shipstation/notice-matching.js';

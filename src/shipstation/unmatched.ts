@@ -5,6 +5,7 @@
  */
 import { type Kysely, sql } from 'kysely';
 import type { DB } from '../db/schema.js';
+import { dismissOpenAlerts } from '../shipments/repository.js';
 
 export const UNMATCHED_NOTICE_ALERT = 'unmatched_notice';
 
@@ -20,7 +21,7 @@ export async function markUnmatched(
   reason: string,
 ): Promise<void> {
   await sql`
-    with n as (
+    with unmatched_notice as (
       update ship_notices set status = 'unmatched', reason = ${reason}
       where merchant_id = ${merchantId} and id = ${noticeId} and status in ('received', 'unmatched')
       returning id, store_id, order_number, tracking_number
@@ -33,7 +34,7 @@ export async function markUnmatched(
       n.store_id, n.id,
       jsonb_build_object('order_number', n.order_number, 'tracking_number', n.tracking_number,
         'reason', ${reason}::text)
-    from n
+    from unmatched_notice n
     where not exists (
       select 1 from alerts a
       where a.merchant_id = ${merchantId} and a.notice_id = n.id and a.kind = ${UNMATCHED_NOTICE_ALERT}
@@ -49,12 +50,5 @@ export async function dismissUnmatchedAlert(
   noticeId: number,
   by: string,
 ): Promise<void> {
-  await db
-    .updateTable('alerts')
-    .set({ dismissed_at: sql`now()`, dismissed_by: by })
-    .where('merchant_id', '=', merchantId)
-    .where('notice_id', '=', noticeId)
-    .where('kind', '=', UNMATCHED_NOTICE_ALERT)
-    .where('dismissed_at', 'is', null)
-    .execute();
+  await dismissOpenAlerts(db, merchantId, { noticeId, kind: UNMATCHED_NOTICE_ALERT }, by);
 }

@@ -7,9 +7,9 @@
 import type { Kysely } from 'kysely';
 import type { DB, OrderStatus } from '../db/schema.js';
 import { AppError } from '../http/errors.js';
-import type { MerchantEvent } from '../orders/lifecycle.js';
+import type { MerchantEvent } from '../domain/lifecycle.js';
+import type { Actor } from '../domain/order-events.js';
 import {
-  type Actor,
   type IngestResult,
   ingestOrders,
   type MerchantRef,

@@ -7,6 +7,7 @@ import * as accountsAndSummaries from './2026-12-03T05-accounts-and-summaries.js
 import * as jobsWebhooks from './2026-12-03T06-jobs-webhooks.js';
 import * as consoleSessions from './2026-12-03T07-console-sessions.js';
 import * as rules from './2026-12-03T08-rules.js';
+import * as rulesWiring from './2026-12-03T11-rules-wiring.js';
 import * as sources from './2026-12-03T12-sources.js';
 
 /**
@@ -23,5 +24,6 @@ export const migrations: Record<string, Migration> = {
   '2026-12-03T06-jobs-webhooks': jobsWebhooks,
   '2026-12-03T07-console-sessions': consoleSessions,
   '2026-12-03T08-rules': rules,
+  '2026-12-03T11-rules-wiring': rulesWiring,
   '2026-12-03T12-sources': sources,
 };

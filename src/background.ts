@@ -5,6 +5,7 @@ import type { DB } from './db/schema.js';
 import { JobRunner, type RunnerOptions } from './jobs/runner.js';
 import type { SecretBox } from './lib/secrets.js';
 import type { Metrics } from './metrics/metrics.js';
+import { reevaluationJob } from './rules/reevaluate-job.js';
 import { noticeRecoveryJob } from './shipstation/recover-notices.js';
 import { sourceJobHandlers } from './sources/jobs.js';
 import { webhookJobHandlers } from './webhooks/delivery.js';
@@ -35,5 +36,6 @@ export function createJobRunner(
     logger,
   }))
     runner.register(h);
+  runner.register(reevaluationJob(db));
   return runner;
 }

@@ -291,6 +291,8 @@ export class AccountsRepository {
       normalise_addresses?: boolean | undefined;
       disabled?: boolean | undefined;
     },
+    /** Runs in the change's transaction when normalise_addresses changed (open orders are re-evaluated). */
+    onNormaliseChanged?: (trx: Kysely<DB>, merchantId: number) => Promise<void>,
   ): Promise<MerchantView> {
     const m = await this.merchantsQuery().where('m.code', '=', code).executeTakeFirst();
     if (!m || !mayActOnMerchant(caller, m)) throw notFound(`merchant '${code}'`);
@@ -315,6 +317,13 @@ export class AccountsRepository {
         .where('id', '=', m.id)
         .returning(['disabled_at'])
         .executeTakeFirstOrThrow();
+      if (
+        onNormaliseChanged &&
+        patch.normalise_addresses !== undefined &&
+        patch.normalise_addresses !== m.normalise_addresses
+      ) {
+        await onNormaliseChanged(trx, m.id);
+      }
       if (patch.disabled === false && m.disabled_at && now.disabled_at === null) {
         await trx
           .updateTable('orders')

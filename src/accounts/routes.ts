@@ -5,6 +5,7 @@ import type { AccountsRepository } from './repository.js';
 import { codeSchema, listQuery, timestamp } from '../http/common.js';
 import { afterId, nextCursor } from '../lib/cursor.js';
 import { errorBodySchema } from '../http/errors.js';
+import { enqueueReevaluation, type Reevaluation, reevaluationSchema } from '../rules/reevaluate.js';
 
 const credentialSchema = z
   .object({ api_user: z.string(), api_key: z.string() })
@@ -134,7 +135,8 @@ export function accountsRoutes(accounts: AccountsRepository): FastifyPluginAsync
             "Only the operator or the merchant's warehouse may set `disabled`. A disabled merchant keeps all its " +
             'data: its credentials answer 401, its stores answer ShipStation with an empty order list, and ' +
             'shipment notices are still stored and applied. Enabling it restores everything, and the orders ' +
-            "that changed meanwhile are exported at ShipStation's next import.",
+            "that changed meanwhile are exported at ShipStation's next import. Switching normalise_addresses " +
+            're-evaluates the open orders no store has served yet, in the background (`reevaluation`).',
           params: z.object({ merchant: codeSchema }),
           body: z
             .strictObject({
@@ -143,12 +145,31 @@ export function accountsRoutes(accounts: AccountsRepository): FastifyPluginAsync
               disabled: z.boolean().optional(),
             })
             .meta({ example: { disabled: true } }),
-          response: { 200: z.object({ merchant: merchantView }), ...errors },
+          response: {
+            200: z
+              .object({
+                merchant: merchantView,
+                reevaluation: reevaluationSchema.optional().meta({
+                  description: 'when normalise_addresses changed: the re-evaluation of open orders',
+                }),
+              })
+              .describe('The merchant as it is now'),
+            ...errors,
+          },
         },
       },
-      async (req) => ({
-        merchant: await accounts.updateMerchant(callerOf(req), req.params.merchant, req.body),
-      }),
+      async (req) => {
+        const started: { reevaluation?: Reevaluation } = {};
+        const merchant = await accounts.updateMerchant(
+          callerOf(req),
+          req.params.merchant,
+          req.body,
+          async (trx, id) => {
+            started.reevaluation = await enqueueReevaluation(trx, { kind: 'merchant', id });
+          },
+        );
+        return { merchant, ...started };
+      },
     );
 
     // Registered even without ADMIN_TOKEN: calling it then says that admin routes are off (403).

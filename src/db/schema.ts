@@ -101,6 +101,7 @@ export interface OrdersTable {
   held_from: 'await_payment' | 'new' | 'at_wms' | null;
   order_date: Timestamp;
   currency: string | null;
+  /** The tags routing matches: the effective ones (the sent tags are in content). */
   tags: TextArray;
   order_total: Money;
   tax_amount: NullableMoney;
@@ -110,7 +111,7 @@ export interface OrdersTable {
   content: Json<Record<string, unknown>>;
   /** Hash of the normalised content (lines included, requested status excluded): duplicate detection. */
   content_hash: string;
-  /** What normalisation and rules made of the order (src/rules); null until rules are wired in. */
+  /** What normalisation and rules made of the order (src/rules/effective.ts StoredEffective); null when they changed nothing. */
   effective: NullableJson<Record<string, unknown>>;
   store_id: number | null;
   routing_reason: string | null;
@@ -133,6 +134,8 @@ export interface OrderLinesTable {
   unit_price: Money;
   adjustment: Generated<boolean>;
   shipped_quantity: Generated<number>;
+  /** Excluded by a rule (exclude_items): not exported, not shippable, in no summary's units. */
+  excluded: Generated<boolean>;
   /** The normalised line as the merchant sent it. */
   content: Json<Record<string, unknown>>;
 }

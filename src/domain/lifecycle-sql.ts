@@ -6,7 +6,14 @@
 import { type RawBuilder, sql } from 'kysely';
 import type { OrderStatus } from '../db/schema.js';
 import { literalList } from '../db/sql.js';
-import { CLOSED_STATUSES, changesOf, type FactEvent, OPEN_STATUSES, SHIPPED_STATUSES } from './lifecycle.js';
+import {
+  CLOSED_STATUSES,
+  changesOf,
+  type FactEvent,
+  OPEN_STATUSES,
+  RULES_APPLY_TO,
+  SHIPPED_STATUSES,
+} from './lifecycle.js';
 
 /** `'await_payment', 'new', 'at_wms', 'on_hold'` */
 export const OPEN_STATUSES_SQL = literalList(OPEN_STATUSES);
@@ -14,6 +21,9 @@ export const OPEN_STATUSES_SQL = literalList(OPEN_STATUSES);
 export const SHIPPED_STATUSES_SQL = literalList(SHIPPED_STATUSES);
 /** `'shipped', 'confirmed', 'canceled'` */
 export const CLOSED_STATUSES_SQL = literalList(CLOSED_STATUSES);
+
+/** The statuses rules still apply to (while unserved): `'await_payment', 'new', 'at_wms', 'on_hold'` */
+export const RULES_APPLY_TO_SQL = literalList(RULES_APPLY_TO);
 
 /** The statuses `event` changes, as a list for `status in (…)`. */
 export const changedBySql = (event: FactEvent): RawBuilder<unknown> =>

@@ -116,6 +116,12 @@ export function nextStatus(
   }
 }
 
+/**
+ * Statuses in which rules still apply to an order (as long as no store has served it): the open
+ * ones. A shipped, confirmed or canceled order never changes because of a rule.
+ */
+export const RULES_APPLY_TO: readonly OrderStatus[] = OPEN_STATUSES;
+
 /** The events that are facts about an order (never refused) and need no more than its status. */
 export type FactEvent = 'serve' | 'confirm';
 

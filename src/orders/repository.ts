@@ -1,26 +1,17 @@
 /**
- * Orders in the database: batch ingestion, replace, lifecycle transitions, reads and lists.
- * Every write runs in one transaction that also calls the routing hook (routeOrders).
+ * Orders in the database: the statements of the store stage of the orders service (service.ts),
+ * reads and lists. The service runs every write in one transaction with routing.
  */
-import { setImmediate as nextTurn } from 'node:timers/promises';
-import { type Kysely, sql } from 'kysely';
-import { ordersBySourceNumber } from '../db/keyed.js';
+import { type Kysely, type RawBuilder, sql } from 'kysely';
+import { ordersById, ordersBySourceNumber } from '../db/keyed.js';
 import type { DB, OrderStatus } from '../db/schema.js';
-import { inTransaction } from '../db/transaction.js';
-import {
-  type HeldFrom,
-  isEditable,
-  type MerchantEvent,
-  nextStatus,
-  refusalMessage,
-} from '../domain/lifecycle.js';
-import { type Actor, insertOrderEvents, writeOrderEvents } from '../domain/order-events.js';
-import { AppError, conflict, type ErrorDetail, formatPath, invalid, notFound } from '../http/errors.js';
+import { RULES_APPLY_TO_SQL } from '../domain/lifecycle-sql.js';
+import { type Actor, insertOrderEvents } from '../domain/order-events.js';
+import { type ErrorDetail, notFound } from '../http/errors.js';
 import { decodeCursor, nextCursor, pageOf } from '../lib/cursor.js';
-import { merchantRoutingLock, routeOrdersLocked } from '../stores/assign.js';
-import { canonicalJson, contentHash, hashOf, orderContent } from './content.js';
-import { type LockedOrder, lockOrderForWrite, updateLockedOrder } from './lock.js';
-import { MAX_BATCH_DETAILS, type ParsedOrder, parseOrder } from './schema.js';
+import type { StoredEffective } from '../rules/effective.js';
+import { merchantRoutingLock } from '../stores/assign.js';
+import { type LockedOrder, lockOrderForWrite } from './lock.js';
 import type { NormalizedItem, NormalizedOrder } from './types.js';
 import {
   LINES_OF_O,
@@ -45,16 +36,16 @@ export type IngestResult =
       error: { code: string; message: string; details?: ErrorDetail[] };
     };
 
-const keyOf = (source: string, number: string) => JSON.stringify([source, number]);
+export const keyOf = (source: string, number: string) => JSON.stringify([source, number]);
 
-function conflictMessage(merchant: MerchantRef, o: NormalizedOrder, id: number): string {
+export function conflictMessage(merchant: MerchantRef, o: NormalizedOrder, id: number): string {
   return (
     `order '${o.order_number}' from source '${o.order_source}' already exists (id ${id}) with different content; ` +
     `use PUT /v1/merchants/${merchant.code}/orders/${id} to replace it`
   );
 }
 
-function moneyColumns(o: NormalizedOrder) {
+export function moneyColumns(o: NormalizedOrder) {
   return {
     order_date: o.order_date,
     currency: o.currency,
@@ -101,7 +92,7 @@ interface Existing {
   content_hash: string;
 }
 
-async function selectExisting(
+export async function selectExisting(
   trx: Kysely<DB>,
   merchantId: number,
   keys: { s: string; n: string }[],
@@ -115,7 +106,7 @@ async function selectExisting(
 }
 
 /** An existing order as the first statement of an ingestion reads it: row, lines and all. */
-type ExistingRow = OrderRow & { lines: LineRow[] };
+export type ExistingRow = OrderRow & { lines: LineRow[] };
 
 /**
  * The first statement of an ingestion: the stored orders among `keys` (full rows with their lines,
@@ -124,7 +115,7 @@ type ExistingRow = OrderRow & { lines: LineRow[] };
  * statement than routing (READ COMMITTED: a new snapshot per statement), is what routeOrders'
  * own first statement would do. `keys` are distinct.
  */
-async function selectExistingAndLock(
+export async function selectExistingAndLock(
   trx: Kysely<DB>,
   merchantId: number,
   keys: { s: string; n: string }[],
@@ -146,15 +137,58 @@ async function selectExistingAndLock(
 }
 
 /**
+ * The tags routing matches, as stored in orders.tags: the effective tags when rules or
+ * normalisation left a stored effective (jsonb `effective`), else the sent ones (jsonb `content`).
+ */
+const ROUTED_TAGS = (content: string, effective: string) =>
+  sql.raw(
+    `array(select jsonb_array_elements_text(coalesce(${effective} -> 'fields' -> 'tags', ${content} -> 'tags')))`,
+  );
+/** Is line `position` excluded by the stored effective (jsonb `effective`)? */
+const EXCLUDED_AT = (effective: string, position: RawBuilder<unknown>) =>
+  sql`coalesce(${sql.raw(effective)} -> 'fields' -> 'excluded' @> to_jsonb((${position})::integer), false)`;
+
+/**
+ * Brings order_lines.excluded of `orderIds` in line with their stored effective (after a PUT or a
+ * re-evaluation wrote it), in one statement; only lines that change are written.
+ */
+export async function syncExcludedLines(
+  trx: Kysely<DB>,
+  merchantId: number,
+  orderIds: readonly number[],
+): Promise<void> {
+  if (orderIds.length === 0) return;
+  const ids = [...new Set(orderIds)].sort((a, b) => a - b);
+  await sql`
+    update order_lines l set excluded = x.excluded
+    from (
+      select ln.merchant_id, ln.id, ${EXCLUDED_AT('o.effective', sql`ln.position`)} as excluded
+      from ${ordersById(merchantId, ids)}
+      join order_lines ln on ln.merchant_id = o.merchant_id and ln.order_id = o.id
+    ) x
+    where l.merchant_id = x.merchant_id and l.id = x.id and l.excluded <> x.excluded
+  `.execute(trx);
+}
+
+/** A stored effective whose evaluation changed something: such a run is an order event. */
+const RULES_CHANGED = (effective: string) =>
+  sql.raw(`jsonb_array_length(coalesce(${effective} -> 'changes', '[]'::jsonb)) > 0`);
+/** The data of a 'rules_applied' event: the rules that applied and what they changed. */
+const RULES_APPLIED_DATA = (effective: string) =>
+  sql.raw(`jsonb_build_object('applied', ${effective} -> 'applied', 'changes', ${effective} -> 'changes')`);
+
+/**
  * Inserts new orders with their lines and 'created' events, in one statement. `rowsJson` is a
- * json array of {status, content_hash, o} where o is the normalised order (items included). Ids are
+ * json array of {status, content_hash, o, effective} where o is the normalised order as sent (items
+ * included) and effective what rules made of it (StoredEffective or null): `tags` holds the tags
+ * routing matches (the effective ones), and an order rules changed gets a 'rules_applied' event. Ids are
  * drawn in input order (so a batch's orders are numbered as sent), but rows are inserted sorted by
  * key, so that concurrent batches with overlapping orders wait on each other in the same order (no
  * deadlock). The input CTE holds a volatile function: materialised once. Orders lost to ON
  * CONFLICT DO NOTHING (another transaction created them meanwhile) are not in `ins`, so they get
  * no lines and no event. Lines and events are written in id (= input) order, lines by position.
  */
-async function insertOrders(
+export async function insertOrders(
   trx: Kysely<DB>,
   merchantId: number,
   actor: Actor,
@@ -163,18 +197,18 @@ async function insertOrders(
   const r = await sql<{ id: number; order_source: string; order_number: string }>`
     with input as (
       select nextval(pg_get_serial_sequence('orders', 'id')) as id, r.status, r.content_hash,
-        r.o - 'items' as content, r.o -> 'items' as items
-      from jsonb_to_recordset(${rowsJson}::jsonb) as r(status text, content_hash text, o jsonb)
+        r.o - 'items' as content, r.o -> 'items' as items, r.effective
+      from jsonb_to_recordset(${rowsJson}::jsonb) as r(status text, content_hash text, o jsonb, effective jsonb)
     ),
     ins as (
       insert into orders (id, merchant_id, order_source, order_number, status, order_date, currency, tags,
-        order_total, tax_amount, shipping_amount, amount_paid, content, content_hash)
+        order_total, tax_amount, shipping_amount, amount_paid, content, content_hash, effective)
       overriding system value
       select r.id, ${merchantId}, r.content ->> 'order_source', r.content ->> 'order_number', r.status,
         (r.content ->> 'order_date')::timestamptz, r.content ->> 'currency',
-        array(select jsonb_array_elements_text(r.content -> 'tags')), (r.content ->> 'order_total')::numeric,
+        ${ROUTED_TAGS('r.content', 'r.effective')}, (r.content ->> 'order_total')::numeric,
         (r.content ->> 'tax_amount')::numeric, (r.content ->> 'shipping_amount')::numeric,
-        (r.content ->> 'amount_paid')::numeric, r.content, r.content_hash
+        (r.content ->> 'amount_paid')::numeric, r.content, r.content_hash, r.effective
       from input r
       order by r.content ->> 'order_source', r.content ->> 'order_number'
       on conflict (merchant_id, order_source, order_number) do nothing
@@ -182,9 +216,10 @@ async function insertOrders(
     ),
     lines as (
       insert into order_lines (merchant_id, order_id, position, line_id, sku, name, quantity, unit_price,
-        adjustment, content)
+        adjustment, excluded, content)
       select ${merchantId}, i.id, (x.n - 1)::integer, x.it ->> 'line_id', x.it ->> 'sku', x.it ->> 'name',
-        (x.it ->> 'quantity')::integer, (x.it ->> 'unit_price')::numeric, (x.it ->> 'adjustment')::boolean, x.it
+        (x.it ->> 'quantity')::integer, (x.it ->> 'unit_price')::numeric, (x.it ->> 'adjustment')::boolean,
+        ${EXCLUDED_AT('r.effective', sql`x.n - 1`)}, x.it
       from ins i
       join input r on r.id = i.id
       cross join lateral jsonb_array_elements(r.items) with ordinality as x(it, n)
@@ -195,11 +230,17 @@ async function insertOrders(
         merchantId,
         actor,
         sql`(
-          select i.id as order_id, 'created' as type, null as from_status, r.status as to_status,
-            jsonb_build_object('order_source', i.order_source, 'order_number', i.order_number) as data
+          select i.id as order_id, x.type, null as from_status, x.to_status, x.data
           from ins i
           join input r on r.id = i.id
-          order by i.id
+          cross join lateral (
+            select 0 as k, 'created' as type, r.status as to_status,
+              jsonb_build_object('order_source', i.order_source, 'order_number', i.order_number) as data
+            union all
+            select 1, 'rules_applied', null, ${RULES_APPLIED_DATA('r.effective')}
+            where ${RULES_CHANGED('r.effective')}
+          ) x
+          order by i.id, x.k
         ) e`,
       )}
     )
@@ -208,163 +249,109 @@ async function insertOrders(
   return r.rows;
 }
 
-/** Validating a batch hands the event loop back at least this often. */
-const YIELD_AFTER_MS = 20;
+/** A re-evaluated order: what its stored effective becomes, for the content it was evaluated from. */
+export interface EffectiveWrite {
+  id: number;
+  content_hash: string;
+  effective: StoredEffective | null;
+}
 
 /**
- * Creates orders (a single order is a batch of one). Each input is validated and normalised; the
- * valid ones are written in a handful of statements; each answers created, duplicate (same
- * normalised content as the stored order), conflict (different content) or invalid.
- *
- * Statements: (1) the stored orders among the inputs, with the merchant's routing lock when some
- * are new; (2) the new orders, their lines and events; [(2b) only when another transaction created
- * some of them meanwhile: those]; (3) routing of the created orders; (4) the created orders as
- * answered. Duplicates only: (1).
+ * Writes re-evaluated effective orders set-wise, in one statement (`rows`: the orders whose stored
+ * effective differs). Each is locked in id order (the order export pages and routing lock in) and
+ * written only if, under the lock, it is still unserved, in a status rules apply to, and has the
+ * content it was evaluated from (a PUT that committed meanwhile evaluated it itself). Moves the
+ * routed tags, last_modified and updated_at, and writes a 'rules_applied' event for each order
+ * written. Answers the ids written.
  */
-export async function ingestOrders(
-  db: Kysely<DB>,
-  merchant: MerchantRef,
+export async function writeEffective(
+  trx: Kysely<DB>,
+  merchantId: number,
+  rows: readonly EffectiveWrite[],
   actor: Actor,
-  inputs: readonly unknown[],
-  batch: boolean,
-): Promise<IngestResult[]> {
-  const results: (IngestResult | undefined)[] = new Array(inputs.length);
-  interface Valid {
-    index: number;
-    parsed: ParsedOrder;
-    /** canonicalJson(order): hashed, and sent as the order's JSON (it is valid JSON of the order). */
-    canonical: string;
-    hash: string;
-    key: string;
-  }
-  const valid: Valid[] = [];
-  // The answer lists at most MAX_BATCH_DETAILS details in all: past that, an invalid order is
-  // checked up to its first error.
-  let budget = MAX_BATCH_DETAILS;
-  let turn = performance.now();
-  for (let index = 0; index < inputs.length; index++) {
-    // A batch of 500 large orders takes a while to check: let other requests in between.
-    if (performance.now() - turn > YIELD_AFTER_MS) {
-      await nextTurn();
-      turn = performance.now();
-    }
-    const r = parseOrder(inputs[index], 'create', batch ? ['orders', index] : [], budget);
-    if (!r.ok) {
-      budget = Math.max(1, budget - r.details.length);
-      results[index] = {
-        index,
-        result: 'invalid',
-        error: { code: 'invalid_request', message: r.message, details: r.details },
-      };
-      continue;
-    }
-    const o = r.value.order;
-    const canonical = canonicalJson(o);
-    valid.push({
-      index,
-      parsed: r.value,
-      canonical,
-      hash: hashOf(canonical),
-      key: keyOf(o.order_source, o.order_number),
-    });
-  }
-  if (valid.length === 0) return results as IngestResult[];
+): Promise<number[]> {
+  if (rows.length === 0) return [];
+  const r = await sql<{ id: number }>`
+    with input as materialized (
+      select r.id, r.content_hash, r.effective
+      from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as r(id bigint, content_hash text, effective jsonb)
+    ),
+    locked as materialized (
+      select i.*, x.merchant_id
+      from (select * from input order by id) i
+      cross join lateral (
+        select o.merchant_id from orders o where o.merchant_id = ${merchantId} and o.id = i.id offset 0 for update
+      ) x
+    ),
+    changed as (
+      update orders o
+      set effective = l.effective, tags = ${ROUTED_TAGS('o.content', 'l.effective')},
+        last_modified = now(), updated_at = now()
+      from locked l
+      where o.merchant_id = l.merchant_id and o.id = l.id and o.content_hash = l.content_hash
+        and o.served_store_id is null and o.status in (${RULES_APPLY_TO_SQL})
+      returning o.id, l.effective
+    ),
+    events as (
+      ${insertOrderEvents(
+        merchantId,
+        actor,
+        sql`(
+          select c.id as order_id, 'rules_applied' as type, null as from_status, null as to_status,
+            jsonb_build_object('applied', coalesce(c.effective -> 'applied', '[]'::jsonb),
+              'changes', coalesce(c.effective -> 'changes', '[]'::jsonb)) as data
+          from changed c
+          order by c.id
+        ) e`,
+      )}
+    )
+    select id from changed order by id
+  `.execute(trx);
+  return r.rows.map((x) => Number(x.id));
+}
 
-  // First occurrence of each (source, number) is the one that may create the order.
-  const firsts = new Map<string, Valid>();
-  for (const v of valid) if (!firsts.has(v.key)) firsts.set(v.key, v);
+/** An order as re-evaluation reads it: the sent order, its stored effective and content hash. */
+export interface OpenOrderRow {
+  id: number;
+  content_hash: string;
+  content: Omit<NormalizedOrder, 'items'>;
+  effective: StoredEffective | null;
+  items: NormalizedItem[];
+}
 
-  const { stored, createdBy, views } = await inTransaction(db, async (trx) => {
-    const stored = new Map<string, { id: number; hash: string }>();
-    const views = new Map<number, OrderView>();
-    const keys: { s: string; n: string }[] = [];
-    for (const v of firsts.values())
-      keys.push({ s: v.parsed.order.order_source, n: v.parsed.order.order_number });
-    for (const e of await selectExistingAndLock(trx, merchant.id, keys)) {
-      stored.set(keyOf(e.order_source, e.order_number), { id: e.id, hash: e.content_hash });
-      views.set(e.id, rowWithLinesToView(e));
-    }
-    const toInsert: Valid[] = [];
-    for (const v of firsts.values()) if (!stored.has(v.key)) toInsert.push(v);
-    const createdBy = new Map<string, number>(); // key → index that created it
-    if (toInsert.length > 0) {
-      let rowsJson = '[';
-      for (let i = 0; i < toInsert.length; i++) {
-        const v = toInsert[i]!;
-        if (i > 0) rowsJson += ',';
-        rowsJson += `{"status":${JSON.stringify(v.parsed.status ?? 'new')},"content_hash":${JSON.stringify(v.hash)},"o":${v.canonical}}`;
-      }
-      rowsJson += ']';
-      const inserted = await insertOrders(trx, merchant.id, actor, rowsJson);
-      for (const r of inserted) {
-        const key = keyOf(r.order_source, r.order_number);
-        const v = firsts.get(key)!;
-        stored.set(key, { id: r.id, hash: v.hash });
-        createdBy.set(key, v.index);
-      }
-      // Orders another transaction created meanwhile (it committed before our insert went on).
-      const late = toInsert.filter((v) => !stored.has(v.key));
-      const more = await selectExisting(
-        trx,
-        merchant.id,
-        late.map((v) => ({ s: v.parsed.order.order_source, n: v.parsed.order.order_number })),
-      );
-      for (const e of more)
-        stored.set(keyOf(e.order_source, e.order_number), { id: e.id, hash: e.content_hash });
-
-      // Ids in input order (createdBy holds the first occurrence, which toInsert lists in input order).
-      const createdIds: number[] = [];
-      for (const v of toInsert) if (createdBy.get(v.key) === v.index) createdIds.push(stored.get(v.key)!.id);
-      // The merchant's routing lock was taken by the first statement (some key was not stored then).
-      await routeOrdersLocked(trx, merchant.id, createdIds);
-    }
-    const missing: number[] = [];
-    for (const v of valid) {
-      const s = stored.get(v.key);
-      if (s !== undefined && !views.has(s.id)) missing.push(s.id);
-    }
-    if (missing.length > 0) for (const o of await loadOrders(trx, merchant.id, missing)) views.set(o.id, o);
-    return { stored, createdBy, views };
-  });
-
-  for (const v of valid) {
-    const s = stored.get(v.key);
-    const view = s ? views.get(s.id) : undefined;
-    if (!s || !view) {
-      // The order vanished between statements (cannot happen: orders are never deleted).
-      throw new AppError('internal', 'order disappeared during ingestion');
-    }
-    if (createdBy.get(v.key) === v.index)
-      results[v.index] = { index: v.index, result: 'created', order: view };
-    else if (s.hash === v.hash) results[v.index] = { index: v.index, result: 'duplicate', order: view };
-    else {
-      results[v.index] = {
-        index: v.index,
-        result: 'conflict',
-        error: {
-          code: 'conflict',
-          message: conflictMessage(merchant, v.parsed.order, s.id),
-          details: [
-            {
-              path: formatPath(batch ? ['orders', v.index, 'order_number'] : ['order_number']),
-              message: 'exists',
-            },
-          ],
-        },
-      };
-    }
-  }
-  return results as IngestResult[];
+/**
+ * Up to `limit` of the merchant's orders after id `afterId` that rules still apply to (unserved, in
+ * a status of RULES_APPLY_TO), by id, with their lines. A range of the primary key, like a listing
+ * page: bounded by the rows walked whatever the statistics say.
+ */
+export async function openOrdersAfter(
+  db: Kysely<DB>,
+  merchantId: number,
+  afterId: number,
+  limit: number,
+): Promise<OpenOrderRow[]> {
+  const r = await sql<OpenOrderRow>`
+    select o.id, o.content_hash, o.content, o.effective, coalesce((
+      select json_agg(l.content order by l.position)
+      from order_lines l where l.merchant_id = o.merchant_id and l.order_id = o.id), '[]'::json) as items
+    from orders o
+    where (o.merchant_id, o.id) > (${merchantId}::bigint, ${afterId}::bigint)
+      and (o.merchant_id, o.id) < (${merchantId}::bigint + 1, 0::bigint)
+      and o.served_store_id is null and o.status in (${RULES_APPLY_TO_SQL})
+    order by o.merchant_id, o.id
+    limit ${limit}
+  `.execute(db);
+  return r.rows.map((x) => ({ ...x, id: Number(x.id) }));
 }
 
 /** Locks the order for a change that is routed afterwards (orders/lock.ts); 404 when missing. */
-async function lockOrder(trx: Kysely<DB>, merchantId: number, id: number): Promise<LockedOrder> {
+export async function lockOrder(trx: Kysely<DB>, merchantId: number, id: number): Promise<LockedOrder> {
   const row = await lockOrderForWrite(trx, merchantId, id, { routing: true });
   if (!row) throw notFound(`order ${id}`);
   return row;
 }
 
-async function viewOf(db: Kysely<DB>, merchantId: number, id: number): Promise<OrderView> {
+export async function viewOf(db: Kysely<DB>, merchantId: number, id: number): Promise<OrderView> {
   const [v] = await loadOrders(db, merchantId, [id]);
   if (!v) throw notFound(`order ${id}`);
   return v;
@@ -375,99 +362,11 @@ export async function getOrder(db: Kysely<DB>, merchant: MerchantRef, id: number
 }
 
 /**
- * Replaces an order's content (PUT). Refused once shipped, confirmed or canceled; line changes
- * refused once served to ShipStation or shipped in part (any shipment row, voided or not, or any
- * shipped quantity). order_source and order_number are the order's identity: they may be
- * omitted, and must equal the stored ones when sent. The same content changes nothing.
- */
-export async function replaceOrder(
-  db: Kysely<DB>,
-  merchant: MerchantRef,
-  actor: Actor,
-  id: number,
-  input: unknown,
-): Promise<OrderView> {
-  const parsed = parseOrder(input, 'replace');
-  if (!parsed.ok) throw invalid(parsed.message, parsed.details);
-  return inTransaction(db, async (trx) => {
-    const row = await lockOrder(trx, merchant.id, id);
-    if (!isEditable(row.status)) {
-      throw conflict(`the order is ${row.status}: its content can no longer be replaced`);
-    }
-    const p = parsed.value;
-    const o = p.order;
-    const identity: ErrorDetail[] = [];
-    if (p.source_given && o.order_source !== row.order_source) {
-      identity.push({ path: 'order_source', message: `is '${row.order_source}' and cannot change` });
-    }
-    if (p.number_given && o.order_number !== row.order_number) {
-      identity.push({ path: 'order_number', message: `is '${row.order_number}' and cannot change` });
-    }
-    if (identity.length > 0) {
-      throw conflict(
-        'order_source and order_number identify the order and cannot change; create a new order',
-        identity,
-      );
-    }
-    o.order_source = row.order_source;
-    o.order_number = row.order_number;
-    const hash = contentHash(o);
-    if (hash === row.content_hash) return viewOf(trx, merchant.id, id);
-
-    const existing = await trx
-      .selectFrom('order_lines')
-      .select(['id', 'position', 'line_id', 'shipped_quantity', 'content'])
-      .where('merchant_id', '=', merchant.id)
-      .where('order_id', '=', id)
-      .orderBy('position')
-      .execute();
-    const itemsChanged = canonicalJson(existing.map((l) => l.content)) !== canonicalJson(o.items);
-    if (itemsChanged) {
-      const reasons: string[] = [];
-      if (row.served_store_id !== null) reasons.push('it has been served to ShipStation');
-      const shipment = await trx
-        .selectFrom('shipments')
-        .select('id')
-        .where('merchant_id', '=', merchant.id)
-        .where('order_id', '=', id)
-        .limit(1)
-        .executeTakeFirst();
-      if (shipment || existing.some((l) => l.shipped_quantity > 0)) reasons.push('it has a shipment');
-      if (reasons.length > 0) {
-        throw conflict(
-          `the order's lines and quantities can no longer change: ${reasons.join(' and ')} ` +
-            '(ShipStation may not take item changes on re-import); other fields can',
-          [{ path: 'items', message: 'differs from the stored lines' }],
-        );
-      }
-      await replaceLines(trx, merchant.id, id, existing, o.items);
-    }
-    const before = row.content as Record<string, unknown>;
-    const after = orderContent(o) as unknown as Record<string, unknown>;
-    const changed = Object.keys(after).filter((k) => canonicalJson(before[k]) !== canonicalJson(after[k]));
-    if (itemsChanged) changed.push('items');
-    await updateLockedOrder(trx, row, {
-      ...moneyColumns(o),
-      tags: o.tags,
-      content: JSON.stringify(orderContent(o)),
-      content_hash: hash,
-      last_modified: sql<Date>`now()`,
-    });
-    await writeOrderEvents(trx, merchant.id, actor, [
-      { order_id: id, type: 'replaced', from_status: row.status, to_status: row.status, data: { changed } },
-    ]);
-    // lockOrder took the merchant's routing lock in an earlier statement.
-    await routeOrdersLocked(trx, merchant.id, [id]);
-    return viewOf(trx, merchant.id, id);
-  });
-}
-
-/**
  * New lines replace the old: a line whose merchant line_id was there before keeps its row (and so
  * its line_item_id); lines without line_id keep the row at the same position when that row had
  * no line_id either; other old rows are deleted and other new lines inserted.
  */
-async function replaceLines(
+export async function replaceLines(
   trx: Kysely<DB>,
   merchantId: number,
   orderId: number,
@@ -514,40 +413,6 @@ async function replaceLines(
     `.execute(trx);
   }
   await insertLines(trx, merchantId, added);
-}
-
-/** A merchant's lifecycle request (pay, hold, release, cancel), under the order's row lock. */
-export async function transitionOrder(
-  db: Kysely<DB>,
-  merchant: MerchantRef,
-  actor: Actor,
-  id: number,
-  event: MerchantEvent,
-  reason: string | null,
-): Promise<OrderView> {
-  return inTransaction(db, async (trx) => {
-    const row = await lockOrder(trx, merchant.id, id);
-    const next = nextStatus(row.status, event, row.held_from as HeldFrom | null);
-    if (!next)
-      throw conflict(refusalMessage(event, row.status), [{ path: 'status', message: `is ${row.status}` }]);
-    await updateLockedOrder(trx, row, {
-      status: next.status,
-      held_from: next.held_from,
-      last_modified: sql<Date>`now()`,
-    });
-    await writeOrderEvents(trx, merchant.id, actor, [
-      {
-        order_id: id,
-        type: event,
-        from_status: row.status,
-        to_status: next.status,
-        data: reason === null ? null : { reason },
-      },
-    ]);
-    // lockOrder took the merchant's routing lock in an earlier statement.
-    await routeOrdersLocked(trx, merchant.id, [id]);
-    return viewOf(trx, merchant.id, id);
-  });
 }
 
 export interface EventView {

@@ -8,14 +8,7 @@ import { ORDER_STATUSES, type OrderStatus } from '../db/schema.js';
 import { MERCHANT_EVENTS, type MerchantEvent } from '../domain/lifecycle.js';
 import { codeSchema, idParam, listQuery } from '../http/common.js';
 import { AppError, errorBodySchema, invalid } from '../http/errors.js';
-import {
-  getOrder,
-  ingestOrders,
-  listOrders,
-  orderEvents,
-  replaceOrder,
-  transitionOrder,
-} from './repository.js';
+import { createOrders, getOrder, listOrders, orderEvents, replaceOrder, transitionOrder } from './service.js';
 import { createBodySchema, instant, MAX_BATCH, orderReplaceSchema } from './schema.js';
 import { orderView } from './view.js';
 
@@ -156,14 +149,14 @@ export function ordersRoutes(ctx: AppContext): FastifyPluginAsyncZod {
               { path: 'orders', message: `${orders.length} orders; at most ${MAX_BATCH}` },
             ]);
           }
-          const results = await ingestOrders(ctx.db, ref, actorOf(caller), orders, true);
+          const results = await createOrders(ctx.db, ref, actorOf(caller), orders, true);
           const tally = new Map<string, number>();
           for (const r of results) tally.set(r.result, (tally.get(r.result) ?? 0) + 1);
           for (const [result, n] of tally) ctx.metrics.ordersIngested.inc({ result }, n);
           req.logContext = { merchant: merchant.code, orders: orders.length };
           return reply.code(200).send({ results });
         }
-        const [r] = await ingestOrders(ctx.db, ref, actorOf(caller), [body], false);
+        const [r] = await createOrders(ctx.db, ref, actorOf(caller), [body], false);
         if (!r) throw new AppError('internal', 'no result');
         ctx.metrics.ordersIngested.inc({ result: r.result });
         if ('order' in r) return reply.code(r.result === 'created' ? 201 : 200).send(r.order);

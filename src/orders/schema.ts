@@ -11,7 +11,7 @@
  *   fit decimal(9,2) like money.
  * - strings are trimmed; an empty optional string is stored as null; tags are de-duplicated.
  * - unknown fields are refused (a typo must not silently lose data), except the read-only fields
- *   of the order answer (id, merchant, status on PUT, routing, timestamps, line_item_id,
+ *   of the order answer (id, merchant, status on PUT, routing, effective, timestamps, line_item_id,
  *   shipped_quantity…), which are accepted and ignored so an answered order can be sent back.
  * - at most 1000 items and 100 tags per order.
  */
@@ -395,6 +395,7 @@ function orderShape<I extends z.ZodType>(mode: 'create' | 'replace', items: I) {
     merchant: readOnly,
     held_from: readOnly,
     routing: readOnly,
+    effective: readOnly,
     last_modified: readOnly,
     updated_at: readOnly,
     created_at: readOnly,

@@ -7,6 +7,7 @@
  * quantity, unit_price, adjustment, shipped_quantity for queries). Absent optional values are null
  * (never undefined), so equal orders serialise identically.
  */
+import { z } from 'zod';
 
 export type WeightUnit = 'oz' | 'lb' | 'g' | 'kg';
 
@@ -95,3 +96,22 @@ export const EMPTY_ADDRESS: Readonly<Address> = Object.freeze({
   phone: null,
   email: null,
 });
+
+const str = z.string().nullable();
+
+/** An address as every answer shows it (the order's ship_to and bill_to, and their effective form). */
+export const addressView = z
+  .object({
+    name: str,
+    company: str,
+    street1: str,
+    street2: str,
+    street3: str,
+    city: str,
+    state: str,
+    postal_code: str,
+    country: str,
+    phone: str,
+    email: str,
+  })
+  .meta({ id: 'Address' });

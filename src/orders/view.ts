@@ -6,25 +6,10 @@ import { type Kysely, type Selectable, sql } from 'kysely';
 import { z } from 'zod';
 import { ordersById } from '../db/keyed.js';
 import { ORDER_STATUSES, type DB, type OrdersTable } from '../db/schema.js';
-import { EMPTY_ADDRESS, type NormalizedItem, type NormalizedOrder } from './types.js';
+import { effectiveSchema, type StoredEffective, storedEffectiveView } from '../rules/effective.js';
+import { addressView, EMPTY_ADDRESS, type NormalizedItem, type NormalizedOrder } from './types.js';
 
 const str = z.string().nullable();
-
-export const addressView = z
-  .object({
-    name: str,
-    company: str,
-    street1: str,
-    street2: str,
-    street3: str,
-    city: str,
-    state: str,
-    postal_code: str,
-    country: str,
-    phone: str,
-    email: str,
-  })
-  .meta({ id: 'Address' });
 
 export const itemView = z
   .object({
@@ -75,6 +60,7 @@ export const orderView = z
     bill_to: addressView,
     ship_to: addressView,
     items: z.array(itemView),
+    effective: effectiveSchema,
     routing: z.object({
       store_id: z.number().int().nullable().meta({ description: 'null when unrouted' }),
       reason: str.meta({ description: 'why the order is routed where it is, or unrouted' }),
@@ -125,7 +111,7 @@ export function itemToView(line: LineRow): ItemView {
 /** One order row and its lines (in position order) → the answered order. */
 export function orderToView(row: OrderRow, lines: readonly LineRow[]): OrderView {
   const c = row.content as unknown as Content;
-  return {
+  const view: Omit<OrderView, 'effective'> = {
     id: row.id,
     merchant: row.merchant_code,
     status: row.status,
@@ -161,11 +147,19 @@ export function orderToView(row: OrderRow, lines: readonly LineRow[]): OrderView
     updated_at: row.updated_at,
     created_at: row.created_at,
   };
+  const sent = viewToNormalized(view);
+  const effective = storedEffectiveView(
+    sent,
+    row.effective as StoredEffective | null,
+    lines.map((l) => l.id),
+  );
+  return { ...view, effective };
 }
 
-/** The normalised order inside an answered order (what was posted, normalised). */
-export function viewToNormalized(v: OrderView): NormalizedOrder {
+/** The normalised order inside an answered order (what was posted, normalised; never rule output). */
+export function viewToNormalized(v: Omit<OrderView, 'effective'> & { effective?: unknown }): NormalizedOrder {
   const {
+    effective: _e,
     id: _id,
     merchant: _m,
     status: _s,

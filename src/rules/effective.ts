@@ -3,10 +3,17 @@
  * store connections are known (pure). Order views (once wired) and the preview both answer this.
  */
 import { z } from 'zod';
-import type { NormalizedOrder } from '../orders/types.js';
-import { addressView } from '../orders/view.js';
+import { addressView, type NormalizedOrder } from '../orders/types.js';
 import { type RoutingConnection, type RoutingDecision, routeOrder } from '../stores/routing.js';
-import { disposition, type Evaluation } from './evaluate.js';
+import {
+  type Change,
+  disposition,
+  type EffectiveFields,
+  type Evaluation,
+  type RuleHold,
+  type RuleRef,
+  sentFields,
+} from './evaluate.js';
 
 const str = z.string().nullable();
 const ruleRef = z.object({
@@ -78,27 +85,109 @@ export function effectiveView(
 }
 
 /**
+ * What the rules decided about routing, as routing reads it (`orders.effective -> 'route'`): held
+ * or skipped (unrouted with this reason), or a rule's store (`reason`: why unrouted when that
+ * store is retired). null: the store filters decide, on the effective tags.
+ */
+export type RuleRoute =
+  | { kind: 'held' | 'skipped'; reason: string }
+  | { kind: 'store'; store_id: number; reason: string };
+
+export function ruleRoute(order: NormalizedOrder, e: Evaluation): RuleRoute | null {
+  const d = disposition(order, e);
+  switch (d.kind) {
+    case 'held':
+    case 'skipped':
+      return { kind: d.kind, reason: d.reason };
+    case 'store':
+      return {
+        kind: 'store',
+        store_id: d.store_id,
+        reason: `${d.rule.owner} rule ${d.rule.id} '${d.rule.name}' routes to store ${d.store_id}, which is retired`,
+      };
+    case 'filters':
+      return null;
+  }
+}
+
+/**
  * Where the order goes: a hold or skip keeps it unrouted with the reason; a rule's store takes it
- * when that store is live; otherwise the store filters decide on the effective tags.
+ * when that store is live; otherwise the store filters decide on the effective tags. The pure twin
+ * of the routing SQL (src/stores/assign.ts), which reads the same RuleRoute from the stored order.
  */
 export function routeEvaluated(
   order: NormalizedOrder,
   e: Evaluation,
   liveConnections: readonly RoutingConnection[],
 ): RoutingDecision {
-  const d = disposition(order, e);
-  switch (d.kind) {
-    case 'held':
-    case 'skipped':
-      return { store_id: null, reason: d.reason };
-    case 'store':
-      return liveConnections.some((c) => c.id === d.store_id)
-        ? { store_id: d.store_id, reason: null }
-        : {
-            store_id: null,
-            reason: `${d.rule.owner} rule ${d.rule.id} '${d.rule.name}' routes to store ${d.store_id}, which is retired`,
-          };
-    case 'filters':
-      return routeOrder({ order_source: order.order_source, tags: e.fields.tags }, liveConnections);
+  return routeWith(order.order_source, e.fields.tags, ruleRoute(order, e), liveConnections);
+}
+
+/** Routing given the effective tags and the rules' decision (null: the store filters decide). */
+export function routeWith(
+  orderSource: string,
+  tags: readonly string[],
+  route: RuleRoute | null,
+  liveConnections: readonly RoutingConnection[],
+): RoutingDecision {
+  if (route === null) return routeOrder({ order_source: orderSource, tags }, liveConnections);
+  if (route.kind === 'store') {
+    return liveConnections.some((c) => c.id === route.store_id)
+      ? { store_id: route.store_id, reason: null }
+      : { store_id: null, reason: route.reason };
   }
+  return { store_id: null, reason: route.reason };
+}
+
+/**
+ * What `orders.effective` holds: the evaluation of the sent order, less what only creation uses
+ * (set_status). Null when rules and normalisation left the order as sent and no rule applied, so
+ * an order no rule touches costs nothing more to store (the answered effective is then the sent
+ * fields). Line exclusions are kept by position in `items`; their line_item_ids are read with
+ * the lines.
+ */
+export interface StoredEffective {
+  fields: EffectiveFields;
+  applied: RuleRef[];
+  changes: Change[];
+  holds: RuleHold[];
+  route: RuleRoute | null;
+}
+
+export function storedEffective(order: NormalizedOrder, e: Evaluation): StoredEffective | null {
+  if (e.applied.length === 0 && e.changes.length === 0) return null;
+  return {
+    fields: e.fields,
+    applied: e.applied,
+    changes: e.changes,
+    holds: e.holds,
+    route: ruleRoute(order, e),
+  };
+}
+
+/** The stored form back as an Evaluation (set_status, skip and route_to_store are not kept). */
+function asEvaluation(order: NormalizedOrder, stored: StoredEffective | null): Evaluation {
+  return {
+    fields: stored?.fields ?? sentFields(order),
+    applied: stored?.applied ?? [],
+    changes: stored?.changes ?? [],
+    holds: stored?.holds ?? [],
+    skip: null,
+    route_to_store: null,
+    set_status: null,
+  };
+}
+
+/** The answered `effective` of a stored order; `lineItemIds[i]` is our id of line i. */
+export function storedEffectiveView(
+  order: NormalizedOrder,
+  stored: StoredEffective | null,
+  lineItemIds: readonly (number | null)[],
+): EffectiveView {
+  return effectiveView(order, asEvaluation(order, stored), lineItemIds);
+}
+
+/** The line positions a stored evaluation excludes. */
+export function excludedPositions(stored: StoredEffective | null): readonly number[] {
+  return stored?.fields.excluded ?? [];
 }

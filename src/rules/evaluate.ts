@@ -94,8 +94,11 @@ export function sentFields(order: NormalizedOrder): EffectiveFields {
   };
 }
 
-/** The order with its effective fields in place of the sent ones (what the export renders). */
-export function withEffective(order: NormalizedOrder, f: EffectiveFields): NormalizedOrder {
+/**
+ * The order with its effective fields in place of the sent ones (what the export renders); the
+ * lines are left as they are (the export leaves excluded ones out itself).
+ */
+export function withEffective<T extends Omit<NormalizedOrder, 'items'>>(order: T, f: EffectiveFields): T {
   return {
     ...order,
     shipping_method: f.shipping_method,

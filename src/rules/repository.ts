@@ -8,6 +8,7 @@ import type { DB, RulesTable } from '../db/schema.js';
 import { AppError, invalid, notFound } from '../http/errors.js';
 import type { RuleSet } from './evaluate.js';
 import type { Action, Condition, Rule, RuleInput, RuleOwner, RulePatch } from './model.js';
+import { enqueueReevaluation, type Reevaluation } from './reevaluate.js';
 
 export const MAX_RULES_PER_OWNER = 200;
 
@@ -19,6 +20,18 @@ export interface OwnerRef {
 export interface RuleView extends Rule {
   created_at: Date;
   updated_at: Date;
+}
+
+/** A change of a rule list: its result, and the re-evaluation of open orders it set off. */
+export interface Changed<T> {
+  value: T;
+  reevaluation: Reevaluation;
+}
+
+/** What evaluating an order needs besides the order: the rules and the merchant's setting. */
+export interface RuleContext {
+  rules: RuleSet;
+  normaliseAddresses: boolean;
 }
 
 /** Advisory lock namespaces (two-int form): one per kind of owner. */
@@ -68,8 +81,12 @@ export class RulesRepository {
     return toView(row);
   }
 
-  /** One owner's change, under its lock. */
-  private change<T>(o: OwnerRef, fn: (trx: Kysely<DB>, ids: number[]) => Promise<T>): Promise<T> {
+  /**
+   * One owner's change, under its lock, with the re-evaluation of the open orders it affects
+   * enqueued in the same transaction (enqueueReevaluation also locks the merchants' rows, so order
+   * writes in flight finish first and later ones read the new rules).
+   */
+  private change<T>(o: OwnerRef, fn: (trx: Kysely<DB>, ids: number[]) => Promise<T>): Promise<Changed<T>> {
     return this.db.transaction().execute(async (trx) => {
       await sql`select pg_advisory_xact_lock(${LOCK_SPACE[o.kind]}::int, ${o.id}::int)`.execute(trx);
       const rows = await trx
@@ -79,10 +96,11 @@ export class RulesRepository {
         .orderBy('position')
         .orderBy('id')
         .execute();
-      return fn(
+      const value = await fn(
         trx,
         rows.map((r) => Number(r.id)),
       );
+      return { value, reevaluation: await enqueueReevaluation(trx, o) };
     });
   }
 
@@ -123,7 +141,7 @@ export class RulesRepository {
     }
   }
 
-  async create(o: OwnerRef, input: RuleInput): Promise<RuleView> {
+  async create(o: OwnerRef, input: RuleInput): Promise<Changed<RuleView>> {
     return this.change(o, async (trx, ids) => {
       if (ids.length >= MAX_RULES_PER_OWNER) {
         throw new AppError('conflict', `at most ${MAX_RULES_PER_OWNER} rules per ${o.kind}`);
@@ -148,7 +166,7 @@ export class RulesRepository {
     });
   }
 
-  async update(o: OwnerRef, id: number, patch: RulePatch): Promise<RuleView> {
+  async update(o: OwnerRef, id: number, patch: RulePatch): Promise<Changed<RuleView>> {
     return this.change(o, async (trx, ids) => {
       if (!ids.includes(id)) throw notFound(`rule ${id}`);
       if (patch.then) await this.checkStores(trx, o, patch.then);
@@ -169,8 +187,8 @@ export class RulesRepository {
     });
   }
 
-  async remove(o: OwnerRef, id: number): Promise<void> {
-    await this.change(o, async (trx, ids) => {
+  async remove(o: OwnerRef, id: number): Promise<Changed<void>> {
+    return this.change(o, async (trx, ids) => {
       if (!ids.includes(id)) throw notFound(`rule ${id}`);
       await trx.deleteFrom('rules').where('id', '=', id).execute();
       await this.renumber(
@@ -182,8 +200,8 @@ export class RulesRepository {
   }
 
   /** The new order of the owner's rules: `ids` must name each of them exactly once. */
-  async reorder(o: OwnerRef, order: readonly number[]): Promise<RuleView[]> {
-    await this.change(o, async (trx, ids) => {
+  async reorder(o: OwnerRef, order: readonly number[]): Promise<Changed<RuleView[]>> {
+    const changed = await this.change(o, async (trx, ids) => {
       const given = new Set(order);
       const details = [
         ...order.flatMap((id, i) =>
@@ -200,36 +218,36 @@ export class RulesRepository {
       if (details.length > 0) throw invalid('ids must list every rule of the list exactly once', details);
       await this.renumber(trx, o, order);
     });
-    return this.list(o);
+    return { value: await this.list(o), reevaluation: changed.reevaluation };
   }
+}
 
-  /** The merchant's rules and its warehouse's (enabled or not: evaluation skips disabled ones). */
-  async ruleSetFor(db: Kysely<DB>, merchantId: number, warehouseId: number | null): Promise<RuleSet> {
-    const rows = await db
-      .selectFrom('rules')
-      .selectAll()
-      .where((eb) =>
-        eb.or([
-          eb('merchant_id', '=', merchantId),
-          ...(warehouseId === null ? [] : [eb('warehouse_id', '=', warehouseId)]),
-        ]),
-      )
-      .orderBy('position')
-      .orderBy('id')
-      .execute();
-    const rules = rows.map(toView);
-    return {
-      merchant: rules.filter((r) => r.owner === 'merchant'),
-      warehouse: rules.filter((r) => r.owner === 'warehouse'),
-    };
-  }
-
-  async normaliseAddresses(db: Kysely<DB>, merchantId: number): Promise<boolean> {
-    const m = await db
-      .selectFrom('merchants')
-      .select('normalise_addresses')
-      .where('id', '=', merchantId)
-      .executeTakeFirstOrThrow();
-    return m.normalise_addresses;
-  }
+/**
+ * The rules that run for a merchant (its own and its warehouse's, enabled or not: evaluation skips
+ * disabled ones) and its address setting, in one statement. Order writers call it AFTER their
+ * first statement took the merchant's routing lock, so a rule change in flight (which holds the
+ * merchant's row, see enqueueReevaluation) has committed and is seen.
+ */
+export async function loadRuleContext(db: Kysely<DB>, merchantId: number): Promise<RuleContext> {
+  const r = await sql<{ normalise_addresses: boolean; rules: Row[] | null }>`
+    select m.normalise_addresses, (
+      select json_agg(x order by x.position, x.id) from (
+        select r.* from rules r where r.merchant_id = m.id
+        union all
+        select r.* from rules r where r.warehouse_id = m.warehouse_id
+      ) x
+    ) as rules
+    from merchants m where m.id = ${merchantId}
+  `.execute(db);
+  const row = r.rows[0];
+  if (!row) throw notFound(`merchant ${merchantId}`);
+  // json_agg answers ids as numbers and timestamps as text: only the rule's own fields are read.
+  const rules = (row.rules ?? []).map(toView);
+  return {
+    rules: {
+      merchant: rules.filter((x) => x.owner === 'merchant'),
+      warehouse: rules.filter((x) => x.owner === 'warehouse'),
+    },
+    normaliseAddresses: row.normalise_addresses,
+  };
 }

@@ -9,14 +9,12 @@ import { type Caller, mayActOnWarehouse } from '../accounts/caller.js';
 import type { AppContext } from '../context.js';
 import { codeSchema, idParam, idValue } from '../http/common.js';
 import { errorBodySchema, invalid, notFound } from '../http/errors.js';
-import { bodyByHandler } from '../orders/routes.js';
-import { parseOrder } from '../orders/schema.js';
 import { issueDetails } from '../http/errors.js';
-import { loadOrders, viewToNormalized } from '../orders/view.js';
-import type { RoutingConnection } from '../stores/routing.js';
-import { evaluate } from './evaluate.js';
-import { effectiveSchema, effectiveView, routeEvaluated, ruleHoldSchema } from './effective.js';
+import { bodyByHandler } from '../orders/routes.js';
+import { previewOrder } from '../orders/service.js';
+import { effectiveSchema, ruleHoldSchema } from './effective.js';
 import { parseRule, parseRulePatch, type RuleParse, ruleCreateSchema, rulePatchSchema } from './model.js';
+import { JOB_STATES, reevaluationSchema, reevaluationStatus } from './reevaluate.js';
 import { type OwnerRef, RulesRepository } from './repository.js';
 
 const errors = { 400: errorBodySchema, 401: errorBodySchema, 404: errorBodySchema, 409: errorBodySchema };
@@ -56,6 +54,35 @@ const RULE_EXAMPLE = {
   ],
   stop: false,
 };
+
+const reevaluationStatusSchema = z
+  .object({
+    id: z.number().int(),
+    state: z
+      .enum(JOB_STATES)
+      .meta({ description: 'pending, running, succeeded or failed (after its retries)' }),
+    seen: z.number().int().meta({ description: 'open, unserved orders re-evaluated so far' }),
+    changed: z.number().int().meta({ description: 'of those, orders whose effective form changed' }),
+    merchants: z.number().int().meta({ description: 'merchants whose orders the job covers' }),
+    created_at: z.date(),
+    finished_at: z.date().nullable(),
+    error: z.string().nullable().meta({ description: 'the last failure, while retrying or once failed' }),
+  })
+  .meta({
+    id: 'ReevaluationStatus',
+    examples: [
+      {
+        id: 42,
+        state: 'succeeded',
+        seen: 1200,
+        changed: 310,
+        merchants: 1,
+        created_at: '2026-12-03T10:00:00.000Z',
+        finished_at: '2026-12-03T10:00:01.200Z',
+        error: null,
+      },
+    ],
+  });
 
 const createBody = ruleCreateSchema.meta({ id: 'RuleCreate', examples: [RULE_EXAMPLE] });
 const patchBody = rulePatchSchema.meta({ id: 'RulePatch', examples: [{ enabled: false }] });
@@ -128,14 +155,15 @@ export function rulesRoutes(ctx: AppContext): FastifyPluginAsyncZod {
               "a merchant's rules and must name a live store connection of that merchant.",
             params: ownerParams,
             body: createBody,
-            response: { 201: z.object({ rule: ruleSchema }), ...errors },
+            response: { 201: z.object({ rule: ruleSchema, reevaluation: reevaluationSchema }), ...errors },
           },
           validatorCompiler: bodyByHandler,
         },
         async (req, reply) => {
           const owner = await resolve(callerOf(req), req.params.owner);
           const input = valid(parseRule(req.body as unknown, kind));
-          return reply.code(201).send({ rule: await rules.create(owner, input) });
+          const { value, reevaluation } = await rules.create(owner, input);
+          return reply.code(201).send({ rule: value, reevaluation });
         },
       );
 
@@ -149,12 +177,19 @@ export function rulesRoutes(ctx: AppContext): FastifyPluginAsyncZod {
             body: z
               .strictObject({ ids: z.array(idValue).max(1000) })
               .meta({ examples: [{ ids: [3, 1, 2] }] }),
-            response: { 200: z.object({ rules: z.array(ruleSchema) }), ...errors },
+            response: {
+              200: z.object({ rules: z.array(ruleSchema), reevaluation: reevaluationSchema }),
+              ...errors,
+            },
           },
         },
-        async (req) => ({
-          rules: await rules.reorder(await resolve(callerOf(req), req.params.owner), req.body.ids),
-        }),
+        async (req) => {
+          const { value, reevaluation } = await rules.reorder(
+            await resolve(callerOf(req), req.params.owner),
+            req.body.ids,
+          );
+          return { rules: value, reevaluation };
+        },
       );
 
       app.get(
@@ -180,15 +215,45 @@ export function rulesRoutes(ctx: AppContext): FastifyPluginAsyncZod {
             summary: `Change one of ${who} rules (any field; position moves it; enabled switches it)`,
             params: ruleParams,
             body: patchBody,
-            response: { 200: z.object({ rule: ruleSchema }), ...errors },
+            response: { 200: z.object({ rule: ruleSchema, reevaluation: reevaluationSchema }), ...errors },
           },
           validatorCompiler: bodyByHandler,
         },
         async (req) => {
           const owner = await resolve(callerOf(req), req.params.owner);
           const patch = valid(parseRulePatch(req.body as unknown, kind));
-          return { rule: await rules.update(owner, req.params.rule, patch) };
+          const { value, reevaluation } = await rules.update(owner, req.params.rule, patch);
+          return { rule: value, reevaluation };
         },
+      );
+
+      app.get(
+        `${base}/jobs/:job`,
+        {
+          schema: {
+            tags: tag,
+            summary: `Follow a re-evaluation of open orders after a change of ${who} rules`,
+            params:
+              kind === 'merchant'
+                ? z
+                    .object({ merchant: code, job: idParam })
+                    .transform((p) => ({ owner: p.merchant, job: p.job }))
+                : z
+                    .object({ warehouse: code, job: idParam })
+                    .transform((p) => ({ owner: p.warehouse, job: p.job })),
+            response: {
+              200: z.object({ reevaluation: reevaluationStatusSchema }).describe('where the job is'),
+              ...errors,
+            },
+          },
+        },
+        async (req) => ({
+          reevaluation: await reevaluationStatus(
+            ctx.db,
+            await resolve(callerOf(req), req.params.owner),
+            req.params.job,
+          ),
+        }),
       );
 
       app.delete(
@@ -197,6 +262,8 @@ export function rulesRoutes(ctx: AppContext): FastifyPluginAsyncZod {
           schema: {
             tags: tag,
             summary: `Delete one of ${who} rules; the others close up`,
+            description:
+              'Open orders are re-evaluated without the rule in the background, as after any other change.',
             params: ruleParams,
             response: { 204: z.null().meta({ description: 'deleted' }), ...errors },
           },
@@ -249,53 +316,22 @@ export function rulesRoutes(ctx: AppContext): FastifyPluginAsyncZod {
       async (req) => {
         const { merchant } = await merchantOwner(callerOf(req), req.params.owner);
         const body = req.body;
-        let order: ReturnType<typeof viewToNormalized>;
-        let lineIds: (number | null)[];
-        let base: Record<string, unknown>;
-        let status: string;
-        let applies = true;
-        const stored = Object.keys(body).length === 1 && 'order_id' in body;
-        if (stored) {
+        let input: { order: unknown } | { orderId: number };
+        if (Object.keys(body).length === 1 && 'order_id' in body) {
           const id = idValue.safeParse(body.order_id);
           if (!id.success) throw invalid('invalid order_id', issueDetails(id.error.issues, ['order_id']));
-          const [view] = await loadOrders(ctx.db, merchant.id, [id.data]);
-          if (!view) throw notFound(`order ${id.data}`);
-          order = viewToNormalized(view);
-          lineIds = view.items.map((it) => it.line_item_id);
-          base = view;
-          status = view.status;
-          applies =
-            view.routing.served_store_id === null &&
-            !['shipped', 'confirmed', 'canceled'].includes(view.status);
+          input = { orderId: id.data };
         } else {
-          const parsed = parseOrder(body, 'create');
-          if (!parsed.ok) throw invalid('invalid order', parsed.details);
-          order = parsed.value.order;
-          lineIds = order.items.map(() => null);
-          base = { ...order };
-          status = parsed.value.status ?? 'new';
+          input = { order: body };
         }
-        const ruleSet = await rules.ruleSetFor(ctx.db, merchant.id, merchant.warehouse_id);
-        const e = evaluate(order, ruleSet, {
-          normaliseAddresses: await rules.normaliseAddresses(ctx.db, merchant.id),
-        });
-        const conns: RoutingConnection[] = (
-          await ctx.db
-            .selectFrom('stores')
-            .select(['id', 'name', 'order_sources', 'include_tags', 'exclude_tags', 'priority', 'created_at'])
-            .where('merchant_id', '=', merchant.id)
-            .where('retired_at', 'is', null)
-            .execute()
-        ).map((s) => ({ ...s, id: Number(s.id) }));
-        // set_status applies only when an order is created.
-        if (!stored && e.set_status && status !== 'on_hold') status = e.set_status.status;
+        const p = await previewOrder(ctx.db, { id: merchant.id, code: merchant.code }, input);
         return {
-          ...base,
-          effective: effectiveView(order, e, lineIds),
-          routing: routeEvaluated(order, e, conns),
-          status,
-          holds: e.holds,
-          applies,
+          ...p.base,
+          effective: p.effective,
+          routing: p.routing,
+          status: p.status,
+          holds: p.holds,
+          applies: p.applies,
         };
       },
     );

@@ -59,6 +59,7 @@ export interface ShipmentLine {
   quantity: number;
   shipped_quantity: number;
   adjustment: boolean;
+  excluded: boolean;
 }
 
 /**
@@ -88,7 +89,7 @@ export async function applyShipment(trx: Kysely<DB>, input: ApplyInput): Promise
   if (!order) throw new Error(`order ${input.orderId} of merchant ${merchantId} not found`);
   const lines = await trx
     .selectFrom('order_lines')
-    .select(['id', 'position', 'sku', 'quantity', 'shipped_quantity', 'adjustment'])
+    .select(['id', 'position', 'sku', 'quantity', 'shipped_quantity', 'adjustment', 'excluded'])
     .where('merchant_id', '=', merchantId)
     .where('order_id', '=', order.id)
     .orderBy('position')
@@ -173,6 +174,7 @@ function shipmentWrite(
       quantity: l.quantity,
       shipped: l.shipped_quantity + (appliedBy.get(l.id) ?? 0),
       adjustment: l.adjustment,
+      excluded: l.excluded,
     })),
   );
   const change = statusAfterShipment(order.status, order.held_from as HeldFrom | null, covered);

@@ -9,6 +9,7 @@
  * excess and the items that match no line are reported for alerts.
  */
 import { createHash } from 'node:crypto';
+import { isShippable } from './status.js';
 
 /** One item a shipment claims (a notice's `Items/Item`). */
 export interface ShipmentItem {
@@ -58,6 +59,8 @@ export interface LineState {
   quantity: number;
   shipped: number;
   adjustment: boolean;
+  /** Excluded by a rule: never allocated; a notice naming it gets an unknown_item alert. */
+  excluded?: boolean;
 }
 
 export interface Allocation {
@@ -101,7 +104,7 @@ export function allocateLines(
   lines: readonly LineState[],
   items: readonly ShipmentItem[] | null,
 ): AllocationResult {
-  const shippable = [...lines].filter((l) => !l.adjustment).sort((a, b) => a.position - b.position);
+  const shippable = [...lines].filter(isShippable).sort((a, b) => a.position - b.position);
   if (items === null || items.length === 0) {
     // The notice claims the whole order: every line is requested in full (so that, should an earlier
     // shipment be voided, a replay gives this one the whole order) and what remains is applied. Only
@@ -140,7 +143,7 @@ export function allocateLines(
     }
     const id = asId(nonBlank(item.lineItemId));
     const line = id === null ? undefined : byId.get(id);
-    if (line && !line.adjustment) {
+    if (line && isShippable(line)) {
       add(requested, line.id, item.quantity);
       add(applied, line.id, Math.min(item.quantity, Math.max(0, room(line))));
     } else {
@@ -151,10 +154,13 @@ export function allocateLines(
     const sku = nonBlank(item.sku);
     const candidates = sku === null ? [] : shippable.filter((l) => l.sku === sku);
     if (candidates.length === 0) {
+      const named =
+        byId.get(asId(nonBlank(item.lineItemId)) ?? 0) ?? lines.find((l) => sku !== null && l.sku === sku);
       unknown.push({
         ...pickItem(item),
-        reason:
-          sku === null
+        reason: named?.excluded
+          ? `line ${named.id}${named.sku === null ? '' : ` (SKU ${named.sku})`} is excluded by a rule: it was not exported`
+          : sku === null
             ? 'neither its LineItemID nor a SKU names a shippable line of the order'
             : `no shippable line of the order has LineItemID ${nonBlank(item.lineItemId) ?? '(none)'} or SKU ${sku}`,
       });

@@ -313,7 +313,7 @@ export async function voidShipment(
 
     const lines = await trx
       .selectFrom('order_lines')
-      .select(['id', 'quantity', 'adjustment', 'shipped_quantity'])
+      .select(['id', 'quantity', 'adjustment', 'excluded', 'shipped_quantity'])
       .where('merchant_id', '=', merchantId)
       .where('order_id', '=', order.id)
       .execute();
@@ -378,6 +378,7 @@ export async function voidShipment(
         quantity: l.quantity,
         shipped: replay.shipped.get(l.id) ?? 0,
         adjustment: l.adjustment,
+        excluded: l.excluded,
       })),
     );
     const allConfirmed = remaining.length > 0 && remaining.every((r) => r.confirmed_at !== null);

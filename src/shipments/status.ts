@@ -17,11 +17,17 @@ export interface CoverageLine {
   quantity: number;
   shipped: number;
   adjustment: boolean;
+  /** Excluded by a rule (order_lines.excluded). */
+  excluded?: boolean;
 }
 
-/** Do the shipped quantities cover every shippable line (adjustments are not shippable)? */
+/** A line ShipStation ships: not an adjustment, not excluded by a rule. */
+export const isShippable = (l: { adjustment: boolean; excluded?: boolean | undefined }): boolean =>
+  !l.adjustment && l.excluded !== true;
+
+/** Do the shipped quantities cover every shippable line (not adjustments, not excluded)? */
 export function isCovered(lines: readonly CoverageLine[]): boolean {
-  return lines.every((l) => l.adjustment || l.shipped >= l.quantity);
+  return lines.every((l) => !isShippable(l) || l.shipped >= l.quantity);
 }
 
 export interface StatusChange extends StatusWithHold {
@@ -100,6 +106,7 @@ export interface ReplayLine {
   id: number;
   quantity: number;
   adjustment: boolean;
+  excluded?: boolean;
 }
 
 export interface ReplayShipment {
@@ -116,7 +123,7 @@ export function replayShipments(
   lines: readonly ReplayLine[],
   shipments: readonly ReplayShipment[],
 ): { applied: Map<number, Map<number, number>>; shipped: Map<number, number> } {
-  const cap = new Map(lines.map((l) => [l.id, l.adjustment ? 0 : l.quantity]));
+  const cap = new Map(lines.map((l) => [l.id, isShippable(l) ? l.quantity : 0]));
   const shipped = new Map<number, number>(lines.map((l) => [l.id, 0]));
   const applied = new Map<number, Map<number, number>>();
   for (const s of [...shipments].sort((a, b) => a.id - b.id)) {

@@ -7,6 +7,8 @@ import { AppError } from '../http/errors.js';
 import { insertOrderEvents, storeActor } from '../domain/order-events.js';
 import { changedBySql, statusAfterSql } from '../domain/lifecycle-sql.js';
 import type { NormalizedItem, NormalizedOrder } from '../orders/types.js';
+import type { StoredEffective } from '../rules/effective.js';
+import { withEffective } from '../rules/evaluate.js';
 import { exportWindow } from './dates.js';
 import { type ExportOrder, type LineWithId, renderOrdersPage, toExportOrder } from './order-xml.js';
 
@@ -153,6 +155,7 @@ interface ServedRow {
   status: OrderStatus;
   last_modified: string;
   content: Omit<NormalizedOrder, 'items'>;
+  effective: StoredEffective | null;
   /** [order_lines.id, order_lines.content] by position. */
   lines: [number, NormalizedItem][] | null;
   /** False when the row changed between the statement's snapshot and its lock (see servePageRows). */
@@ -214,7 +217,7 @@ export async function servePageRows(
       from page_positions p
       cross join lateral (
         select o.merchant_id, o.id, o.order_source, o.order_number, o.status, o.served_store_id, o.store_id,
-          o.last_modified, o.content, o.xmin as x
+          o.last_modified, o.content, o.effective, o.xmin as x
         from orders o where o.merchant_id = ${m} and o.id = p.order_id
         offset 0 for update
       ) o
@@ -249,7 +252,7 @@ export async function servePageRows(
       select json_agg(json_build_object(
         'id', l.id, 'order_source', l.order_source, 'order_number', l.order_number,
         'status', ${statusAfterSql('serve', sql`l.status`)},
-        'last_modified', l.last_modified, 'content', l.content,
+        'last_modified', l.last_modified, 'content', l.content, 'effective', l.effective,
         'fresh', exists (select 1 from orders s where s.merchant_id = ${m} and s.id = l.id and s.xmin = l.x),
         'lines', (select json_agg(json_build_array(ln.id, ln.content) order by ln.position)
           from order_lines ln where ln.merchant_id = ${m} and ln.order_id = l.id)
@@ -267,6 +270,7 @@ export async function servePageRows(
     status: o.status,
     last_modified: new Date(o.last_modified),
     content: o.content,
+    effective: o.effective,
     lines: withLineIds(o.lines),
   }));
   const stale = served.filter((o) => !o.fresh).map((o) => Number(o.id));
@@ -283,7 +287,7 @@ export async function servePageRows(
 }
 
 /** The columns of a PageOrderRow, from orders `o` (lines with our line ids, by position). */
-const PAGE_ROW = sql`o.id, o.order_source, o.order_number, o.status, o.last_modified, o.content,
+const PAGE_ROW = sql`o.id, o.order_source, o.order_number, o.status, o.last_modified, o.content, o.effective,
   coalesce((
     select jsonb_agg(l.content || jsonb_build_object('line_item_id', l.id) order by l.position)
     from order_lines l where l.merchant_id = o.merchant_id and l.order_id = o.id
@@ -306,6 +310,8 @@ export interface PageOrderRow {
   last_modified: Date;
   /** The stored normalised order (orders.content), less its lines. */
   content: Omit<NormalizedOrder, 'items'>;
+  /** What rules made of it (orders.effective): null when they changed nothing. */
+  effective: StoredEffective | null;
   /** Each line's stored normalised item plus our line id (order_lines.id), by position. */
   lines: LineWithId[];
 }
@@ -337,6 +343,20 @@ export async function readPage(
   return rows;
 }
 
+/**
+ * What ShipStation is sent of an order: the effective order (what normalisation and rules made of
+ * it), without the lines rules excluded. An order no rule touched is sent as it was sent to us.
+ */
+export function exportedOrder(r: PageOrderRow): Omit<NormalizedOrder, 'items'> & { items: LineWithId[] } {
+  const sent = { ...r.content, order_source: r.order_source, order_number: r.order_number };
+  if (r.effective === null) return { ...sent, items: r.lines };
+  const excluded = new Set(r.effective.fields.excluded);
+  return {
+    ...withEffective(sent, r.effective.fields),
+    items: r.lines.filter((_, position) => !excluded.has(position)),
+  };
+}
+
 export function renderPage(store: Store, rows: PageOrderRow[], pages: number): string {
   const prefix = store.order_number_prefix;
   const orders: ExportOrder[] = rows.map((r) =>
@@ -344,7 +364,7 @@ export function renderPage(store: Store, rows: PageOrderRow[], pages: number): s
       id: r.id,
       status: r.status,
       lastModified: r.last_modified,
-      order: { ...r.content, order_source: r.order_source, order_number: r.order_number, items: r.lines },
+      order: exportedOrder(r),
       orderNumberPrefix: prefix,
     }),
   );

@@ -183,7 +183,8 @@ export async function handleShipNotify(
       select json_agg(json_build_object('id', c.id, 'order_number', c.order_number, 'status', c.status,
         'held_from', c.held_from, 'version', c.version, 'lines', coalesce((
           select json_agg(json_build_object('id', l.id, 'position', l.position, 'sku', l.sku,
-            'quantity', l.quantity, 'shipped_quantity', l.shipped_quantity, 'adjustment', l.adjustment)
+            'quantity', l.quantity, 'shipped_quantity', l.shipped_quantity, 'adjustment', l.adjustment,
+            'excluded', l.excluded)
             order by l.position)
           from order_lines l where l.merchant_id = ${store.merchant_id} and l.order_id = c.id
         ), '[]')))

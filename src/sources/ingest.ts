@@ -1,8 +1,7 @@
 /**
  * The one door of source connections into the orders: every create, change and lifecycle step a
- * pull makes goes through here, and only here, so the order pipeline's single entry can replace
- * these calls in one place. Each call runs the same validation, routing and events as the REST API,
- * with the source as the actor.
+ * pull makes goes through here, into the orders service (validate → normalise → rules → route →
+ * store), the same path as the REST API, with the source as the actor.
  */
 import type { Kysely } from 'kysely';
 import type { DB, OrderStatus } from '../db/schema.js';
@@ -10,12 +9,12 @@ import { AppError } from '../http/errors.js';
 import type { MerchantEvent } from '../domain/lifecycle.js';
 import type { Actor } from '../domain/order-events.js';
 import {
+  createOrders as createThroughPipeline,
   type IngestResult,
-  ingestOrders,
   type MerchantRef,
   replaceOrder,
   transitionOrder,
-} from '../orders/repository.js';
+} from '../orders/service.js';
 
 export type { IngestResult, MerchantRef };
 
@@ -30,7 +29,7 @@ export function createOrders(
   sourceId: number,
   inputs: readonly unknown[],
 ): Promise<IngestResult[]> {
-  return ingestOrders(db, merchant, sourceActor(sourceId), inputs, true);
+  return createThroughPipeline(db, merchant, sourceActor(sourceId), inputs, true);
 }
 
 export type ChangeOutcome = { ok: true } | { ok: false; message: string };

@@ -6,9 +6,9 @@ import { CLOSED_STATUSES_SQL } from '../domain/lifecycle-sql.js';
 import { NO_CONNECTIONS, STORE_FILTERS, type StoreFilterField } from './routing.js';
 
 /**
- * Persistence of routing, set-wise in SQL. The SQL below is the database twin of routeOrder()
- * in routing.ts: the same filter, the same order of connections, the same reason text. The property
- * test checks that they agree.
+ * Persistence of routing, set-wise in SQL. The SQL below is the database twin of routeWith() in
+ * src/rules/effective.ts (the rules' decision, then routeOrder() of routing.ts): the same filter,
+ * the same order of connections, the same reason text. The property test checks that they agree.
  *
  * Only unpinned orders (served_store_id null) whose status is not canceled, shipped or confirmed are
  * (re)routed. The orders that change are locked `FOR UPDATE` in id order — the lock the export takes,
@@ -94,6 +94,16 @@ export async function lockMerchantStores(trx: Kysely<DB>, merchantId: number): P
 }
 
 /**
+ * What the rules decided about routing order `o` (RuleRoute of src/rules/effective.ts, stored with
+ * the effective order): held or skipped (unrouted with its reason), a rule's store (taken when
+ * live, else unrouted with its reason), or null: the store filters decide. `o.tags` holds the
+ * effective tags (what the rules left), which the filters match.
+ */
+// (A stored effective whose rules left routing to the filters holds `"route": null`, which
+// `->` answers as the jsonb value null, not SQL NULL: nullif makes both one "no decision".)
+const RULE_ROUTE = sql`nullif(o.effective -> 'route', 'null'::jsonb)`;
+
+/**
  * The SQL twin of each filter of routing.ts STORE_FILTERS, for a connection `s` and an order `o`:
  * when it refuses the order, and its reason text (the same text as the pure refusal()).
  */
@@ -144,8 +154,8 @@ async function assign(
     ids === null
       ? sql`orders o where o.merchant_id = ${merchantId} and`
       : sql`${ordersById(merchantId, ids)} where`;
-  // Decisions are computed once per distinct (order_source, tags) pair — a merchant has few — and joined
-  // back to the orders. Only the rows that change are locked, in id order (the order the export locks a
+  // Decisions are computed once per distinct (order_source, tags, rules' decision) — a merchant has
+  // few — and joined back to the orders. Only the rows that change are locked, in id order (the order the export locks a
   // page in, so the two never deadlock), and the UPDATE re-checks that each is still unpinned, open and
   // as it was read: a row changed meanwhile by someone else (pinned by an export, canceled…) is left as
   // that change made it.
@@ -156,33 +166,45 @@ async function assign(
       where s.merchant_id = ${merchantId} and s.retired_at is null
     ),
     routable as materialized (
-      select o.id, o.order_source, o.tags, o.store_id, o.routing_reason
+      select o.id, o.order_source, o.tags, ${RULE_ROUTE} as rule_route, o.store_id, o.routing_reason
       from ${source} o.served_store_id is null
         and o.status not in (${CLOSED_STATUSES_SQL})
     ),
     order_kinds as (
-      select distinct r.order_source, r.tags from routable r
+      select distinct r.order_source, r.tags, r.rule_route from routable r
     ),
     decisions as materialized (
-      select o.order_source, o.tags, pick.id as new_store_id,
-        case when pick.id is not null then null
-          else coalesce(
-            (select string_agg('store ' || s.id || ' ''' || s.name || ''': ' || ${REFUSAL}, '; '
-                      order by s.priority, s.created_at, s.id)
-             from live_stores s),
-            ${NO_CONNECTIONS})
+      select o.order_source, o.tags, o.rule_route,
+        case when o.rule_route is null then pick.id
+          when o.rule_route ->> 'kind' = 'store' then rule_store.id
+        end as new_store_id,
+        case when o.rule_route is null then
+            case when pick.id is not null then null
+              else coalesce(
+                (select string_agg('store ' || s.id || ' ''' || s.name || ''': ' || ${REFUSAL}, '; '
+                          order by s.priority, s.created_at, s.id)
+                 from live_stores s),
+                ${NO_CONNECTIONS})
+            end
+          when o.rule_route ->> 'kind' = 'store' and rule_store.id is not null then null
+          else o.rule_route ->> 'reason'
         end as new_reason
       from order_kinds o
       left join lateral (
-        select s.id from live_stores s where ${ACCEPTS} order by s.priority, s.created_at, s.id limit 1
+        select s.id from live_stores s where o.rule_route is null and ${ACCEPTS}
+        order by s.priority, s.created_at, s.id limit 1
       ) pick on true
+      left join lateral (
+        select s.id from live_stores s where s.id = (o.rule_route ->> 'store_id')::bigint
+      ) rule_store on true
     ),
     to_change as materialized (
-      select r.id, r.order_source, r.tags, r.store_id as old_store_id, d.new_store_id, d.new_reason,
+      select r.id, r.order_source, r.tags, r.rule_route, r.store_id as old_store_id, d.new_store_id, d.new_reason,
         (r.store_id is distinct from d.new_store_id
           or (r.store_id is null and r.routing_reason is null)) as moved
       from routable r
       join decisions d on d.order_source = r.order_source and d.tags = r.tags
+        and d.rule_route is not distinct from r.rule_route
       where r.store_id is distinct from d.new_store_id or r.routing_reason is distinct from d.new_reason
     ),
     locked as materialized (
@@ -205,6 +227,7 @@ async function assign(
         -- order_source never changes after creation (PUT refuses it), so it is not re-checked: a
         -- condition on it would also tempt the planner into the (merchant, source, number) index.
         and o.tags = d.tags
+        and ${RULE_ROUTE} is not distinct from d.rule_route
         and o.store_id is not distinct from d.old_store_id
       returning o.id, d.old_store_id, d.new_store_id, d.new_reason, d.moved
     ),

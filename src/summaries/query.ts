@@ -117,7 +117,7 @@ export function summaryStatement(q: SummaryQuery): RawBuilder<SummaryRow> {
           and coalesce(s.ship_date, (s.created_at at time zone ${tz})::date) between ${q.from}::date and ${q.to}::date`;
 
   // Three streams, each aggregated to (day, group, currency) on its own — orders (counts and money),
-  // their non-adjustment lines (units), shipments — then added up. Aggregating each stream where its
+  // their shippable lines (units: not adjustments, not excluded by a rule), shipments — then added up. Aggregating each stream where its
   // columns have statistics lets PostgreSQL hash a handful of groups instead of sorting every row;
   // `o` is inlined into each (not materialized), so it can be scanned in parallel.
   return sql<SummaryRow>`
@@ -131,7 +131,7 @@ export function summaryStatement(q: SummaryQuery): RawBuilder<SummaryRow> {
       union all
       select o.day, o.grp, o.currency, 0, sum(l.quantity), null, null, 0, null
       from o join order_lines l on l.merchant_id = o.merchant_id and l.order_id = o.id
-      where not l.adjustment
+      where not l.adjustment and not l.excluded
       group by 1, 2, 3
       union all
       select sh.day, sh.grp, sh.currency, 0, 0, null, null, count(*), sum(sh.shipping_cost)

@@ -30,7 +30,7 @@ async function snapshotOf(db: Kysely<DB>, orderId: number): Promise<OrderSnapsho
   `.execute(db);
   const lines = await db
     .selectFrom('order_lines')
-    .select(['id', 'position', 'sku', 'quantity', 'shipped_quantity', 'adjustment'])
+    .select(['id', 'position', 'sku', 'quantity', 'shipped_quantity', 'adjustment', 'excluded'])
     .where('order_id', '=', orderId)
     .orderBy('position')
     .execute();

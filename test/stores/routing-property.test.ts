@@ -4,15 +4,17 @@ import t from 'tap';
 import type { DB, OrderStatus } from '../../src/db/schema.js';
 import { SecretHasher } from '../../src/lib/secrets.js';
 import { routeOrders } from '../../src/stores/assign.js';
-import { type RoutingConnection, type RoutingDecision, routeOrder } from '../../src/stores/routing.js';
+import { type RuleRoute, routeWith } from '../../src/rules/effective.js';
+import type { RoutingConnection, RoutingDecision } from '../../src/stores/routing.js';
 import { type StoreView, StoresService } from '../../src/stores/service.js';
 import { createTestDb } from '../helpers/db.js';
 import { insertOrders } from './helpers.js';
 
 /**
  * For random connections, orders and changes, the database path (StoresService + assign.ts) must put every
- * order exactly where the pure routeOrder() says, with the same reason text; pinned orders and orders in
- * terminal statuses never move; last_modified moves exactly when the assignment changes.
+ * order exactly where the pure routeWith() says (what the rules decided — held, skipped, a rule's
+ * store — then routeOrder() on the store filters), with the same reason text; pinned orders and
+ * orders in terminal statuses never move; last_modified moves exactly when the assignment changes.
  */
 
 const SOURCES = ['shop', 'amazon', 'api'];
@@ -35,10 +37,24 @@ const filter = fc.record(
   },
   { requiredKeys: [] },
 );
+/** What rules decided for the order (stored in orders.effective -> 'route'); mostly nothing. */
+const ruleDecision = fc.oneof(
+  { weight: 3, arbitrary: fc.constant(null) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constantFrom('held' as const, 'skipped' as const, 'store' as const),
+      /** For a rule's store: which store (by index; past the end, one that does not exist). */
+      store: fc.nat({ max: 8 }),
+      reason: fc.constantFrom("held by merchant rule 1 'Map': no method", "skipped: it's B2B"),
+    }),
+  },
+);
 const order = fc.record({
   order_source: fc.constantFrom(...SOURCES),
   tags: fc.uniqueArray(fc.constantFrom(...TAGS), { maxLength: 3 }),
   status: fc.constantFrom<OrderStatus>(...OPEN, ...OPEN, 'canceled'),
+  rule: ruleDecision,
 });
 const merchant = fc.constantFrom(0, 1);
 const pick = fc.nat({ max: 1000 });
@@ -99,6 +115,7 @@ interface ModelOrder {
   order_source: string;
   tags: string[];
   status: OrderStatus;
+  route: RuleRoute | null;
   pinned: boolean;
   /** Where the order must be: the pure decision, or (terminal at creation) never routed. */
   expected: RoutingDecision | { store_id: null; reason: null };
@@ -167,18 +184,37 @@ t.test('database routing == pure routing, for random stores, orders and changes'
           }
           case 'addOrders': {
             const m = merchantIds[c.merchant]!;
+            const routes = c.orders.map((o): RuleRoute | null => {
+              if (o.rule === null) return null;
+              if (o.rule.kind !== 'store') return { kind: o.rule.kind, reason: o.rule.reason };
+              const s = stores[o.rule.store];
+              return {
+                kind: 'store',
+                store_id: s?.id ?? 999_999,
+                reason: `routes to store ${s?.id}, retired`,
+              };
+            });
             const ids = await db.transaction().execute(async (trx) => {
               const ids = await insertOrders(trx, m, c.orders);
+              for (const [k, id] of ids.entries()) {
+                const route = routes[k];
+                if (route) {
+                  await sql`update orders set effective = ${JSON.stringify({ route })}::jsonb where id = ${id}`.execute(
+                    trx,
+                  );
+                }
+              }
               await routeOrders(trx, m, ids);
               return ids;
             });
             ids.forEach((id, k) => {
-              const o = c.orders[k]!;
+              const { rule: _rule, ...o } = c.orders[k]!;
               fresh.add(id);
               orders.push({
                 id,
                 merchant: m,
                 ...o,
+                route: routes[k] ?? null,
                 pinned: false,
                 expected: { store_id: null, reason: 'not evaluated' },
               });
@@ -224,7 +260,7 @@ t.test('database routing == pure routing, for random stores, orders and changes'
             continue;
           }
           const live = stores.filter((s) => s.merchant === o.merchant && !s.retired);
-          o.expected = routeOrder(o, live);
+          o.expected = routeWith(o.order_source, o.tags, o.route, live);
         }
 
         const rows = await db

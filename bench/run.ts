@@ -23,6 +23,7 @@ import {
   CpuMeter,
   type CpuTimes,
 } from './load.js';
+import { applyOutboxMode, outboxMode } from './outbox.js';
 import {
   fmt,
   judge,
@@ -65,6 +66,8 @@ const PORT = Number(process.env['BENCH_PORT'] ?? 3999);
 const SERVER_LOG = path.join(os.tmpdir(), 'shipbridge-bench-server.log');
 /** BENCH_COLD=1: the "cold statistics" pass — data sets seeded without ANALYZE (databases of their own). */
 const COLD = process.env['BENCH_COLD'] === '1';
+/** BENCH_OUTBOX (unset, `off`, `subscribed`): the webhook outbox variants, see bench/outbox.ts. */
+const OUTBOX = outboxMode();
 /** Where the report goes (BENCH_OUT, default bench/results.md). */
 const OUT = process.env['BENCH_OUT'] ?? path.join(HERE, 'results.md');
 
@@ -166,7 +169,7 @@ function summariseProfile(since: number): string | undefined {
   ].join('\n');
 }
 
-async function startServer(ds: Dataset): Promise<Server> {
+async function startServer(ds: Dataset, extraEnv: Record<string, string> = {}): Promise<Server> {
   const out = createWriteStream(SERVER_LOG, { flags: 'a' });
   const child: ChildProcess = spawn(process.execPath, serverArgs(), {
     cwd: ROOT,
@@ -180,6 +183,7 @@ async function startServer(ds: Dataset): Promise<Server> {
       PUBLIC_URL: `http://127.0.0.1:${PORT}`,
       AUTH_FAILURE_LIMIT: '100000',
       NODE_ENV: 'production',
+      ...extraEnv,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -1780,8 +1784,9 @@ async function guarded(b: Bench, name: string, present: boolean, fn: () => Promi
 async function benchSize(ds: Dataset): Promise<SizeResults> {
   const r = new SizeResults(ds.size);
   r.seed = await seedDetails(ds.url);
+  const outbox = await applyOutboxMode(ds.url, OUTBOX, BENCH_SECRET_KEY);
   const serverStarted = Date.now();
-  const server = await startServer(ds);
+  const server = await startServer(ds, outbox.env);
   const http = new HttpClient(server.url, 128);
   const pool = new pg.Pool({ connectionString: ds.url, max: 4 });
   const rss = new RssSampler(server.pid);
@@ -1841,6 +1846,9 @@ async function benchSize(ds: Dataset): Promise<SizeResults> {
     http.close();
     await pool.end();
     await server.stop();
+    const described = await outbox.describe();
+    if (described) r.notes.push(described);
+    await outbox.teardown();
   }
   const profile = process.env['BENCH_CPU_PROF'] ? summariseProfile(serverStarted) : undefined;
   if (profile)
@@ -2058,7 +2066,8 @@ function render(
     '',
     `Written by \`npm run bench\` on ${new Date().toISOString()} after ${fmt(minutes)} min ` +
       `(BENCH_SIZES=${SIZES.join(',')}, BENCH_SECONDS=${SECONDS}, BENCH_RUNS=${RUNS}` +
-      `${COLD ? ', BENCH_COLD=1: cold statistics, never analysed' : ''})` +
+      `${COLD ? ', BENCH_COLD=1: cold statistics, never analysed' : ''}` +
+      `${OUTBOX === 'default' ? '' : `, BENCH_OUTBOX=${OUTBOX}`})` +
       `${seeded.length ? `, of which ${seeded.join(', ')}` : ', on reused data sets'}` +
       `${done ? '' : ' — PARTIAL: later sizes still running'}. How it works: bench/README.md.`,
     '',

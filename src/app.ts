@@ -33,6 +33,7 @@ import { orderXmlRoutes } from './shipstation/order-preview.js';
 import { rulesRoutes } from './rules/routes.js';
 import { shipstationRoutes } from './shipstation/routes.js';
 import { storeTestRoutes } from './shipstation/test-connection.js';
+import { sourcesRoutes } from './sources/routes.js';
 import { storesRoutes } from './stores/routes.js';
 import { summariesRoutes } from './summaries/routes.js';
 import { webhooksRoutes } from './webhooks/routes.js';
@@ -174,6 +175,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       await v1.register(summariesRoutes(ctx));
       await v1.register(rulesRoutes(ctx));
       await v1.register(webhooksRoutes(ctx));
+      await v1.register(sourcesRoutes(ctx));
     },
     { prefix: '/v1' },
   );

@@ -1,12 +1,13 @@
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
-import type { Config } from './config.js';
+import { type Config, DEFAULT_SHIPSTATION_API_URL } from './config.js';
 import type { DB } from './db/schema.js';
 import { JobRunner, type RunnerOptions } from './jobs/runner.js';
 import type { SecretBox } from './lib/secrets.js';
 import type { Metrics } from './metrics/metrics.js';
 import { reevaluationJob } from './rules/reevaluate-job.js';
 import { noticeRecoveryJob } from './shipstation/recover-notices.js';
+import { sourceJobHandlers } from './sources/jobs.js';
 import { webhookJobHandlers } from './webhooks/delivery.js';
 import { WebhooksRepository } from './webhooks/repository.js';
 
@@ -16,7 +17,7 @@ import { WebhooksRepository } from './webhooks/repository.js';
  */
 export function createJobRunner(
   db: Kysely<DB>,
-  config: Pick<Config, 'webhookAllowPrivate'>,
+  config: Pick<Config, 'webhookAllowPrivate'> & Partial<Pick<Config, 'shipstationApiUrl'>>,
   box: SecretBox,
   logger: Logger | undefined,
   opts: RunnerOptions = {},
@@ -28,6 +29,13 @@ export function createJobRunner(
   for (const h of webhookJobHandlers({ db, webhooks, allowPrivate: config.webhookAllowPrivate, metrics }))
     runner.register(h);
   runner.register(noticeRecoveryJob(db, logger));
+  for (const h of sourceJobHandlers({
+    db,
+    box,
+    apiUrl: config.shipstationApiUrl ?? DEFAULT_SHIPSTATION_API_URL,
+    logger,
+  }))
+    runner.register(h);
   runner.register(reevaluationJob(db));
   return runner;
 }

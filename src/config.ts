@@ -12,6 +12,9 @@ const intIn = (min: number, max: number) => {
   return z.coerce.number({ error: message }).int(message).min(min, message).max(max, message);
 };
 
+/** ShipStation's API (v1) production address. */
+export const DEFAULT_SHIPSTATION_API_URL = 'https://ssapi.shipstation.com';
+
 const envSchema = z.object({
   PORT: z.preprocess(emptyToUndefined, intIn(0, 65535).default(3000)),
   HOST: z.preprocess(emptyToUndefined, z.string().default('0.0.0.0')),
@@ -46,6 +49,10 @@ const envSchema = z.object({
       .default('false'),
   ),
   DB_POOL_SIZE: z.preprocess(emptyToUndefined, intIn(1, 200).default(10)),
+  DB_PREPARED_STATEMENTS: z.preprocess(
+    emptyToUndefined,
+    z.enum(['true', 'false', '1', '0'], 'true or false').default('true'),
+  ),
   SHUTDOWN_GRACE_MS: z.preprocess(emptyToUndefined, intIn(0, 600000).default(10000)),
   REQUEST_TIMEOUT_MS: z.preprocess(emptyToUndefined, intIn(100, 3600000).default(30000)),
   HEADERS_TIMEOUT_MS: z.preprocess(emptyToUndefined, intIn(100, 3600000).default(10000)),
@@ -56,6 +63,10 @@ const envSchema = z.object({
   WEBHOOK_ALLOW_PRIVATE: z.preprocess(
     emptyToUndefined,
     z.enum(['true', 'false', '1', '0'], 'true or false').default('false'),
+  ),
+  SHIPSTATION_API_URL: z.preprocess(
+    emptyToUndefined,
+    z.url('an absolute http(s) URL').default(DEFAULT_SHIPSTATION_API_URL),
   ),
 });
 
@@ -74,6 +85,11 @@ export interface Config {
   /** Fastify's trustProxy: whom to believe about X-Forwarded-For/-Proto/-Host. */
   readonly trustProxy: boolean | string[] | ((address: string, hop: number) => boolean);
   readonly dbPoolSize: number;
+  /**
+   * Named (server-side prepared) statements on PostgreSQL connections. Off for a pooler that cannot
+   * keep them per client (PgBouncer in transaction mode before 1.21).
+   */
+  readonly dbPreparedStatements: boolean;
   readonly shutdownGraceMs: number;
   /** Time to receive a whole request, head and body (408 after). */
   readonly requestTimeoutMs: number;
@@ -86,6 +102,8 @@ export interface Config {
   readonly authFailureWindowSeconds: number;
   /** Webhook URLs may use http and reach loopback/private addresses (tests, private networks). */
   readonly webhookAllowPrivate: boolean;
+  /** ShipStation's API (v1) that source connections pull from; a simulator in tests. */
+  readonly shipstationApiUrl: string;
 }
 
 export class ConfigError extends Error {}
@@ -129,6 +147,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
                 .map((a) => a.trim())
                 .filter((a) => a !== ''),
     dbPoolSize: e.DB_POOL_SIZE,
+    dbPreparedStatements: e.DB_PREPARED_STATEMENTS === 'true' || e.DB_PREPARED_STATEMENTS === '1',
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
     // Node refuses a head timeout above the request timeout; the smaller bound is what applies anyway.
@@ -138,5 +157,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     authFailureLimit: e.AUTH_FAILURE_LIMIT,
     authFailureWindowSeconds: e.AUTH_FAILURE_WINDOW_SECONDS,
     webhookAllowPrivate: e.WEBHOOK_ALLOW_PRIVATE === 'true' || e.WEBHOOK_ALLOW_PRIVATE === '1',
+    shipstationApiUrl: e.SHIPSTATION_API_URL.replace(/\/+$/, ''),
   });
 }

@@ -30,6 +30,7 @@ async function main(): Promise<void> {
     url: config.databaseUrl,
     pgliteDir,
     poolSize: config.dbPoolSize,
+    preparedStatements: config.dbPreparedStatements,
   });
   const applied = await migrateToLatest(database.db);
   logger.info(

@@ -83,3 +83,13 @@ export function query(params) {
 }
 
 export const enc = encodeURIComponent;
+
+/**
+ * Rules, webhooks and summaries have the same routes under a merchant and under a warehouse (for
+ * all its merchants); a page of them takes its owner, { kind: 'merchant' | 'warehouse', code }.
+ */
+export const ownerUrl = (owner, rest = '') => `/v1/${owner.kind}s/${enc(owner.code)}${rest}`;
+
+/** The console's own link to an owner's page: '#/m/{merchant}/…' or '#/w/{warehouse}/…'. */
+export const ownerHref = (owner, rest = '') =>
+  `#/${owner.kind === 'warehouse' ? 'w' : 'm'}/${enc(owner.code)}${rest}`;

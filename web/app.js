@@ -1,7 +1,7 @@
 import { render, useEffect, useState } from '/console/vendor/preact-htm.js';
 import { ApiError, api, enc, setSession } from './api.js';
 import { AlertsPage } from './pages/alerts.js';
-import { MerchantsPage } from './pages/merchants.js';
+import { MerchantSettingsPage, MerchantsPage } from './pages/merchants.js';
 import { NoticesPage } from './pages/notices.js';
 import { OrderPage, OrdersPage } from './pages/orders.js';
 import { RulesPage } from './pages/rules.js';
@@ -24,9 +24,20 @@ const MERCHANT_PAGES = [
   { path: 'rules', label: 'Rules', list: RulesPage },
   { path: 'webhooks', label: 'Webhooks', list: WebhooksPage, item: WebhookPage },
   { path: 'summaries', label: 'Summaries', list: SummariesPage },
+  { path: 'settings', label: 'Settings', list: MerchantSettingsPage },
 ];
 
-/** '#/m/acme/orders/12?status=new' → { parts: ['m','acme','orders','12'], params } */
+/**
+ * The pages of a warehouse itself (#/w/{warehouse}/…): what it owns for all its merchants. They
+ * are the merchant's pages with the warehouse as owner, not copies.
+ */
+const WAREHOUSE_PAGES = [
+  { path: 'rules', label: 'Rules', list: RulesPage },
+  { path: 'webhooks', label: 'Webhooks', list: WebhooksPage, item: WebhookPage },
+  { path: 'summaries', label: 'Summaries', list: SummariesPage },
+];
+
+/** '#/m/acme/orders/12?status=new' → { parts: ['m','acme','orders','12'], params }; '#/w/acme-3pl/rules' alike. */
 function parseHash() {
   const raw = location.hash.replace(/^#\/?/, '');
   const [path, q] = raw.split('?');
@@ -76,6 +87,18 @@ function SignIn({ onSignedIn }) {
   </main>`;
 }
 
+/** The page a route names, with its owner; null when the route names none. */
+function pageOf(parts, pages, kind) {
+  const section = pages.find((p) => p.path === parts[2]) ?? pages[0];
+  const id = parts[3];
+  return {
+    section,
+    id,
+    Page: id && section.item ? section.item : section.list,
+    owner: { kind, code: parts[1] },
+  };
+}
+
 function Shell({ session, onSignOut, route }) {
   const user = session.user;
   const fixedMerchant = user.kind === 'merchant' ? user.merchant : null;
@@ -87,6 +110,7 @@ function Shell({ session, onSignOut, route }) {
     return () => window.removeEventListener('merchants-changed', bump);
   }, []);
   const { parts } = route;
+  const onWarehouse = parts[0] === 'w' && parts[1] && !fixedMerchant;
   const merchant = parts[0] === 'm' ? parts[1] : fixedMerchant;
   useEffect(() => {
     if (fixedMerchant) return;
@@ -96,17 +120,35 @@ function Shell({ session, onSignOut, route }) {
     );
     // Again on every page change: a merchant created on the merchants page appears in the picker.
   }, [fixedMerchant, route.parts.join('/'), merchantsChanged]);
+  // The warehouse whose own pages the menu offers: the signed-in warehouse; for the operator, the
+  // one being looked at, or the chosen merchant's.
+  const warehouse =
+    user.kind === 'warehouse'
+      ? user.warehouse
+      : onWarehouse
+        ? parts[1]
+        : (merchants?.find((m) => m.code === merchant)?.warehouse ?? null);
 
   let page;
-  if (parts[0] === 'merchants' && !fixedMerchant) page = html`<${MerchantsPage} user=${user} />`;
-  else if (merchant) {
-    const section =
-      MERCHANT_PAGES.find((p) => p.path === (parts[0] === 'm' ? parts[2] : undefined)) ?? MERCHANT_PAGES[0];
-    const id = parts[0] === 'm' ? parts[3] : undefined;
-    const Page = id && section.item ? section.item : section.list;
-    page = html`<${Page} key=${`${merchant}/${section.path}/${id ?? ''}`} merchant=${merchant} id=${id} route=${route} />`;
-  } else page = html`<${MerchantsPage} user=${user} />`;
-  const current = parts[0] === 'm' ? (parts[2] ?? 'orders') : (parts[0] ?? 'merchants');
+  let current;
+  if (parts[0] === 'merchants' && !fixedMerchant) {
+    page = html`<${MerchantsPage} user=${user} />`;
+    current = 'merchants';
+  } else if (onWarehouse) {
+    const { section, id, Page, owner } = pageOf(parts, WAREHOUSE_PAGES, 'warehouse');
+    page = html`<${Page} key=${`w/${owner.code}/${section.path}/${id ?? ''}`} owner=${owner} id=${id} route=${route} user=${user} />`;
+    current = `w:${section.path}`;
+  } else if (merchant) {
+    const p = pageOf(parts[0] === 'm' ? parts : ['m', merchant], MERCHANT_PAGES, 'merchant');
+    page = html`<${p.Page} key=${`${merchant}/${p.section.path}/${p.id ?? ''}`} merchant=${merchant} owner=${{ kind: 'merchant', code: merchant }}
+      id=${p.id} route=${route} user=${user} />`;
+    current = p.section.path;
+  } else {
+    page = html`<${MerchantsPage} user=${user} />`;
+    current = 'merchants';
+  }
+  const link = (href, label, here, name) =>
+    html`<li><a href=${href} aria-current=${here ? 'page' : undefined} aria-label=${name}>${label}</a></li>`;
 
   return html`<div class="shell">
     <a class="skip" href="#main" onClick=${(e) => {
@@ -115,36 +157,53 @@ function Shell({ session, onSignOut, route }) {
     }}>Skip to content</a>
     <header class="top">
       <span class="brand">shipbridge</span>
-      <nav aria-label="Main">
-        <ul class="menu">
-          ${
-            !fixedMerchant &&
-            html`<li><a href="#/merchants" aria-current=${current === 'merchants' ? 'page' : undefined}>Merchants</a></li>`
-          }
-          ${
-            merchant &&
-            MERCHANT_PAGES.map(
-              (p) => html`<li>
-                <a href=${`#/m/${enc(merchant)}/${p.path}`} aria-current=${current === p.path ? 'page' : undefined}>${p.label}</a>
-              </li>`,
-            )
-          }
-        </ul>
-      </nav>
       ${
         !fixedMerchant &&
-        merchants &&
-        merchants.length > 0 &&
-        html`<div class="merchant-pick"><label for="merchant-pick">Merchant</label>
-          <select id="merchant-pick" value=${merchant ?? ''} onChange=${(e) => e.target.value && go(`m/${enc(e.target.value)}/${current === 'merchants' ? 'orders' : current}`)}>
-            <option value="">— choose —</option>
-            ${merchants.map((m) => html`<option value=${m.code}>${m.code}</option>`)}
-          </select>
-        </div>`
+        html`<nav aria-label=${warehouse ? `Warehouse ${warehouse}` : 'Accounts'} class="group">
+          ${warehouse && html`<span class="group-label" aria-hidden="true">${user.kind === 'admin' ? `Warehouse ${warehouse}` : 'Warehouse'}</span>`}
+          <ul class="menu">
+            ${link('#/merchants', 'Merchants', current === 'merchants')}
+            ${
+              warehouse &&
+              WAREHOUSE_PAGES.map((p) =>
+                link(
+                  `#/w/${enc(warehouse)}/${p.path}`,
+                  p.label,
+                  current === `w:${p.path}`,
+                  `Warehouse ${p.label.toLowerCase()}`,
+                ),
+              )
+            }
+          </ul>
+        </nav>`
       }
       <span class="who">${user.kind === 'admin' ? 'operator (admin)' : `${user.kind} ${user.warehouse ?? user.merchant}`}</span>
       <button type="button" onClick=${onSignOut}>Sign out</button>
     </header>
+    ${
+      (merchant || (merchants && merchants.length > 0)) &&
+      html`<div class="sub">
+        ${
+          !fixedMerchant &&
+          merchants &&
+          merchants.length > 0 &&
+          html`<div class="merchant-pick"><label for="merchant-pick">Merchant</label>
+            <select id="merchant-pick" value=${merchant ?? ''} onChange=${(e) => e.target.value && go(`m/${enc(e.target.value)}/${MERCHANT_PAGES.some((p) => p.path === current) ? current : 'orders'}`)}>
+              <option value="">— choose —</option>
+              ${merchants.map((m) => html`<option value=${m.code}>${m.code}</option>`)}
+            </select>
+          </div>`
+        }
+        ${
+          merchant &&
+          html`<nav aria-label=${`Merchant ${merchant}`}>
+            <ul class="menu">
+              ${MERCHANT_PAGES.map((p) => link(`#/m/${enc(merchant)}/${p.path}`, p.label, current === p.path))}
+            </ul>
+          </nav>`
+        }
+      </div>`
+    }
     <main id="main" tabindex="-1">${page}</main>
   </div>`;
 }
@@ -172,7 +231,8 @@ function App() {
     return () => window.removeEventListener('hashchange', onHash);
   }, []);
   useEffect(() => {
-    document.title = `shipbridge console${route.parts.length ? ` — ${route.parts.filter((_p, i) => i !== 1 || route.parts[0] !== 'm').join(' / ')}` : ''}`;
+    const named = route.parts.filter((_p, i) => i !== 0 || !['m', 'w'].includes(route.parts[0]));
+    document.title = `shipbridge console${named.length ? ` — ${named.join(' / ')}` : ''}`;
   }, [route]);
 
   if (session === undefined) return html`<p class="muted">Loading…</p>`;

@@ -4,6 +4,7 @@ import { Kysely, type LogConfig, PGliteDialect, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { type DataDirLock, lockDataDir } from './data-dir-lock.js';
 import { durableOptions } from './durable-pglite.js';
+import { prepareStatements } from './prepared.js';
 import type { DB } from './schema.js';
 
 export type Engine = 'postgres' | 'pglite';
@@ -32,6 +33,8 @@ export interface DatabaseOptions {
   // biome-ignore lint/suspicious/noExplicitAny: PGlite's own type comes from an optional import
   pglite?: any;
   poolSize?: number;
+  /** PostgreSQL: run repeated statements as named prepared statements (default true; see prepared.ts). */
+  preparedStatements?: boolean;
   /** search_path for every connection (tests isolate themselves in a schema). */
   searchPath?: string | undefined;
   /** Kysely's query log hook (the plan tests read every statement a request runs). */
@@ -63,15 +66,20 @@ const pgTypes = {
 
 export async function createDatabase(opts: DatabaseOptions): Promise<Database> {
   if (opts.url) {
+    const prepared = opts.preparedStatements ?? true;
     const pool = new pg.Pool({
       connectionString: opts.url,
       max: opts.poolSize ?? 10,
       types: pgTypes,
       // JIT compilation costs more than it saves on short OLTP statements (measured ~10x on bulk ones).
-      options: `-c jit=off${opts.searchPath ? ` -c search_path=${opts.searchPath}` : ''}`,
+      // A prepared statement is still planned for its own parameters on every run
+      // (force_custom_plan): what it saves is the parse and analysis, while the plans stay exactly
+      // those the plan tests check, never a generic plan chosen on whatever statistics there are.
+      options: `-c jit=off${prepared ? ' -c plan_cache_mode=force_custom_plan' : ''}${opts.searchPath ? ` -c search_path=${opts.searchPath}` : ''}`,
     });
     // An idle client that loses its connection must not crash the process.
     pool.on('error', () => {});
+    if (prepared) prepareStatements(pool);
     await checkReachable(pool, opts.url);
     const db = new Kysely<DB>({
       dialect: new PostgresDialect({ pool }),

@@ -191,6 +191,8 @@ export interface ShipmentsTable {
   created_at: CreatedAt;
   confirmed_at: NullableTimestamp;
   voided_at: NullableTimestamp;
+  /** When the order's source account (src/sources) was told it shipped, with this shipment's tracking. */
+  source_notified_at: NullableTimestamp;
 }
 
 export interface ShipmentLinesTable {
@@ -359,6 +361,64 @@ export interface RulesTable {
   updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
 }
 
+/** Source connections of src/sources: order sources shipbridge pulls from itself. */
+export interface SourcesTable {
+  id: Id;
+  merchant_id: number;
+  type: 'shipstation';
+  name: string;
+  api_key: string;
+  /** AES-256-GCM sealed API secret (lib/secrets.ts SecretBox). */
+  api_secret: Buffer;
+  api_secret_key_id: string;
+  /** HMAC of the key pair: whose call budget (source_rate_limits) the source spends. */
+  key_pair: string;
+  store_id: number | null;
+  order_statuses: TextArray;
+  tag_mode: 'include' | 'exclude' | null;
+  tag_name: string | null;
+  poll_minutes: Generated<number>;
+  earliest_order_date: NullableTimestamp;
+  enabled: Generated<boolean>;
+  disabled_reason: string | null;
+  /** The newest ShipStation modifyDate stored. */
+  cursor: NullableTimestamp;
+  pull_requested_at: NullableTimestamp;
+  last_pull_at: NullableTimestamp;
+  last_pull_error: string | null;
+  last_pull_orders: number | null;
+  failures: Generated<number>;
+  created_at: CreatedAt;
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
+  retired_at: NullableTimestamp;
+}
+
+export type SourceOrderState = 'taken' | 'refused' | 'held';
+
+export interface SourceOrdersTable {
+  source_id: number;
+  ss_order_id: number;
+  merchant_id: number;
+  order_id: number | null;
+  state: SourceOrderState;
+  reason: string | null;
+  modify_date: Timestamp;
+  ss_status: string;
+  input_hash: string;
+  held_by_source: Generated<boolean>;
+  ship_job_at: NullableTimestamp;
+  notified_at: NullableTimestamp;
+  created_at: CreatedAt;
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
+}
+
+export interface SourceRateLimitsTable {
+  key_pair: string;
+  remaining: number | null;
+  reset_at: NullableTimestamp;
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
+}
+
 export interface DB {
   server_settings: ServerSettingsTable;
   warehouses: WarehousesTable;
@@ -383,6 +443,9 @@ export interface DB {
   webhook_events: WebhookEventsTable;
   webhook_deliveries: WebhookDeliveriesTable;
   webhook_attempts: WebhookAttemptsTable;
+  sources: SourcesTable;
+  source_orders: SourceOrdersTable;
+  source_rate_limits: SourceRateLimitsTable;
 }
 
 export type Warehouse = Selectable<WarehousesTable>;
@@ -400,3 +463,4 @@ export type ShipNoticeRow = Selectable<ShipNoticesTable>;
 export type AlertRow = Selectable<AlertsTable>;
 export type JobRow = Selectable<JobsTable>;
 export type WebhookRow = Selectable<WebhooksTable>;
+export type SourceRow = Selectable<SourcesTable>;

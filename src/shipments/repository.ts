@@ -50,6 +50,7 @@ export interface ShipmentView {
   created_at: Date;
   confirmed_at: Date | null;
   voided_at: Date | null;
+  source_notified_at: Date | null;
   items: ShipmentItemView[];
 }
 
@@ -97,6 +98,7 @@ async function loadShipments(
       's.created_at',
       's.confirmed_at',
       's.voided_at',
+      's.source_notified_at',
     ])
     .where('s.merchant_id', '=', merchantId);
   if (filter.ids) q = q.where('s.id', 'in', filter.ids.length > 0 ? [...filter.ids] : [-1]);

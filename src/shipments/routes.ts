@@ -58,6 +58,9 @@ export const shipmentSchema = z
     created_at: timestamp,
     confirmed_at: timestamp.nullable(),
     voided_at: timestamp.nullable(),
+    source_notified_at: timestamp
+      .nullable()
+      .describe("a pulled order's shipment: when its source ShipStation account was told it shipped"),
     items: z.array(shipmentItemSchema),
   })
   .meta({ id: 'Shipment' });

@@ -10,7 +10,9 @@ import ts from 'typescript';
  * Type-only imports count too.
  */
 
-const SRC = resolve(import.meta.dirname, '../../src');
+// The TypeScript sources, from the repository root: tests run compiled under .tap-build/, whose src/
+// holds JavaScript (test commands run from the root).
+const SRC = resolve(process.cwd(), 'src');
 
 function sourceFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>

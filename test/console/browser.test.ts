@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { basic, buildTestApp } from '../helpers/app.js';
 import { sampleOrder } from '../orders/fixtures.js';
 
@@ -105,6 +105,29 @@ t.test('console journeys in Chromium', { skip }, async (t) => {
   let merchantCred = { api_user: '', api_key: '' };
   let ss = { url: '', username: '', password: '' };
   let orderId = 0;
+
+  /**
+   * The rules page's journey, the same for a merchant's rules and a warehouse's: a refused rule
+   * shows the API's error beside "Actions (then)", the mended one is listed and enabled, and the
+   * preview of the stored order answers. Returns the error and the preview's text.
+   */
+  const ruleJourney = async (t: Test, name: string, refused: string, mended: string) => {
+    await page.getByLabel('Name', { exact: true }).fill(name);
+    await page.getByLabel('Actions (then)').fill(refused);
+    await page.getByRole('button', { name: 'Create rule' }).click();
+    const err = page.locator('.field', { has: page.getByLabel('Actions (then)') }).locator('.field-error');
+    await err.waitFor();
+    const error = await err.textContent();
+    t.equal(await page.getByLabel('Actions (then)').getAttribute('aria-invalid'), 'true');
+    await page.getByLabel('Actions (then)').fill(mended);
+    await page.getByRole('button', { name: 'Create rule' }).click();
+    await page.getByRole('cell', { name, exact: true }).waitFor();
+    t.ok(await page.getByLabel(`Enabled: ${name}`).isChecked(), `${name}: listed, enabled`);
+    await page.getByLabel('Order JSON or order id').fill(String(orderId));
+    await page.getByRole('button', { name: 'Preview' }).click();
+    await page.locator('.preview').waitFor();
+    return { error, preview: await page.locator('.preview').textContent() };
+  };
 
   await t.test('sign in as the warehouse, by keyboard; a wrong key is named beside its field', async (t) => {
     await page.goto(`${base}/console`);
@@ -290,34 +313,20 @@ t.test('console journeys in Chromium', { skip }, async (t) => {
 
   await t.test('rules, webhooks and summaries pages', async (t) => {
     // A rule: a JSON error the API names shows beside its field, then the rule is listed.
-    await page.getByRole('link', { name: 'Rules' }).click();
-    await page.getByLabel('Name', { exact: true }).fill('Default carrier');
-    await page.getByLabel('Actions (then)').fill('[{"type": "default", "field": "nope", "value": "x"}]');
-    await page.getByRole('button', { name: 'Create rule' }).click();
-    const thenErr = page
-      .locator('.field', { has: page.getByLabel('Actions (then)') })
-      .locator('.field-error');
-    await thenErr.waitFor();
-    t.match(await thenErr.textContent(), /then\[0\]/, 'the refused action is named beside the field');
-    await page
-      .getByLabel('Actions (then)')
-      .fill('[{"type": "default", "field": "shipping_method", "value": "USPS Priority"}]');
-    await page.getByRole('button', { name: 'Create rule' }).click();
-    await page.getByRole('cell', { name: 'Default carrier', exact: true }).waitFor();
-    t.ok(await page.getByLabel('Enabled: Default carrier').isChecked(), 'listed, enabled');
-    await page.getByLabel('Order JSON or order id').fill(String(orderId));
-    await page.getByRole('button', { name: 'Preview' }).click();
-    const preview = page.locator('.preview');
-    await preview.waitFor();
-    t.match(
-      await preview.textContent(),
-      /Rules applied\s*Default carrier/,
-      'the rule applied to the stored order',
+    // exact: the warehouse's own pages ("Warehouse rules", …) sit in the menu too.
+    await page.getByRole('link', { name: 'Rules', exact: true }).click();
+    const merchantRule = await ruleJourney(
+      t,
+      'Default carrier',
+      '[{"type": "default", "field": "nope", "value": "x"}]',
+      '[{"type": "default", "field": "shipping_method", "value": "USPS Priority"}]',
     );
+    t.match(merchantRule.error, /then\[0\]/, 'the refused action is named beside the field');
+    t.match(merchantRule.preview, /Rules applied\s*Default carrier/, 'the rule applied to the stored order');
     await shot(page, 'rules');
 
     // A webhook: its secret is shown once, with a copy button; gone when the page is opened again.
-    await page.getByRole('link', { name: 'Webhooks' }).click();
+    await page.getByRole('link', { name: 'Webhooks', exact: true }).click();
     const hook = `${base}/no-receiver-here`;
     await page.getByLabel('URL', { exact: true }).fill(hook);
     await page.getByLabel('order.created').check();
@@ -336,7 +345,7 @@ t.test('console journeys in Chromium', { skip }, async (t) => {
     await shot(page, 'webhook');
 
     // A summary of the period that holds the order.
-    await page.getByRole('link', { name: 'Summaries' }).click();
+    await page.getByRole('link', { name: 'Summaries', exact: true }).click();
     await page.getByLabel('Time zone').fill('UTC');
     await page.getByRole('button', { name: 'Show' }).click();
     const row = page.locator('table.list tbody tr').first();
@@ -350,6 +359,64 @@ t.test('console journeys in Chromium', { skip }, async (t) => {
     t.match(file.suggestedFilename(), /^summaries-bobs-bikes-.*\.csv$/);
     const csvPath = await file.path();
     t.match(readFileSync(csvPath, 'utf8'), /^day,.*currency,orders/, 'the CSV as the API answers it');
+  });
+
+  await t.test(
+    "the warehouse's own rules: a bad rule is named beside its field, a good one is listed and previewed",
+    async (t) => {
+      await page.getByRole('link', { name: 'Warehouse rules' }).click();
+      await page.getByRole('heading', { name: /Warehouse rules/ }).waitFor();
+      // Stores belong to one merchant: a warehouse rule may not route to one. Previewed for one of
+      // the warehouse's merchants: its own rule first, then the warehouse's.
+      t.equal(await page.getByLabel('Preview for merchant').inputValue(), 'bobs-bikes');
+      const warehouseRule = await ruleJourney(
+        t,
+        'Tag 3PL orders',
+        '[{"type": "route_to_store", "store_id": 1}]',
+        '[{"type": "add_tags", "tags": ["3pl"]}]',
+      );
+      t.match(warehouseRule.error, /then\[0\]\.type: route_to_store is only allowed in a merchant's rules/);
+      t.match(
+        warehouseRule.preview,
+        /Rules applied\s*Default carrier \(merchant\), Tag 3PL orders \(warehouse\)/,
+        "the merchant's rule, then the warehouse's",
+      );
+      await shot(page, 'warehouse-rules');
+      // Edited by keyboard: the form opens below the list and takes the focus.
+      await page.getByRole('button', { name: 'Edit Tag 3PL orders' }).press('Enter');
+      await page.getByRole('heading', { name: 'Edit rule “Tag 3PL orders”' }).waitFor();
+      t.equal(
+        await page.evaluate('document.activeElement.textContent'),
+        'Edit rule “Tag 3PL orders”',
+        'focus moves to the edit form',
+      );
+      await page.getByLabel('Actions (then)').fill('[{"type": "add_tags", "tags": ["3pl", "acme"]}]');
+      await page.getByRole('button', { name: 'Save rule' }).click();
+      await page.getByText('Rule “Tag 3PL orders” saved.').waitFor();
+      await page.getByLabel('Enabled: Tag 3PL orders').uncheck();
+      await page.getByText('Rule “Tag 3PL orders” disabled.').waitFor();
+      t.notOk(await page.getByLabel('Enabled: Tag 3PL orders').isChecked(), 'switched off in the list');
+      await page.setViewportSize({ width: 390, height: 844 });
+      const o = Number(await page.evaluate('document.documentElement.scrollWidth - window.innerWidth'));
+      t.ok(o <= 0, `warehouse rules: no sideways scrolling at 390 px (${o})`);
+      await page.setViewportSize({ width: 1280, height: 860 });
+    },
+  );
+
+  await t.test("a merchant's settings: its warehouse disables it and enables it again", async (t) => {
+    await page.getByLabel('Merchant', { exact: true }).selectOption('bobs-bikes');
+    await page.getByRole('link', { name: 'Settings', exact: true }).click();
+    await page.getByRole('heading', { name: 'Access' }).waitFor();
+    await page.getByRole('button', { name: 'Disable merchant' }).click();
+    await page.getByText('bobs-bikes disabled.').waitFor();
+    const asMerchant = () =>
+      fetch(`${base}/v1/merchants/bobs-bikes/orders`, {
+        headers: basic(merchantCred.api_user, merchantCred.api_key),
+      }).then((r) => r.status);
+    t.equal(await asMerchant(), 401, "a disabled merchant's credential is refused");
+    await page.getByRole('button', { name: 'Enable merchant' }).click();
+    await page.getByText('bobs-bikes enabled again.').waitFor();
+    t.equal(await asMerchant(), 200, 'and works again once enabled');
   });
 
   await t.test('sign-out ends the session', async (t) => {
@@ -381,6 +448,7 @@ t.test('console journeys in Chromium', { skip }, async (t) => {
       ['rules', 'New rule'],
       ['webhooks', 'New webhook'],
       ['summaries', /Order summaries/],
+      ['settings', 'Merchant'],
     ] as const) {
       await phone.page.goto(`${base}/console#/m/solo-shop/${p}`);
       await phone.page.getByRole('heading', { name: heading }).waitFor();

@@ -155,7 +155,10 @@ t.setTimeout(900_000);
 const engines: ('pglite' | 'postgres')[] = process.env.DATABASE_URL ? ['postgres'] : ['pglite'];
 
 for (const engine of engines) {
-  t.test(`${engine}: kill -9 during batch ingestion loses no acknowledged order`, async (t) => {
+  // On the embedded database the notices test below is the sample (its restart also finishes the
+  // notices the dead process left half-done); the batch one runs on PostgreSQL.
+  const skip = engine === 'pglite' && 'kill -9 during batches runs on PostgreSQL (set DATABASE_URL)';
+  t.test(`${engine}: kill -9 during batch ingestion loses no acknowledged order`, { skip }, async (t) => {
     const { target, port, base, first } = await begin(t, engine);
 
     const acknowledged = new Set<string>();

@@ -80,8 +80,14 @@ const ssDate = (d: Date) =>
   `${String(d.getUTCMonth() + 1).padStart(2, '0')}/${String(d.getUTCDate()).padStart(2, '0')}/${d.getUTCFullYear()} ` +
   `${String(d.getUTCHours()).padStart(2, '0')}:${String(d.getUTCMinutes()).padStart(2, '0')}`;
 
+// Query plans are PostgreSQL's concern (CI runs this file on both engines); on the embedded database,
+// the same planner, one state of the statistics is checked as a smaller sample.
+const pgliteSubset = !process.env.DATABASE_URL;
+
 for (const mode of ['never analysed', 'analysed before a burst'] as const) {
-  t.test(`hot statements are bounded by the rows they touch (${mode})`, async (t) => {
+  const skip =
+    pgliteSubset && mode !== 'never analysed' && 'one state of the statistics on PGlite (set DATABASE_URL)';
+  t.test(`hot statements are bounded by the rows they touch (${mode})`, { skip }, async (t) => {
     const statements = new StatementLog();
     const testDb = await createTestDb(t, { log: statements.log });
     const { app, db } = await buildTestApp(t, {}, { db: testDb });

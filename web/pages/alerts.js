@@ -13,13 +13,15 @@ import {
 } from '../ui.js';
 import { useState } from '/console/vendor/preact-htm.js';
 
-export function AlertsPage({ merchant }) {
+/** A merchant's alerts; '#/m/{merchant}/alerts?store_id=N' shows one store's (from its health). */
+export function AlertsPage({ merchant, route }) {
   const url = `/v1/merchants/${enc(merchant)}/alerts`;
+  const storeId = route?.params.get('store_id') ?? '';
   const [status, setStatus] = useState('open');
-  const pager = usePager(status);
+  const pager = usePager(`${status}/${storeId}`);
   const list = useLoad(
-    () => api.get(`${url}${query({ status, limit: 50, cursor: pager.cursor })}`),
-    [url, status, pager.cursor],
+    () => api.get(`${url}${query({ status, store_id: storeId, limit: 50, cursor: pager.cursor })}`),
+    [url, status, storeId, pager.cursor],
   );
   const [done, setDone] = useState(null);
   const act = useAction();
@@ -35,6 +37,11 @@ export function AlertsPage({ merchant }) {
       <${Field} label="Show" name="status" value=${status} onInput=${setStatus}
         options=${['open', 'dismissed', 'all'].map((s) => ({ value: s, label: s }))} />
     </div>
+    ${
+      storeId &&
+      html`<p>Alerts of <a href=${`#/m/${enc(merchant)}/stores/${enc(storeId)}`}>store ${storeId}</a> only.
+        <a href=${`#/m/${enc(merchant)}/alerts`}>Show every alert</a></p>`
+    }
     ${done && html`<${Notice}>${done}</${Notice}>`}
     <${ErrorBanner} error=${act.error ?? list.error} />
     ${list.loading && html`<${Loading} />`}

@@ -12,6 +12,7 @@ import {
   usePager,
 } from '../ui.js';
 import { useState } from '/console/vendor/preact-htm.js';
+import { RuleEffects } from './rules.js';
 
 const STATUSES = ['await_payment', 'new', 'at_wms', 'shipped', 'confirmed', 'canceled', 'on_hold'];
 const base = (merchant) => `/v1/merchants/${enc(merchant)}/orders`;
@@ -160,17 +161,24 @@ export function OrderPage({ merchant, id }) {
           <dt>Reason</dt><dd class="reason">${o.routing.reason ?? 'routed by the first store whose filter accepts it'}</dd>
           <dt>Served to ShipStation</dt><dd>${o.routing.served_at ? `${fmtDate(o.routing.served_at)} by store ${o.routing.served_store_id}` : 'not yet'}</dd>
         </dl>
-        ${
-          Array.isArray(o.rules) &&
-          html`<h3>Rules that fired</h3>
-          <ul>${o.rules.map((r) => html`<li>${r.name ?? JSON.stringify(r)}</li>`)}</ul>`
-        }
       </section>
       <section class="card" aria-labelledby="ship-to-h">
         <h2 id="ship-to-h">Ship to</h2>
         <${Address} a=${o.ship_to} />
       </section>
     </div>
+    ${
+      o.effective &&
+      html`<section class="card" aria-labelledby="effective-h">
+        <h2 id="effective-h">Rules that fired</h2>
+        <p class="hint">The fields above are the order as sent; routing and ShipStation get it as the rules left it.</p>
+        <${RuleEffects} effective=${o.effective} caption="What the rules changed" />
+        ${
+          o.effective.excluded_line_ids?.length > 0 &&
+          html`<p>Lines excluded by rules (not exported, not needed to ship): ${o.effective.excluded_line_ids.join(', ')}</p>`
+        }
+      </section>`
+    }
     <section class="card" aria-labelledby="items-h">
       <h2 id="items-h">Items</h2>
       <table class="list">

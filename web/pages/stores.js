@@ -1,4 +1,4 @@
-import { api, enc } from '../api.js';
+import { api, enc, query } from '../api.js';
 import {
   CopyValue,
   ErrorBanner,
@@ -136,6 +136,14 @@ export function StoresPage({ merchant }) {
 export function StorePage({ merchant, id }) {
   const url = `${base(merchant)}/${enc(id)}`;
   const data = useLoad(() => api.get(url), [url]);
+  // Export gaps are alerts of the store: the windows ShipStation skipped, still to re-import.
+  const gaps = useLoad(
+    () =>
+      api.get(
+        `/v1/merchants/${enc(merchant)}/alerts${query({ store_id: id, kind: 'export_gap', status: 'open', limit: 20 })}`,
+      ),
+    [url, data.data?.health?.open_alerts],
+  );
   const [form, setForm] = useState(null);
   const [rotated, setRotated] = useState(null);
   const [test, setTest] = useState(null);
@@ -212,9 +220,20 @@ export function StorePage({ merchant, id }) {
           <dt>Last export</dt><dd>${fmtDate(health.last_export_at)}</dd>
           <dt>Last window</dt><dd>${health.last_window ? `${fmtDate(health.last_window.start)} → ${fmtDate(health.last_window.end)}` : '—'}</dd>
           <dt>Last shipment notice</dt><dd>${fmtDate(health.last_notice_at)}</dd>
+          <dt>Gaps</dt><dd>${
+            gaps.data
+              ? gaps.data.alerts.length
+                ? html`<ul class="gaps">${gaps.data.alerts.map(
+                    (a) =>
+                      html`<li>${a.data?.from && a.data?.to ? `${fmtDate(a.data.from)} → ${fmtDate(a.data.to)}` : a.message}</li>`,
+                  )}</ul>
+                  <p class="hint">Orders changed in these intervals may not have reached ShipStation: re-import them there, then dismiss the alerts.</p>`
+                : 'none'
+              : '…'
+          }</dd>
           <dt>Open alerts</dt><dd>${
             health.open_alerts > 0
-              ? html`<a href=${`#/m/${enc(merchant)}/alerts`}>${health.open_alerts} (gaps and other problems)</a>`
+              ? html`<a href=${`#/m/${enc(merchant)}/alerts?store_id=${store.id}`}>${health.open_alerts} for this store</a>`
               : 'none'
           }</dd>
         </dl>

@@ -1,4 +1,4 @@
-import { api, download, enc, query } from '../api.js';
+import { api, download, ownerUrl, query } from '../api.js';
 import { ErrorBanner, Field, html, Loading, useAction } from '../ui.js';
 import { useState } from '/console/vendor/preact-htm.js';
 
@@ -29,8 +29,9 @@ function initialForm() {
   };
 }
 
-export function SummariesPage({ merchant }) {
-  const url = `/v1/merchants/${enc(merchant)}/summaries`;
+/** A merchant's summaries, or a warehouse's across all its merchants (the same query under both). */
+export function SummariesPage({ owner }) {
+  const url = ownerUrl(owner, '/summaries');
   const [form, setForm] = useState(initialForm);
   const [result, setResult] = useState(null);
   const action = useAction();
@@ -44,7 +45,7 @@ export function SummariesPage({ merchant }) {
   };
   const csv = () =>
     action.run(() =>
-      download(`${url}${query(form)}`, 'text/csv', `summaries-${merchant}-${form.from}-${form.to}.csv`),
+      download(`${url}${query(form)}`, 'text/csv', `summaries-${owner.code}-${form.from}-${form.to}.csv`),
     );
   // The API names query fields as query.<name>.
   const err = (k) => action.fieldError(`query.${k}`);
@@ -53,7 +54,7 @@ export function SummariesPage({ merchant }) {
   const general = action.error && !action.error.details?.length;
   const cols = COLUMNS.filter(([k]) => k !== 'group' || result?.group);
   return html`<section aria-labelledby="summaries-h">
-    <h1 id="summaries-h">Order summaries <span class="muted">${merchant}</span></h1>
+    <h1 id="summaries-h">Order summaries <span class="muted">${owner.kind === 'warehouse' ? `warehouse ${owner.code}, all merchants` : owner.code}</span></h1>
     <form class="card" onSubmit=${load} novalidate aria-label="Period and grouping">
       <div class="grid">
         ${f('from', 'From', { type: 'date', required: true })}

@@ -1,4 +1,4 @@
-import { api, enc, query } from '../api.js';
+import { api, ownerHref, ownerUrl, query } from '../api.js';
 import {
   CopyValue,
   ErrorBanner,
@@ -15,7 +15,8 @@ import {
 } from '../ui.js';
 import { useState } from '/console/vendor/preact-htm.js';
 
-const base = (merchant) => `/v1/merchants/${enc(merchant)}/webhooks`;
+// One page for both owners: a merchant's webhooks and a warehouse's (events of all its merchants).
+const base = (owner) => ownerUrl(owner, '/webhooks');
 
 // The event types a webhook can take, as the API documents them (it refuses any other).
 const EVENTS = [
@@ -29,6 +30,29 @@ const EVENTS = [
   'alert.created',
 ];
 
+/** A delivery's order: a link for a merchant's webhook; a warehouse's deliveries do not say whose order it is. */
+function OrderRef({ owner, id }) {
+  return owner.kind === 'merchant'
+    ? html`<a href=${ownerHref(owner, `/orders/${id}`)}>order ${id}</a>`
+    : html`<span>order ${id}</span>`;
+}
+
+/** Every attempt of a delivery, with the receiver's answer, folded under the count. */
+function Attempts({ d }) {
+  if (!d.attempt_log?.length) return html`${d.attempts}`;
+  return html`<details>
+    <summary>${d.attempts}</summary>
+    <ol class="attempts">
+      ${d.attempt_log.map(
+        (a) => html`<li>
+          <time datetime=${a.at}>${fmtDate(a.at)}</time>: ${a.error ?? (a.status_code === null ? 'no answer' : `answered ${a.status_code}`)}
+          (${a.duration_ms} ms)${a.response_body ? html` <code class="data">${a.response_body}</code>` : ''}
+        </li>`,
+      )}
+    </ol>
+  </details>`;
+}
+
 function Secret({ secret, what }) {
   return html`<${Notice}>
     <p>${what} Keep it to verify the <code>webhook-signature</code> header: it is shown only now.</p>
@@ -36,8 +60,8 @@ function Secret({ secret, what }) {
   </${Notice}>`;
 }
 
-export function WebhooksPage({ merchant }) {
-  const list = useLoad(() => api.get(base(merchant)), [merchant]);
+export function WebhooksPage({ owner }) {
+  const list = useLoad(() => api.get(base(owner)), [owner.kind, owner.code]);
   const [form, setForm] = useState({ url: '', events: [], description: '' });
   const [created, setCreated] = useState(null);
   const action = useAction();
@@ -51,14 +75,15 @@ export function WebhooksPage({ merchant }) {
     action.run(async () => {
       const body = { url: form.url, events: form.events };
       if (form.description) body.description = form.description;
-      setCreated(await api.post(base(merchant), body));
+      setCreated(await api.post(base(owner), body));
       setForm({ url: '', events: [], description: '' });
       list.reload();
     });
   };
   const eventsErr = action.fieldError('events');
   return html`<section aria-labelledby="webhooks-h">
-    <h1 id="webhooks-h">Webhooks <span class="muted">${merchant}</span></h1>
+    <h1 id="webhooks-h">${owner.kind === 'warehouse' ? 'Warehouse webhooks' : 'Webhooks'} <span class="muted">${owner.code}</span></h1>
+    ${owner.kind === 'warehouse' && html`<p class="hint">These receive the events of every merchant of the warehouse; each event's body names its merchant.</p>`}
     ${list.loading && html`<${Loading} />`}
     <${ErrorBanner} error=${list.error} />
     ${
@@ -69,7 +94,7 @@ export function WebhooksPage({ merchant }) {
         <tbody>
           ${list.data.webhooks.map(
             (w) => html`<tr>
-              <td><a href=${`#/m/${enc(merchant)}/webhooks/${w.id}`}>${w.url}</a>${w.description ? html` <span class="muted">${w.description}</span>` : ''}</td>
+              <td><a href=${ownerHref(owner, `/webhooks/${w.id}`)}>${w.url}</a>${w.description ? html` <span class="muted">${w.description}</span>` : ''}</td>
               <td>${w.events.join(', ')}</td>
               <td>${w.enabled ? (w.failing_since ? `failing since ${fmtDate(w.failing_since)}` : 'enabled') : `disabled${w.disabled_reason ? ` (${w.disabled_reason})` : ''}`}</td>
               <td>${fmtDate(w.last_success_at)}</td>
@@ -82,7 +107,7 @@ export function WebhooksPage({ merchant }) {
     ${
       created &&
       html`<${Secret} secret=${created.secret}
-        what=${html`Webhook <a href=${`#/m/${enc(merchant)}/webhooks/${created.webhook.id}`}>${created.webhook.url}</a> created.`} />`
+        what=${html`Webhook <a href=${ownerHref(owner, `/webhooks/${created.webhook.id}`)}>${created.webhook.url}</a> created.`} />`
     }
     <form class="card" onSubmit=${submit} novalidate aria-labelledby="new-webhook-h">
       <h2 id="new-webhook-h">New webhook</h2>
@@ -104,8 +129,8 @@ export function WebhooksPage({ merchant }) {
   </section>`;
 }
 
-export function WebhookPage({ merchant, id }) {
-  const url = `${base(merchant)}/${enc(id)}`;
+export function WebhookPage({ owner, id }) {
+  const url = `${base(owner)}/${encodeURIComponent(id)}`;
   const data = useLoad(() => api.get(url), [url]);
   const pager = usePager(url);
   const deliveries = useLoad(
@@ -135,7 +160,7 @@ export function WebhookPage({ merchant, id }) {
     act.run(async () => {
       if (!confirm('Delete this webhook and its delivery log?')) return;
       await api.del(url);
-      location.hash = `#/m/${enc(merchant)}/webhooks`;
+      location.hash = ownerHref(owner, '/webhooks');
     });
   const ping = () =>
     act.run(async () => {
@@ -149,7 +174,7 @@ export function WebhookPage({ merchant, id }) {
       deliveries.reload();
     });
   return html`<section aria-labelledby="webhook-h">
-    <p><a href=${`#/m/${enc(merchant)}/webhooks`}>← Webhooks</a></p>
+    <p><a href=${ownerHref(owner, '/webhooks')}>← Webhooks</a></p>
     <h1 id="webhook-h">${w.url} ${!w.enabled && html`<span class="status status-canceled">disabled</span>`}</h1>
     ${done && html`<${Notice}>${done}</${Notice}>`}
     ${secret && html`<${Secret} secret=${secret} what="New secret issued; the previous one also signs for 24 hours." />`}
@@ -191,9 +216,9 @@ export function WebhookPage({ merchant, id }) {
             ${deliveries.data.deliveries.map(
               (d) => html`<tr>
                 <td>${fmtDate(d.created_at)}</td>
-                <td><code>${d.type}</code>${d.order_id ? html` <a href=${`#/m/${enc(merchant)}/orders/${d.order_id}`}>order ${d.order_id}</a>` : ''}</td>
+                <td><code>${d.type}</code>${d.order_id ? html` <${OrderRef} owner=${owner} id=${d.order_id} />` : ''}</td>
                 <td><${Status} status=${d.status} /></td>
-                <td>${d.attempts}</td>
+                <td><${Attempts} d=${d} /></td>
                 <td>${d.last_error ?? d.last_status_code ?? '—'}${d.last_duration_ms !== null ? ` (${d.last_duration_ms} ms)` : ''}</td>
                 <td>${fmtDate(d.next_attempt_at)}</td>
                 <td>${

@@ -94,7 +94,8 @@ const ssOrder = fc.record({
   street: word,
   city: word,
   state: fc.constantFrom(...states),
-  items: fc.array(ssItem, { minLength: 1, maxLength: 5 }),
+  // ShipStation's orderItemId is unique within an order (it becomes our line_id, which must be).
+  items: fc.uniqueArray(ssItem, { minLength: 1, maxLength: 5, selector: (it) => it.orderItemId }),
   totalCents: cents(10_000_000),
   taxCents: cents(100_000),
   shipCents: cents(100_000),

@@ -9,6 +9,10 @@
  *   event type, pointed at a receiver the bench runs on 127.0.0.1 (answers 204 at once). Every
  *   change then writes its outbox rows, and the service's job runner dispatches and delivers them
  *   while the scenarios run: the whole cost of webhooks being on, not only the outbox write.
+ * - `written`: the same subscriptions, but the service runs with JOBS_ENABLED=false, so nothing
+ *   dispatches or delivers during the run: every change still writes its outbox rows in its own
+ *   transaction, and that write is the only difference from the unset mode (the outbox's cost on
+ *   the hot paths, apart from the deliveries that another instance would make).
  *
  * Whatever the mode changed is undone after the size's run (triggers enabled again; webhooks, their
  * events, deliveries, attempts and jobs deleted), so the seeded database stays reusable.
@@ -19,13 +23,13 @@ import pg from 'pg';
 import { generateSecret, SecretHasher } from '../src/lib/secrets.js';
 import { WEBHOOK_EVENT_TYPES } from '../src/webhooks/events.js';
 
-export type OutboxMode = 'default' | 'off' | 'subscribed';
+export type OutboxMode = 'default' | 'off' | 'subscribed' | 'written';
 
 export function outboxMode(): OutboxMode {
   const v = process.env['BENCH_OUTBOX'];
   if (v === undefined || v === '') return 'default';
-  if (v === 'off' || v === 'subscribed') return v;
-  throw new Error(`BENCH_OUTBOX must be off or subscribed, not ${JSON.stringify(v)}`);
+  if (v === 'off' || v === 'subscribed' || v === 'written') return v;
+  throw new Error(`BENCH_OUTBOX must be off, subscribed or written, not ${JSON.stringify(v)}`);
 }
 
 /** The outbox triggers of migration 2026-12-03T06-jobs-webhooks, as `table.trigger`. */
@@ -104,8 +108,11 @@ export async function applyOutboxMode(
         ],
       );
     }
+    const written = mode === 'written';
     return {
-      env: { WEBHOOK_ALLOW_PRIVATE: 'true' },
+      env: written
+        ? { WEBHOOK_ALLOW_PRIVATE: 'true', JOBS_ENABLED: 'false' }
+        : { WEBHOOK_ALLOW_PRIVATE: 'true' },
       describe: async () => {
         const c = new pg.Client({ connectionString: url });
         await c.connect();
@@ -116,7 +123,10 @@ export async function applyOutboxMode(
           );
           const row = r.rows[0]!;
           return (
-            `webhooks on (BENCH_OUTBOX=subscribed): ${owners.length} subscriptions to every event type; ` +
+            (written
+              ? `outbox written, nothing delivered (BENCH_OUTBOX=written, the service with JOBS_ENABLED=false): `
+              : `webhooks on (BENCH_OUTBOX=subscribed): `) +
+            `${owners.length} subscriptions to every event type; ` +
             `${row.events} outbox events written, ${row.deliveries} deliveries made, ${received} received by the bench's receiver`
           );
         } finally {

@@ -66,7 +66,7 @@ const PORT = Number(process.env['BENCH_PORT'] ?? 3999);
 const SERVER_LOG = path.join(os.tmpdir(), 'shipbridge-bench-server.log');
 /** BENCH_COLD=1: the "cold statistics" pass — data sets seeded without ANALYZE (databases of their own). */
 const COLD = process.env['BENCH_COLD'] === '1';
-/** BENCH_OUTBOX (unset, `off`, `subscribed`): the webhook outbox variants, see bench/outbox.ts. */
+/** BENCH_OUTBOX (unset, `off`, `subscribed`, `written`): the webhook outbox variants, see bench/outbox.ts. */
 const OUTBOX = outboxMode();
 /** Where the report goes (BENCH_OUT, default bench/results.md). */
 const OUT = process.env['BENCH_OUT'] ?? path.join(HERE, 'results.md');

@@ -68,6 +68,10 @@ const envSchema = z.object({
     emptyToUndefined,
     z.url('an absolute http(s) URL').default(DEFAULT_SHIPSTATION_API_URL),
   ),
+  JOBS_ENABLED: z.preprocess(
+    emptyToUndefined,
+    z.enum(['true', 'false', '1', '0'], 'true or false').default('true'),
+  ),
 });
 
 export interface Config {
@@ -104,6 +108,12 @@ export interface Config {
   readonly webhookAllowPrivate: boolean;
   /** ShipStation's API (v1) that source connections pull from; a simulator in tests. */
   readonly shipstationApiUrl: string;
+  /**
+   * Whether this instance runs background jobs (webhook deliveries, source pulls, re-evaluations,
+   * periodic checks). false: it only answers requests, and other instances on the same PostgreSQL
+   * take the jobs it enqueues. Needs DATABASE_URL: the embedded database has one process.
+   */
+  readonly jobsEnabled: boolean;
 }
 
 export class ConfigError extends Error {}
@@ -125,6 +135,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     );
   }
   const e = parsed.data;
+  const jobsEnabled = e.JOBS_ENABLED === 'true' || e.JOBS_ENABLED === '1';
+  if (!jobsEnabled && e.DATABASE_URL === undefined)
+    throw new ConfigError(
+      'invalid configuration: JOBS_ENABLED=false needs DATABASE_URL (the embedded database is used by ' +
+        'one process, so no other instance could run the jobs this one leaves)',
+    );
   return Object.freeze({
     port: e.PORT,
     host: e.HOST,
@@ -158,5 +174,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     authFailureWindowSeconds: e.AUTH_FAILURE_WINDOW_SECONDS,
     webhookAllowPrivate: e.WEBHOOK_ALLOW_PRIVATE === 'true' || e.WEBHOOK_ALLOW_PRIVATE === '1',
     shipstationApiUrl: e.SHIPSTATION_API_URL.replace(/\/+$/, ''),
+    jobsEnabled,
   });
 }

@@ -70,8 +70,10 @@ async function main(): Promise<void> {
   if (recovered.applied + recovered.unmatched > 0) logger.info(recovered, 'finished stuck shipment notices');
 
   await app.listen({ port: config.port, host: config.host });
-  await jobs.ensurePeriodic();
-  jobs.start();
+  if (config.jobsEnabled) {
+    await jobs.ensurePeriodic();
+    jobs.start();
+  } else logger.info('JOBS_ENABLED=false: this instance runs no background jobs; other instances take them');
   if (!config.adminToken) logger.info('ADMIN_TOKEN is not set: admin routes are off');
 }
 

@@ -62,3 +62,15 @@ t.test('TRUST_PROXY', async (t) => {
   t.same(loadConfig({ TRUST_PROXY: '10.0.0.1, 10.1.0.0/16' }).trustProxy, ['10.0.0.1', '10.1.0.0/16']);
   t.throws(() => loadConfig({ TRUST_PROXY: 'everyone' }), /TRUST_PROXY must be true, false/);
 });
+
+t.test('JOBS_ENABLED: on by default; off only beside another instance on PostgreSQL', async (t) => {
+  t.equal(loadConfig({}).jobsEnabled, true);
+  t.equal(loadConfig({ JOBS_ENABLED: 'false', DATABASE_URL: 'postgres://u@h/db' }).jobsEnabled, false);
+  t.equal(loadConfig({ JOBS_ENABLED: '0', DATABASE_URL: 'postgres://u@h/db' }).jobsEnabled, false);
+  t.throws(() => loadConfig({ JOBS_ENABLED: 'false' }), {
+    message: /^invalid configuration: JOBS_ENABLED=false needs DATABASE_URL/,
+  });
+  t.throws(() => loadConfig({ JOBS_ENABLED: 'no' }), {
+    message: /^invalid configuration: JOBS_ENABLED must be true or false \(got "no"\)$/,
+  });
+});

@@ -6,6 +6,7 @@ import { type Kysely, type RawBuilder, sql } from 'kysely';
 import { ordersById, ordersBySourceNumber } from '../db/keyed.js';
 import type { DB, OrderStatus } from '../db/schema.js';
 import { RULES_APPLY_TO_SQL } from '../domain/lifecycle-sql.js';
+import { lockOrdersInIdOrder } from '../domain/order-lock.js';
 import { type Actor, insertOrderEvents } from '../domain/order-events.js';
 import { type ErrorDetail, notFound } from '../http/errors.js';
 import { decodeCursor, nextCursor, pageOf } from '../lib/cursor.js';
@@ -276,13 +277,7 @@ export async function writeEffective(
       select r.id, r.content_hash, r.effective
       from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as r(id bigint, content_hash text, effective jsonb)
     ),
-    locked as materialized (
-      select i.*, x.merchant_id
-      from (select * from input order by id) i
-      cross join lateral (
-        select o.merchant_id from orders o where o.merchant_id = ${merchantId} and o.id = i.id offset 0 for update
-      ) x
-    ),
+    locked as materialized (${lockOrdersInIdOrder(merchantId, sql`input`)}),
     changed as (
       update orders o
       set effective = l.effective, tags = ${ROUTED_TAGS('o.content', 'l.effective')},

@@ -3,6 +3,7 @@ import { ordersById } from '../db/keyed.js';
 import type { DB } from '../db/schema.js';
 import { insertOrderEvents, ROUTING_ACTOR } from '../domain/order-events.js';
 import { CLOSED_STATUSES_SQL } from '../domain/lifecycle-sql.js';
+import { lockOrdersInIdOrder } from '../domain/order-lock.js';
 import { NO_CONNECTIONS, STORE_FILTERS, type StoreFilterField } from './routing.js';
 
 /**
@@ -207,13 +208,7 @@ async function assign(
         and d.rule_route is not distinct from r.rule_route
       where r.store_id is distinct from d.new_store_id or r.routing_reason is distinct from d.new_reason
     ),
-    locked as materialized (
-      select d.*, x.merchant_id
-      from (select * from to_change order by id) d
-      cross join lateral (
-        select o.merchant_id from orders o where o.merchant_id = ${merchantId} and o.id = d.id offset 0 for update
-      ) x
-    ),
+    locked as materialized (${lockOrdersInIdOrder(merchantId, sql`to_change`)}),
     rerouted as (
       update orders o
       set store_id = d.new_store_id,

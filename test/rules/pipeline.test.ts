@@ -325,6 +325,19 @@ t.test('re-evaluation: open orders follow rule changes; served and closed orders
   const o1 = await get(open.id);
   t.equal(o1.routing.store_id, null, 'the open order is held now');
   t.equal((await alertsOf(open.id)).length, 1);
+  // One statement wrote the new effective form and the routing: what the rules did (as the rules),
+  // then where that sent the order (as routing), in that order.
+  const trail = (await call('GET', `${M}/orders/${open.id}/events`)).json().events as {
+    type: string;
+    actor_type: string;
+    actor: string;
+    data: Record<string, unknown>;
+  }[];
+  t.match(trail.slice(-2), [
+    { type: 'rules_applied', actor_type: 'system', actor: 'rules', data: { applied: [{ name: 'Hold everything' }] } },
+    { type: 'routed', actor_type: 'system', actor: 'routing', data: { from_store_id: main.store.id, store_id: null } },
+  ]);
+  t.match(o1.routing.reason, /held by merchant rule \d+ 'Hold everything'/, 'the reason names the rule');
   for (const [what, before] of [
     ['served', served],
     ['canceled', canceled],

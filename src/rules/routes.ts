@@ -263,14 +263,21 @@ export function rulesRoutes(ctx: AppContext): FastifyPluginAsyncZod {
             tags: tag,
             summary: `Delete one of ${who} rules; the others close up`,
             description:
-              'Open orders are re-evaluated without the rule in the background, as after any other change.',
+              'Open orders are re-evaluated without the rule in the background, as after any other change: ' +
+              'the answer carries that re-evaluation, to follow at GET …/rules/jobs/{id}.',
             params: ruleParams,
-            response: { 204: z.null().meta({ description: 'deleted' }), ...errors },
+            response: {
+              200: z.object({ reevaluation: reevaluationSchema }).describe('deleted'),
+              ...errors,
+            },
           },
         },
-        async (req, reply) => {
-          await rules.remove(await resolve(callerOf(req), req.params.owner), req.params.rule);
-          return reply.code(204).send(null);
+        async (req) => {
+          const { reevaluation } = await rules.remove(
+            await resolve(callerOf(req), req.params.owner),
+            req.params.rule,
+          );
+          return { reevaluation };
         },
       );
     }

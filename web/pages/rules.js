@@ -242,8 +242,8 @@ export function RulesPage({ owner }) {
   const remove = (r) =>
     act.run(async () => {
       if (!confirm(`Delete rule “${r.name}”?`)) return;
-      await api.del(`${url}/${r.id}`);
-      setDone(`Rule “${r.name}” deleted.`);
+      const answer = await api.del(`${url}/${r.id}`);
+      setDone(`Rule “${r.name}” deleted.${reevaluationNote(answer)}`);
       if (editing?.id === r.id) setEditing(null);
       setRefocus([]);
       list.reload();

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { callerOf } from '../accounts/auth.js';
 import { type Caller, mayActOnWarehouse } from '../accounts/caller.js';
 import type { AppContext } from '../context.js';
+import { CLOSED_STATUSES, RULES_APPLY_TO } from '../domain/lifecycle.js';
 import { codeSchema, idParam, idValue } from '../http/common.js';
 import { errorBodySchema, invalid, notFound } from '../http/errors.js';
 import { issueDetails } from '../http/errors.js';
@@ -293,7 +294,10 @@ export function rulesRoutes(ctx: AppContext): FastifyPluginAsyncZod {
         status: z.string().meta({ description: 'the status the order would be created with / has' }),
         holds: z.array(ruleHoldSchema),
         applies: z.boolean().meta({
-          description: 'false for a stored order rules no longer change (served, shipped, canceled…)',
+          description:
+            'whether rules still change the order: true for an order body; for a stored order, true while no ' +
+            `store has served it and its status is ${RULES_APPLY_TO.join(', ')} (false once served, ` +
+            `${CLOSED_STATUSES.join(', ')})`,
         }),
       })
       .meta({

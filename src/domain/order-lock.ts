@@ -12,9 +12,10 @@ import { type RawBuilder, sql } from 'kysely';
  * A SELECT (for a materialised CTE) that locks, in ascending id, the merchant's orders named by the
  * rows of `rows` (a relation — usually a CTE name — with a column `id`), and answers each of those
  * rows (`r.*`) beside `columns` of its locked order (alias `o`; default its merchant_id, which an
- * UPDATE joins back on: joined on the row's own column, the target is probed once per key). Rows
- * whose order does not exist drop out. The locked columns are read under the lock, i.e. the
- * order's latest committed version.
+ * UPDATE joins back on: joined on the row's own column, the target is probed once per key).
+ * `columns` may read the row as `r` and must not repeat a column name of `rows`. Rows whose order
+ * does not exist drop out. The locked columns are read under the lock, i.e. the order's latest
+ * committed version.
  *
  * The ids are sorted in a subquery and each order is one primary-key probe in a LATERAL subquery
  * the planner cannot flatten (`offset 0`): a nested loop that visits, and so locks, in that order.

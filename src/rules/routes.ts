@@ -40,12 +40,15 @@ const ruleSchema = z
     stop: z.boolean(),
     created_at: z.date(),
     updated_at: z.date(),
-    invalid_reason: z.string().nullable().meta({
-      description:
-        'null while the rule holds as written. Set when a store connection its route_to_store names is retired ' +
-        '(with a rule_invalid alert): the rule still runs, and the orders it routes stay unrouted with a reason ' +
-        'naming it. Saving the rule with a live store (or deleting it) clears it and dismisses the alert.',
-    }),
+    invalid_reason: z
+      .string()
+      .nullable()
+      .meta({
+        description:
+          'null while the rule holds as written. Set when a store connection its route_to_store names is retired ' +
+          '(with a rule_invalid alert): the rule still runs, and the orders it routes stay unrouted with a reason ' +
+          'naming it. Saving the rule with a live store (or deleting it) clears it and dismisses the alert.',
+      }),
   })
   .meta({ id: 'Rule' });
 

@@ -102,7 +102,8 @@ export async function lockMerchantStores(trx: Kysely<DB>, merchantId: number): P
  */
 // (A stored effective whose rules left routing to the filters holds `"route": null`, which
 // `->` answers as the jsonb value null, not SQL NULL: nullif makes both one "no decision".)
-export const ruleRouteOf = (effective: RawBuilder<unknown>) => sql`nullif(${effective} -> 'route', 'null'::jsonb)`;
+export const ruleRouteOf = (effective: RawBuilder<unknown>) =>
+  sql`nullif(${effective} -> 'route', 'null'::jsonb)`;
 const RULE_ROUTE = ruleRouteOf(sql`o.effective`);
 
 /**

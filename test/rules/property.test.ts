@@ -220,30 +220,36 @@ t.test('rules that read no lines evaluate an order the same without its lines', 
   t.ok(withLines > 20, `${withLines} rule sets read lines (conditions on items, exclude_items)`);
 });
 
-t.test('rulesReadLines: conditions on the lines and exclude_items read them, disabled rules do not', async (t) => {
-  const set = (r: Rule): RuleSet => ({ merchant: [r], warehouse: [] });
-  const tagIt = [{ type: 'add_tags', tags: ['x'] }];
-  t.equal(rulesReadLines(set(rule({ when: [{ field: 'gift', op: 'equals', value: true }], then: tagIt }))), false);
-  for (const c of [
-    { field: 'items.sku', op: 'equals', value: 'A' },
-    { field: 'item_count', op: 'gt', value: 1 },
-    { field: 'total_quantity', op: 'gt', value: 1 },
-    { field: 'total_weight_grams', op: 'gt', value: 1 },
-  ]) {
-    t.equal(rulesReadLines(set(rule({ when: [c], then: tagIt }))), true, `${c.field} reads lines`);
-  }
-  t.equal(rulesReadLines(set(rule({ then: [{ type: 'exclude_items', skus: ['A'] }] }))), true);
-  t.equal(
-    rulesReadLines(set(rule({ enabled: false, then: [{ type: 'exclude_items', skus: ['A'] }] }))),
-    false,
-    'a disabled rule does not run',
-  );
-  t.equal(
-    rulesReadLines({
-      merchant: [],
-      warehouse: [rule({ then: [{ type: 'exclude_items', skus: ['A'] }] }, 'warehouse')],
-    }),
-    true,
-    "a warehouse's rule counts too",
-  );
-});
+t.test(
+  'rulesReadLines: conditions on the lines and exclude_items read them, disabled rules do not',
+  async (t) => {
+    const set = (r: Rule): RuleSet => ({ merchant: [r], warehouse: [] });
+    const tagIt = [{ type: 'add_tags', tags: ['x'] }];
+    t.equal(
+      rulesReadLines(set(rule({ when: [{ field: 'gift', op: 'equals', value: true }], then: tagIt }))),
+      false,
+    );
+    for (const c of [
+      { field: 'items.sku', op: 'equals', value: 'A' },
+      { field: 'item_count', op: 'gt', value: 1 },
+      { field: 'total_quantity', op: 'gt', value: 1 },
+      { field: 'total_weight_grams', op: 'gt', value: 1 },
+    ]) {
+      t.equal(rulesReadLines(set(rule({ when: [c], then: tagIt }))), true, `${c.field} reads lines`);
+    }
+    t.equal(rulesReadLines(set(rule({ then: [{ type: 'exclude_items', skus: ['A'] }] }))), true);
+    t.equal(
+      rulesReadLines(set(rule({ enabled: false, then: [{ type: 'exclude_items', skus: ['A'] }] }))),
+      false,
+      'a disabled rule does not run',
+    );
+    t.equal(
+      rulesReadLines({
+        merchant: [],
+        warehouse: [rule({ then: [{ type: 'exclude_items', skus: ['A'] }] }, 'warehouse')],
+      }),
+      true,
+      "a warehouse's rule counts too",
+    );
+  },
+);

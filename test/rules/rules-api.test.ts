@@ -134,7 +134,11 @@ t.test('rules through REST', async (t) => {
     const extra = await req('POST', M, mAuth, { name: 'temp', then: [{ type: 'hold' }], position: 2 });
     const deleted = await req('DELETE', `${M}/${extra.json().rule.id}`, mAuth);
     t.equal(deleted.statusCode, 200, deleted.body);
-    t.match(deleted.json(), { reevaluation: { id: Number, state: 'pending' } }, 'the answer names the re-evaluation');
+    t.match(
+      deleted.json(),
+      { reevaluation: { id: Number, state: 'pending' } },
+      'the answer names the re-evaluation',
+    );
     t.not(deleted.json().reevaluation.id, extra.json().reevaluation.id, 'a job of its own');
     t.same(
       (await req('GET', M, mAuth)).json().rules.map((x: Obj) => x.position),

@@ -283,14 +283,20 @@ t.test('database routing == pure routing, for random stores, orders and changes'
                 return writeEffectiveAndRoute(
                   trx,
                   m,
-                  mine.map((p) => ({ id: p.o.id, content_hash: 'x', effective: effectiveFor(p.tags, p.route) })),
+                  mine.map((p) => ({
+                    id: p.o.id,
+                    content_hash: 'x',
+                    effective: effectiveFor(p.tags, p.route),
+                  })),
                   { actor_type: 'system', actor: 'rules' },
                 );
               });
               const open = mine.filter((p) => !p.o.pinned && !TERMINAL.includes(p.o.status));
               const openIds = open.map((p) => p.o.id).sort((a, b) => a - b);
               if (JSON.stringify(written) !== JSON.stringify(openIds)) {
-                throw new Error(`re-evaluation wrote ${JSON.stringify(written)}, expected ${JSON.stringify(openIds)}`);
+                throw new Error(
+                  `re-evaluation wrote ${JSON.stringify(written)}, expected ${JSON.stringify(openIds)}`,
+                );
               }
               for (const p of open) {
                 p.o.tags = p.tags;

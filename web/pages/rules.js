@@ -275,7 +275,9 @@ export function RulesPage({ owner }) {
             (r, i) => html`<tr key=${r.id}>
               <td>${r.position}</td>
               <td>${r.name}${r.stop ? html` <span class="muted">(stops)</span>` : ''}${
-                r.invalid_reason ? html`<br /><span class="warn">Invalid: ${r.invalid_reason} — save it with a live store, or delete it.</span>` : ''
+                r.invalid_reason
+                  ? html`<br /><span class="warn">Invalid: ${r.invalid_reason} — save it with a live store, or delete it.</span>`
+                  : ''
               }</td>
               <td><input type="checkbox" id=${ctl(r, 'enabled')} checked=${switching[r.id] ?? r.enabled} aria-label=${`Enabled: ${r.name}`}
                 disabled=${act.busy} onChange=${(e) => setEnabled(r, e.target.checked)} /></td>

@@ -9,6 +9,7 @@ import * as consoleSessions from './2026-12-03T07-console-sessions.js';
 import * as rules from './2026-12-03T08-rules.js';
 import * as rulesWiring from './2026-12-03T11-rules-wiring.js';
 import * as sources from './2026-12-03T12-sources.js';
+import * as ruleInvalid from './2026-12-03T20-rule-invalid.js';
 
 /**
  * Every migration, by name. Names sort in the order they must run (ISO date prefix).
@@ -26,4 +27,5 @@ export const migrations: Record<string, Migration> = {
   '2026-12-03T08-rules': rules,
   '2026-12-03T11-rules-wiring': rulesWiring,
   '2026-12-03T12-sources': sources,
+  '2026-12-03T20-rule-invalid': ruleInvalid,
 };

@@ -359,6 +359,8 @@ export interface RulesTable {
   stop: Generated<boolean>;
   created_at: CreatedAt;
   updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
+  /** Why the rule no longer holds as written (a route_to_store naming a retired store), or null. */
+  invalid_reason: Generated<string | null>;
 }
 
 /** Source connections of src/sources: order sources shipbridge pulls from itself. */

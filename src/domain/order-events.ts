@@ -38,9 +38,25 @@ export interface OrderEvent {
  * order the relation yields them (event ids follow it).
  */
 export function insertOrderEvents(merchantId: number, actor: Actor, events: RawBuilder<unknown>) {
+  return insertEvents(merchantId, sql`${actor.actor_type}::text, ${actor.actor}::text`, events);
+}
+
+/**
+ * insertOrderEvents for a relation whose events have different actors: `events` also has the
+ * columns actor_type and actor (write them with actorColumns), e.g. a statement that writes what
+ * the rules did and where routing then sent the order.
+ */
+export function insertOrderEventsOfActors(merchantId: number, events: RawBuilder<unknown>) {
+  return insertEvents(merchantId, sql`e.actor_type, e.actor`, events);
+}
+
+/** `<actor_type> as actor_type, <actor> as actor`, for a relation of insertOrderEventsOfActors. */
+export const actorColumns = (actor: Actor) =>
+  sql`${actor.actor_type}::text as actor_type, ${actor.actor}::text as actor`;
+
+function insertEvents(merchantId: number, actor: RawBuilder<unknown>, events: RawBuilder<unknown>) {
   return sql`insert into order_events (merchant_id, order_id, type, from_status, to_status, actor_type, actor, data)
-    select ${merchantId}::bigint, e.order_id, e.type, e.from_status, e.to_status, ${actor.actor_type}::text,
-      ${actor.actor}::text, e.data
+    select ${merchantId}::bigint, e.order_id, e.type, e.from_status, e.to_status, ${actor}, e.data
     from ${events}`;
 }
 

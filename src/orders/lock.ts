@@ -12,6 +12,11 @@
  * and an export page (shipstation/export.ts) check that the order row is still the version they
  * read; a writer that changed lines or shipments without updating the row would let them act on
  * stale lines. A writer that finds nothing to change (a repeat, a refusal) may leave the row alone.
+ *
+ * Set-wise writers (routing, re-evaluation) lock many orders in one statement with
+ * lockOrdersInIdOrder (src/domain/order-lock.ts): the same rule — every row they change locked
+ * FOR UPDATE before it is written, in ascending id — as a SQL fragment. It sits one layer down
+ * because routing (src/stores/) may not import this folder.
  */
 import { type Kysely, sql, type UpdateObject } from 'kysely';
 import type { DB, OrderRow } from '../db/schema.js';

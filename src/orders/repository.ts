@@ -6,11 +6,26 @@ import { type Kysely, type RawBuilder, sql } from 'kysely';
 import { ordersById, ordersBySourceNumber } from '../db/keyed.js';
 import type { DB, OrderStatus } from '../db/schema.js';
 import { RULES_APPLY_TO_SQL } from '../domain/lifecycle-sql.js';
-import { type Actor, insertOrderEvents } from '../domain/order-events.js';
+import { lockOrdersInIdOrder } from '../domain/order-lock.js';
+import {
+  type Actor,
+  actorColumns,
+  insertOrderEvents,
+  insertOrderEventsOfActors,
+  ROUTING_ACTOR,
+} from '../domain/order-events.js';
 import { type ErrorDetail, notFound } from '../http/errors.js';
 import { decodeCursor, nextCursor, pageOf } from '../lib/cursor.js';
 import type { StoredEffective } from '../rules/effective.js';
-import { merchantRoutingLock } from '../stores/assign.js';
+import {
+  DECISION_OF_ROW,
+  merchantRoutingLock,
+  ROUTED_EVENT,
+  ROUTING_MOVES,
+  routedEventData,
+  routingDecisions,
+  ruleRouteOf,
+} from '../stores/assign.js';
 import { type LockedOrder, lockOrderForWrite } from './lock.js';
 import type { NormalizedItem, NormalizedOrder } from './types.js';
 import {
@@ -257,14 +272,18 @@ export interface EffectiveWrite {
 }
 
 /**
- * Writes re-evaluated effective orders set-wise, in one statement (`rows`: the orders whose stored
- * effective differs). Each is locked in id order (the order export pages and routing lock in) and
- * written only if, under the lock, it is still unserved, in a status rules apply to, and has the
- * content it was evaluated from (a PUT that committed meanwhile evaluated it itself). Moves the
- * routed tags, last_modified and updated_at, and writes a 'rules_applied' event for each order
- * written. Answers the ids written.
+ * Writes re-evaluated orders set-wise in ONE statement — their effective form and where routing
+ * now sends them — so each order gets one new row version (`rows`: the orders whose stored
+ * effective differs). Each is locked in id order (lockOrdersInIdOrder: the order export pages and
+ * routing lock in) and written only if, under the lock, it is still unpinned, in a status rules
+ * apply to, and has the content it was evaluated from (a PUT that committed meanwhile evaluated it
+ * itself). Routing is routingDecisions of src/stores/assign.ts (the one set-wise definition) on the
+ * NEW effective tags and rules' decision. Moves the routed tags, store and reason, last_modified
+ * and updated_at; writes a 'rules_applied' event (as `actor`) for each order written and a 'routed'
+ * event (as routing) for each that moved, one insert ordered by order. The caller holds the
+ * merchant's routing lock from an earlier statement. Answers the ids written.
  */
-export async function writeEffective(
+export async function writeEffectiveAndRoute(
   trx: Kysely<DB>,
   merchantId: number,
   rows: readonly EffectiveWrite[],
@@ -276,32 +295,43 @@ export async function writeEffective(
       select r.id, r.content_hash, r.effective
       from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as r(id bigint, content_hash text, effective jsonb)
     ),
-    locked as materialized (
-      select i.*, x.merchant_id
-      from (select * from input order by id) i
-      cross join lateral (
-        select o.merchant_id from orders o where o.merchant_id = ${merchantId} and o.id = i.id offset 0 for update
-      ) x
+    locked as materialized (${lockOrdersInIdOrder(
+      merchantId,
+      sql`input`,
+      sql`o.merchant_id, o.order_source, o.content_hash as locked_hash, o.status, o.served_store_id, o.store_id,
+        o.routing_reason, ${ROUTED_TAGS('o.content', 'r.effective')} as tags`,
+    )}),
+    routable as materialized (
+      select l.merchant_id, l.id, l.effective, l.order_source, l.tags, ${ruleRouteOf(sql`l.effective`)} as rule_route,
+        l.store_id, l.routing_reason
+      from locked l
+      where l.locked_hash = l.content_hash and l.served_store_id is null and l.status in (${RULES_APPLY_TO_SQL})
     ),
+    ${routingDecisions(merchantId, sql`routable`)},
     changed as (
       update orders o
-      set effective = l.effective, tags = ${ROUTED_TAGS('o.content', 'l.effective')},
+      set effective = r.effective, tags = r.tags, store_id = d.new_store_id, routing_reason = d.new_reason,
         last_modified = now(), updated_at = now()
-      from locked l
-      where o.merchant_id = l.merchant_id and o.id = l.id and o.content_hash = l.content_hash
-        and o.served_store_id is null and o.status in (${RULES_APPLY_TO_SQL})
-      returning o.id, l.effective
+      from routable r
+      join decisions d on ${DECISION_OF_ROW}
+      where o.merchant_id = r.merchant_id and o.id = r.id
+      returning o.id, r.effective, r.store_id as old_store_id, d.new_store_id, d.new_reason, ${ROUTING_MOVES} as moved
     ),
     events as (
-      ${insertOrderEvents(
+      ${insertOrderEventsOfActors(
         merchantId,
-        actor,
         sql`(
-          select c.id as order_id, 'rules_applied' as type, null as from_status, null as to_status,
-            jsonb_build_object('applied', coalesce(c.effective -> 'applied', '[]'::jsonb),
-              'changes', coalesce(c.effective -> 'changes', '[]'::jsonb)) as data
+          select c.id as order_id, x.type, null as from_status, null as to_status, x.actor_type, x.actor, x.data
           from changed c
-          order by c.id
+          cross join lateral (
+            select 0 as k, 'rules_applied' as type, ${actorColumns(actor)},
+              jsonb_build_object('applied', coalesce(c.effective -> 'applied', '[]'::jsonb),
+                'changes', coalesce(c.effective -> 'changes', '[]'::jsonb)) as data
+            union all
+            select 1, ${sql.lit(ROUTED_EVENT)}, ${actorColumns(ROUTING_ACTOR)}, ${routedEventData(sql`c`)}
+            where c.moved
+          ) x
+          order by c.id, x.k
         ) e`,
       )}
     )
@@ -321,19 +351,24 @@ export interface OpenOrderRow {
 
 /**
  * Up to `limit` of the merchant's orders after id `afterId` that rules still apply to (unserved, in
- * a status of RULES_APPLY_TO), by id, with their lines. A range of the primary key, like a listing
- * page: bounded by the rows walked whatever the statistics say.
+ * a status of RULES_APPLY_TO), by id, with their lines — or, without `lines` (the rules read none:
+ * rulesReadLines), with `items` empty, which saves reading order_lines. A range of the primary key,
+ * like a listing page: bounded by the rows walked whatever the statistics say.
  */
 export async function openOrdersAfter(
   db: Kysely<DB>,
   merchantId: number,
   afterId: number,
   limit: number,
+  opts: { lines: boolean },
 ): Promise<OpenOrderRow[]> {
-  const r = await sql<OpenOrderRow>`
-    select o.id, o.content_hash, o.content, o.effective, coalesce((
+  const items = opts.lines
+    ? sql`coalesce((
       select json_agg(l.content order by l.position)
-      from order_lines l where l.merchant_id = o.merchant_id and l.order_id = o.id), '[]'::json) as items
+      from order_lines l where l.merchant_id = o.merchant_id and l.order_id = o.id), '[]'::json)`
+    : sql`'[]'::json`;
+  const r = await sql<OpenOrderRow>`
+    select o.id, o.content_hash, o.content, o.effective, ${items} as items
     from orders o
     where (o.merchant_id, o.id) > (${merchantId}::bigint, ${afterId}::bigint)
       and (o.merchant_id, o.id) < (${merchantId}::bigint + 1, 0::bigint)

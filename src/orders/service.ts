@@ -32,7 +32,7 @@ import {
   type StoredEffective,
   storedEffective,
 } from '../rules/effective.js';
-import { type Evaluation, evaluate, type RuleHold } from '../rules/evaluate.js';
+import { type Evaluation, evaluate, type RuleHold, rulesReadLines } from '../rules/evaluate.js';
 import { syncHoldAlerts } from '../rules/holds.js';
 import { loadRuleContext, type RuleContext } from '../rules/repository.js';
 import { lockMerchantForRouting, routeOrdersLocked } from '../stores/assign.js';
@@ -63,7 +63,7 @@ import {
   selectExistingAndLock,
   syncExcludedLines,
   viewOf,
-  writeEffective,
+  writeEffectiveAndRoute,
 } from './repository.js';
 import { MAX_BATCH_DETAILS, type ParsedOrder, parseOrder } from './schema.js';
 import type { NormalizedOrder } from './types.js';
@@ -482,8 +482,9 @@ export interface ReevaluationStep {
 /**
  * Re-evaluates up to `limit` of the merchant's open, unserved orders after id `afterId`, in the
  * caller's transaction: the routing lock first (its own statement, as every order writer), then
- * the rules, the orders with their lines, evaluation in JS, and set-wise writes of what changed —
- * the effective form with its events, hold alerts, and routing of the changed orders. Served,
+ * the rules, the orders (with their lines only when a rule reads lines), evaluation in JS, and
+ * set-wise writes of what changed — one statement for the effective form, the routing and the
+ * events of every changed order, then hold alerts and excluded lines when those moved. Served,
  * shipped, confirmed and canceled orders are never read, so never changed.
  */
 export async function reevaluateOpenOrders(
@@ -494,7 +495,7 @@ export async function reevaluateOpenOrders(
 ): Promise<ReevaluationStep> {
   await lockMerchantForRouting(trx, merchantId);
   const rules = await loadRuleContext(trx, merchantId);
-  const rows = await openOrdersAfter(trx, merchantId, afterId, limit);
+  const rows = await openOrdersAfter(trx, merchantId, afterId, limit, { lines: rulesReadLines(rules.rules) });
   const writes: EffectiveWrite[] = [];
   const holdsMoved: number[] = [];
   const exclusionsMoved: number[] = [];
@@ -508,7 +509,8 @@ export async function reevaluateOpenOrders(
       exclusionsMoved.push(r.id);
     }
   }
-  const changed = await writeEffective(trx, merchantId, writes, REEVALUATION_ACTOR);
+  // The effective form and the routing of each changed order, in one statement (one row version).
+  const changed = await writeEffectiveAndRoute(trx, merchantId, writes, REEVALUATION_ACTOR);
   const written = new Set(changed);
   await syncHoldAlerts(
     trx,
@@ -520,7 +522,6 @@ export async function reevaluateOpenOrders(
     merchantId,
     exclusionsMoved.filter((id) => written.has(id)),
   );
-  await routeOrdersLocked(trx, merchantId, changed);
   const last = rows.length < limit ? null : (rows[rows.length - 1]?.id ?? null);
   return { seen: rows.length, changed: changed.length, last };
 }

@@ -407,6 +407,28 @@ export function diff(sent: EffectiveFields, eff: EffectiveFields): Change[] {
   return out;
 }
 
+// ---------------------------------------------------------------- what evaluation reads
+
+/** The kinds of condition fields that read the order's lines (holds(): shippable lines). */
+const LINE_KINDS: ReadonlySet<string> = new Set(['sku', 'count', 'weight']);
+
+/**
+ * Whether evaluating with these rules can read the order's lines: an enabled rule with a condition
+ * on the lines (items.sku, item_count, total_quantity, total_weight_grams) or an exclude_items
+ * action. When not, evaluate() gives the same answer whatever the lines (address normalisation and
+ * every other action read only the order's own fields, and disposition() reads lines only once
+ * some are excluded), so a caller evaluating many stored orders may leave them unread.
+ */
+export function rulesReadLines(rules: RuleSet): boolean {
+  return [rules.merchant, rules.warehouse].some((list) =>
+    runnable(list).some(
+      (r) =>
+        r.when.some((c) => LINE_KINDS.has(FIELDS[c.field].kind)) ||
+        r.then.some((a) => a.type === 'exclude_items'),
+    ),
+  );
+}
+
 // ---------------------------------------------------------------- evaluate
 
 export function evaluate(order: NormalizedOrder, rules: RuleSet, opts: EvaluateOptions): Evaluation {

@@ -333,6 +333,7 @@ const ruleShape = {
   owner: readOnly,
   created_at: readOnly,
   updated_at: readOnly,
+  invalid_reason: readOnly,
 };
 
 export const ruleCreateSchema = z.strictObject(ruleShape);
@@ -347,6 +348,7 @@ export const rulePatchSchema = z.strictObject({
   owner: readOnly,
   created_at: readOnly,
   updated_at: readOnly,
+  invalid_reason: readOnly,
 });
 export type RuleInput = z.output<typeof ruleCreateSchema>;
 export type RulePatch = z.output<typeof rulePatchSchema>;

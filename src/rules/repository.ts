@@ -8,6 +8,7 @@ import type { DB, RulesTable } from '../db/schema.js';
 import { AppError, invalid, notFound } from '../http/errors.js';
 import type { RuleSet } from './evaluate.js';
 import type { Action, Condition, Rule, RuleInput, RuleOwner, RulePatch } from './model.js';
+import { clearRuleInvalid } from './invalid.js';
 import { enqueueReevaluation, type Reevaluation } from './reevaluate.js';
 
 export const MAX_RULES_PER_OWNER = 200;
@@ -20,6 +21,8 @@ export interface OwnerRef {
 export interface RuleView extends Rule {
   created_at: Date;
   updated_at: Date;
+  /** Why the rule no longer holds as written (invalid.ts), or null. */
+  invalid_reason: string | null;
 }
 
 /** A change of a rule list: its result, and the re-evaluation of open orders it set off. */
@@ -51,6 +54,7 @@ function toView(r: Row): RuleView {
     stop: r.stop,
     created_at: r.created_at,
     updated_at: r.updated_at,
+    invalid_reason: r.invalid_reason,
   };
 }
 
@@ -169,7 +173,11 @@ export class RulesRepository {
   async update(o: OwnerRef, id: number, patch: RulePatch): Promise<Changed<RuleView>> {
     return this.change(o, async (trx, ids) => {
       if (!ids.includes(id)) throw notFound(`rule ${id}`);
-      if (patch.then) await this.checkStores(trx, o, patch.then);
+      if (patch.then) {
+        await this.checkStores(trx, o, patch.then);
+        // Saved naming only live stores: valid again.
+        if (o.kind === 'merchant') await clearRuleInvalid(trx, o.id, id);
+      }
       await trx
         .updateTable('rules')
         .set({
@@ -190,6 +198,7 @@ export class RulesRepository {
   async remove(o: OwnerRef, id: number): Promise<Changed<void>> {
     return this.change(o, async (trx, ids) => {
       if (!ids.includes(id)) throw notFound(`rule ${id}`);
+      if (o.kind === 'merchant') await clearRuleInvalid(trx, o.id, id);
       await trx.deleteFrom('rules').where('id', '=', id).execute();
       await this.renumber(
         trx,

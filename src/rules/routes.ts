@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { callerOf } from '../accounts/auth.js';
 import { type Caller, mayActOnWarehouse } from '../accounts/caller.js';
 import type { AppContext } from '../context.js';
+import { CLOSED_STATUSES, RULES_APPLY_TO } from '../domain/lifecycle.js';
 import { codeSchema, idParam, idValue } from '../http/common.js';
 import { errorBodySchema, invalid, notFound } from '../http/errors.js';
 import { issueDetails } from '../http/errors.js';
@@ -39,6 +40,15 @@ const ruleSchema = z
     stop: z.boolean(),
     created_at: z.date(),
     updated_at: z.date(),
+    invalid_reason: z
+      .string()
+      .nullable()
+      .meta({
+        description:
+          'null while the rule holds as written. Set when a store connection its route_to_store names is retired ' +
+          '(with a rule_invalid alert): the rule still runs, and the orders it routes stay unrouted with a reason ' +
+          'naming it. Saving the rule with a live store (or deleting it) clears it and dismisses the alert.',
+      }),
   })
   .meta({ id: 'Rule' });
 
@@ -263,14 +273,21 @@ export function rulesRoutes(ctx: AppContext): FastifyPluginAsyncZod {
             tags: tag,
             summary: `Delete one of ${who} rules; the others close up`,
             description:
-              'Open orders are re-evaluated without the rule in the background, as after any other change.',
+              'Open orders are re-evaluated without the rule in the background, as after any other change: ' +
+              'the answer carries that re-evaluation, to follow at GET …/rules/jobs/{id}.',
             params: ruleParams,
-            response: { 204: z.null().meta({ description: 'deleted' }), ...errors },
+            response: {
+              200: z.object({ reevaluation: reevaluationSchema }).describe('deleted'),
+              ...errors,
+            },
           },
         },
-        async (req, reply) => {
-          await rules.remove(await resolve(callerOf(req), req.params.owner), req.params.rule);
-          return reply.code(204).send(null);
+        async (req) => {
+          const { reevaluation } = await rules.remove(
+            await resolve(callerOf(req), req.params.owner),
+            req.params.rule,
+          );
+          return { reevaluation };
         },
       );
     }
@@ -286,7 +303,10 @@ export function rulesRoutes(ctx: AppContext): FastifyPluginAsyncZod {
         status: z.string().meta({ description: 'the status the order would be created with / has' }),
         holds: z.array(ruleHoldSchema),
         applies: z.boolean().meta({
-          description: 'false for a stored order rules no longer change (served, shipped, canceled…)',
+          description:
+            'whether rules still change the order: true for an order body; for a stored order, true while no ' +
+            `store has served it and its status is ${RULES_APPLY_TO.join(', ')} (false once served, ` +
+            `${CLOSED_STATUSES.join(', ')})`,
         }),
       })
       .meta({

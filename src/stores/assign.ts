@@ -3,6 +3,7 @@ import { ordersById } from '../db/keyed.js';
 import type { DB } from '../db/schema.js';
 import { insertOrderEvents, ROUTING_ACTOR } from '../domain/order-events.js';
 import { CLOSED_STATUSES_SQL } from '../domain/lifecycle-sql.js';
+import { lockOrdersInIdOrder } from '../domain/order-lock.js';
 import { NO_CONNECTIONS, STORE_FILTERS, type StoreFilterField } from './routing.js';
 
 /**
@@ -101,7 +102,9 @@ export async function lockMerchantStores(trx: Kysely<DB>, merchantId: number): P
  */
 // (A stored effective whose rules left routing to the filters holds `"route": null`, which
 // `->` answers as the jsonb value null, not SQL NULL: nullif makes both one "no decision".)
-const RULE_ROUTE = sql`nullif(o.effective -> 'route', 'null'::jsonb)`;
+export const ruleRouteOf = (effective: RawBuilder<unknown>) =>
+  sql`nullif(${effective} -> 'route', 'null'::jsonb)`;
+const RULE_ROUTE = ruleRouteOf(sql`o.effective`);
 
 /**
  * The SQL twin of each filter of routing.ts STORE_FILTERS, for a connection `s` and an order `o`:
@@ -140,38 +143,23 @@ const REFUSAL = sql`case ${sql.join(
 )} end`;
 
 /**
- * Routes the given orders (ids sorted), or every order of the merchant (null). With ids, every read
- * and write of orders is one primary-key probe per id (ordersById, and the locked rows joined back
- * on their own merchant_id column, which the planner cannot turn into a scan of the merchant): the
- * statement is bounded by the batch, not by the merchant's size, whatever the statistics.
+ * The CTEs that decide where the rows of `routable` go — `live_stores`, `order_kinds`, `decisions` —
+ * to embed after it in a WITH list (`with routable as (…), ${routingDecisions(m, sql`routable`)}, …`).
+ * `routable` is a relation of the merchant's unpinned, open orders with at least the columns
+ * `order_source`, `tags` (the effective tags) and `rule_route` (ruleRouteOf their stored or new
+ * effective). `decisions` answers one row per distinct (order_source, tags, rule_route) — a merchant
+ * has few — with `new_store_id` and `new_reason`: what routeWith() of src/rules/effective.ts says.
+ * Join a row `r` to its decision `d` with DECISION_OF_ROW. The one definition of set-wise routing:
+ * routing (assign below) and re-evaluation (orders/repository.ts writeEffectiveAndRoute) both use it.
  */
-async function assign(
-  trx: Kysely<DB>,
-  merchantId: number,
-  ids: readonly number[] | null,
-): Promise<RoutingOutcome> {
-  const source =
-    ids === null
-      ? sql`orders o where o.merchant_id = ${merchantId} and`
-      : sql`${ordersById(merchantId, ids)} where`;
-  // Decisions are computed once per distinct (order_source, tags, rules' decision) — a merchant has
-  // few — and joined back to the orders. Only the rows that change are locked, in id order (the order the export locks a
-  // page in, so the two never deadlock), and the UPDATE re-checks that each is still unpinned, open and
-  // as it was read: a row changed meanwhile by someone else (pinned by an export, canceled…) is left as
-  // that change made it.
-  const result = await sql<{ changed: number; moved: number }>`
-    with live_stores as materialized (
+export function routingDecisions(merchantId: number, routable: RawBuilder<unknown>): RawBuilder<unknown> {
+  return sql`live_stores as materialized (
       select s.id, s.name, s.order_sources, s.include_tags, s.exclude_tags, s.priority, s.created_at
       from stores s
       where s.merchant_id = ${merchantId} and s.retired_at is null
     ),
-    routable as materialized (
-      select o.id, o.order_source, o.tags, ${RULE_ROUTE} as rule_route, o.store_id, o.routing_reason
-      from ${source} o.served_store_id is null
-        and o.status not in (${CLOSED_STATUSES_SQL})
-    ),
     order_kinds as (
-      select distinct r.order_source, r.tags, r.rule_route from routable r
+      select distinct r.order_source, r.tags, r.rule_route from ${routable} r
     ),
     decisions as materialized (
       select o.order_source, o.tags, o.rule_route,
@@ -197,23 +185,70 @@ async function assign(
       left join lateral (
         select s.id from live_stores s where s.id = (o.rule_route ->> 'store_id')::bigint
       ) rule_store on true
+    )`;
+}
+
+/** Joins routable row `r` to its decision `d` (routingDecisions). */
+export const DECISION_OF_ROW = sql`d.order_source = r.order_source and d.tags = r.tags
+  and d.rule_route is not distinct from r.rule_route`;
+
+/**
+ * Routing row `r` (its current `store_id`, `routing_reason`) as decision `d` says changes something
+ * to write: the store, or only the reason text.
+ */
+export const ROUTING_CHANGES = sql`(r.store_id is distinct from d.new_store_id
+  or r.routing_reason is distinct from d.new_reason)`;
+
+/**
+ * Routing row `r` as decision `d` says moves it — to another store, or between routed and unrouted
+ * (a new order, never routed, has neither store nor reason) —: last_modified moves and a 'routed'
+ * event is written.
+ */
+export const ROUTING_MOVES = sql`(r.store_id is distinct from d.new_store_id
+  or (r.store_id is null and r.routing_reason is null))`;
+
+/** The data of a 'routed' event, from a row `x` with old_store_id, new_store_id and new_reason. */
+export const routedEventData = (x: RawBuilder<unknown>) =>
+  sql`jsonb_build_object('from_store_id', ${x}.old_store_id, 'store_id', ${x}.new_store_id, 'reason', ${x}.new_reason)`;
+
+/** The type of the order event a routing move writes (with routedEventData, as ROUTING_ACTOR). */
+export const ROUTED_EVENT = 'routed';
+
+/**
+ * Routes the given orders (ids sorted), or every order of the merchant (null). With ids, every read
+ * and write of orders is one primary-key probe per id (ordersById, and the locked rows joined back
+ * on their own merchant_id column, which the planner cannot turn into a scan of the merchant): the
+ * statement is bounded by the batch, not by the merchant's size, whatever the statistics.
+ */
+async function assign(
+  trx: Kysely<DB>,
+  merchantId: number,
+  ids: readonly number[] | null,
+): Promise<RoutingOutcome> {
+  const source =
+    ids === null
+      ? sql`orders o where o.merchant_id = ${merchantId} and`
+      : sql`${ordersById(merchantId, ids)} where`;
+  // Decisions are computed once per distinct (order_source, tags, rules' decision) — a merchant has
+  // few — and joined back to the orders. Only the rows that change are locked, in id order (the order the export locks a
+  // page in, so the two never deadlock), and the UPDATE re-checks that each is still unpinned, open and
+  // as it was read: a row changed meanwhile by someone else (pinned by an export, canceled…) is left as
+  // that change made it.
+  const result = await sql<{ changed: number; moved: number }>`
+    with routable as materialized (
+      select o.id, o.order_source, o.tags, ${RULE_ROUTE} as rule_route, o.store_id, o.routing_reason
+      from ${source} o.served_store_id is null
+        and o.status not in (${CLOSED_STATUSES_SQL})
     ),
+    ${routingDecisions(merchantId, sql`routable`)},
     to_change as materialized (
       select r.id, r.order_source, r.tags, r.rule_route, r.store_id as old_store_id, d.new_store_id, d.new_reason,
-        (r.store_id is distinct from d.new_store_id
-          or (r.store_id is null and r.routing_reason is null)) as moved
+        ${ROUTING_MOVES} as moved
       from routable r
-      join decisions d on d.order_source = r.order_source and d.tags = r.tags
-        and d.rule_route is not distinct from r.rule_route
-      where r.store_id is distinct from d.new_store_id or r.routing_reason is distinct from d.new_reason
+      join decisions d on ${DECISION_OF_ROW}
+      where ${ROUTING_CHANGES}
     ),
-    locked as materialized (
-      select d.*, x.merchant_id
-      from (select * from to_change order by id) d
-      cross join lateral (
-        select o.merchant_id from orders o where o.merchant_id = ${merchantId} and o.id = d.id offset 0 for update
-      ) x
-    ),
+    locked as materialized (${lockOrdersInIdOrder(merchantId, sql`to_change`)}),
     rerouted as (
       update orders o
       set store_id = d.new_store_id,
@@ -236,9 +271,8 @@ async function assign(
         merchantId,
         ROUTING_ACTOR,
         sql`(
-          select r.id as order_id, 'routed' as type, null as from_status, null as to_status,
-            jsonb_build_object('from_store_id', r.old_store_id, 'store_id', r.new_store_id, 'reason', r.new_reason)
-              as data
+          select r.id as order_id, ${sql.lit(ROUTED_EVENT)} as type, null as from_status, null as to_status,
+            ${routedEventData(sql`r`)} as data
           from rerouted r
           where r.moved
         ) e`,

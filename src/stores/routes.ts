@@ -252,6 +252,10 @@ export function storesRoutes(ctx: AppContext): FastifyPluginAsyncZod {
           summary:
             'Retire a store connection: it takes no new orders and its unpinned open orders are re-routed; ' +
             'it keeps serving ShipStation the orders pinned to it. Retiring again changes nothing.',
+          description:
+            "The merchant's rules whose route_to_store names the connection become invalid (invalid_reason on " +
+            'the rule, one rule_invalid alert each): they keep the orders they route unrouted until they name a ' +
+            'live connection.',
           params: storeParams,
           response: {
             200: z

@@ -4,6 +4,7 @@ import { inTransaction } from '../db/transaction.js';
 import { notFound } from '../http/errors.js';
 import { type Page, pageById } from '../lib/cursor.js';
 import { generateIdentifier, generateSecret, type SecretHasher } from '../lib/secrets.js';
+import { invalidateRulesRoutingTo } from '../rules/invalid.js';
 import { lockMerchantStores, rerouteMerchant } from './assign.js';
 import { ROUTING_SETTINGS } from './routing.js';
 
@@ -237,7 +238,10 @@ export class StoresService {
     });
   }
 
-  /** Retires a connection: it takes no new orders, its unpinned orders are re-routed, its pinned ones stay. */
+  /**
+   * Retires a connection: it takes no new orders, its unpinned orders are re-routed, its pinned ones
+   * stay; the merchant's rules that route to it become invalid, each with a `rule_invalid` alert.
+   */
   async retire(merchantId: number, storeId: number): Promise<{ store: StoreView; rerouted: number }> {
     return this.change(merchantId, async (trx) => {
       const before = await this.find(trx, merchantId, storeId, true);
@@ -250,6 +254,8 @@ export class StoresService {
         .returningAll()
         .executeTakeFirstOrThrow();
       const outcome = await rerouteMerchant(trx, merchantId);
+      // Rules that route to it no longer hold as written: marked invalid, one alert each.
+      await invalidateRulesRoutingTo(trx, merchantId, storeId);
       return { store: storeView(row), rerouted: outcome.moved };
     });
   }

@@ -325,6 +325,29 @@ t.test('re-evaluation: open orders follow rule changes; served and closed orders
   const o1 = await get(open.id);
   t.equal(o1.routing.store_id, null, 'the open order is held now');
   t.equal((await alertsOf(open.id)).length, 1);
+  // One statement wrote the new effective form and the routing: what the rules did (as the rules),
+  // then where that sent the order (as routing), in that order.
+  const trail = (await call('GET', `${M}/orders/${open.id}/events`)).json().events as {
+    type: string;
+    actor_type: string;
+    actor: string;
+    data: Record<string, unknown>;
+  }[];
+  t.match(trail.slice(-2), [
+    {
+      type: 'rules_applied',
+      actor_type: 'system',
+      actor: 'rules',
+      data: { applied: [{ name: 'Hold everything' }] },
+    },
+    {
+      type: 'routed',
+      actor_type: 'system',
+      actor: 'routing',
+      data: { from_store_id: main.store.id, store_id: null },
+    },
+  ]);
+  t.match(o1.routing.reason, /held by merchant rule \d+ 'Hold everything'/, 'the reason names the rule');
   for (const [what, before] of [
     ['served', served],
     ['canceled', canceled],
@@ -341,7 +364,8 @@ t.test('re-evaluation: open orders follow rule changes; served and closed orders
 
   t.test('deleting the rule lifts the hold and dismisses its alert', async (t) => {
     const del = await call('DELETE', `${M}/rules/${r.json().rule.id}`);
-    t.equal(del.statusCode, 204);
+    t.equal(del.statusCode, 200, del.body);
+    t.match(del.json().reevaluation, { id: Number, state: 'pending' });
     await runner.runDue();
     const back = await get(open.id);
     t.equal(back.routing.store_id, main.store.id);
@@ -430,3 +454,101 @@ t.test('excluded lines: not needed for shipped; a notice naming one is recorded 
   t.equal(alerts[0].kind, 'unknown_item');
   t.match(alerts[0].message, /excluded by a rule/);
 });
+
+t.test(
+  'a rule whose store is retired becomes invalid with an alert; saving it with a live store clears it',
+  async (t) => {
+    const { call, M, runner } = await setup(t, 'rp5');
+    const main = (await call('POST', `${M}/stores`, { name: 'Main' })).json();
+    const target = (await call('POST', `${M}/stores`, { name: 'Target', priority: 200 })).json();
+    const rule = (
+      await call('POST', `${M}/rules`, {
+        name: 'Target orders',
+        when: [{ field: 'ship_to.company', op: 'equals', value: 'Target' }],
+        then: [{ type: 'route_to_store', store_id: target.store.id }],
+      })
+    ).json().rule;
+    // A second rule routing there, deleted later: deleting dismisses its alert.
+    const other = (
+      await call('POST', `${M}/rules`, {
+        name: 'Also Target',
+        when: [{ field: 'order_number', op: 'equals', value: 'none' }],
+        then: [
+          { type: 'add_tags', tags: ['t'] },
+          { type: 'route_to_store', store_id: target.store.id },
+        ],
+      })
+    ).json().rule;
+    t.equal(rule.invalid_reason, null, 'a new rule is valid');
+    await runner.runDue();
+    const tgtOrder = { ship_to: { ...shipTo, company: 'Target' } };
+    const o = (await call('POST', `${M}/orders`, order('INV-1', tgtOrder))).json();
+    t.equal(o.routing.store_id, target.store.id, 'the rule routes the order');
+
+    const retired = await call('DELETE', `${M}/stores/${target.store.id}`);
+    t.equal(retired.statusCode, 200, retired.body);
+    const got = (await call('GET', `${M}/rules/${rule.id}`)).json().rule;
+    t.equal(got.invalid_reason, `then[0].store_id: store ${target.store.id} 'Target' is retired`);
+    t.equal(
+      (await call('GET', `${M}/rules/${other.id}`)).json().rule.invalid_reason,
+      `then[1].store_id: store ${target.store.id} 'Target' is retired`,
+      'the path names the action',
+    );
+    const alerts = (await call('GET', `${M}/alerts?kind=rule_invalid`)).json().alerts;
+    t.equal(alerts.length, 2, 'one alert per rule');
+    const mine = alerts.find((a: { data: { rule_id: number } }) => a.data.rule_id === rule.id);
+    t.match(mine, {
+      kind: 'rule_invalid',
+      store_id: target.store.id,
+      order_id: null,
+      message: new RegExp(`merchant rule ${rule.id} 'Target orders' is invalid`),
+    });
+    const now = (await call('GET', `${M}/orders/${o.id}`)).json();
+    t.equal(now.routing.store_id, null, 'the rule still runs: its order is not sent to another store');
+    t.match(now.routing.reason, /routes to store \d+, which is retired/);
+    t.equal((await call('GET', `${M}/rules`)).json().rules.length, 2, 'invalid rules are listed');
+
+    // Retiring again changes nothing: no second alert.
+    await call('DELETE', `${M}/stores/${target.store.id}`);
+    t.equal((await call('GET', `${M}/alerts?kind=rule_invalid`)).json().alerts.length, 2);
+
+    // Saving it naming the retired store is refused; switching it off leaves it invalid.
+    const refused = await call('PATCH', `${M}/rules/${rule.id}`, {
+      then: [{ type: 'route_to_store', store_id: target.store.id }],
+    });
+    t.equal(refused.statusCode, 400);
+    t.equal(refused.json().error.details[0].path, 'then[0].store_id');
+    const renamed = await call('PATCH', `${M}/rules/${rule.id}`, { name: 'Target orders (old)' });
+    t.equal(
+      renamed.json().rule.invalid_reason,
+      got.invalid_reason,
+      'a change that keeps the store keeps it invalid',
+    );
+
+    const fixed = await call('PATCH', `${M}/rules/${rule.id}`, {
+      then: [{ type: 'route_to_store', store_id: main.store.id }],
+    });
+    t.equal(fixed.statusCode, 200, fixed.body);
+    t.equal(fixed.json().rule.invalid_reason, null, 'saved with a live store: valid again');
+    const after = (await call('GET', `${M}/alerts?kind=rule_invalid&status=all`)).json().alerts;
+    t.match(
+      after.find((a: { data: { rule_id: number } }) => a.data.rule_id === rule.id),
+      { dismissed_by: 'rules', dismissed_at: String },
+      'its alert is dismissed',
+    );
+    await runner.runDue();
+    t.equal(
+      (await call('GET', `${M}/orders/${o.id}`)).json().routing.store_id,
+      main.store.id,
+      'and routes again',
+    );
+
+    const del = await call('DELETE', `${M}/rules/${other.id}`);
+    t.equal(del.statusCode, 200, del.body);
+    t.same(
+      (await call('GET', `${M}/alerts?kind=rule_invalid`)).json().alerts,
+      [],
+      'deleting dismissed the other',
+    );
+  },
+);

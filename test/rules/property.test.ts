@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import t from 'tap';
-import { evaluate, type RuleSet, withEffective } from '../../src/rules/evaluate.js';
+import { storedEffective } from '../../src/rules/effective.js';
+import { evaluate, type RuleSet, rulesReadLines, withEffective } from '../../src/rules/evaluate.js';
 import type { Rule } from '../../src/rules/model.js';
 import { order, rule } from './helpers.js';
 
@@ -194,3 +195,61 @@ t.test('the sent order is never modified by evaluation', async (t) => {
     ),
   );
 });
+
+t.test('rules that read no lines evaluate an order the same without its lines', async (t) => {
+  // Re-evaluation leaves order_lines unread when rulesReadLines says no rule reads them.
+  let withoutLines = 0;
+  let withLines = 0;
+  fc.assert(
+    fc.property(anOrder, ruleSet(anyCondition), fc.boolean(), (o, rules, normalise) => {
+      if (rulesReadLines(rules)) {
+        withLines++;
+        return;
+      }
+      withoutLines++;
+      const bare = { ...o, items: [] };
+      const full = storedEffective(o, evaluate(o, rules, { normaliseAddresses: normalise }));
+      const none = storedEffective(bare, evaluate(bare, rules, { normaliseAddresses: normalise }));
+      if (JSON.stringify(full) !== JSON.stringify(none)) {
+        throw new Error(`${JSON.stringify(full)}\n≠ without lines\n${JSON.stringify(none)}`);
+      }
+    }),
+    { numRuns: RUNS },
+  );
+  t.ok(withoutLines > 20, `${withoutLines} rule sets read no lines and evaluated the same without them`);
+  t.ok(withLines > 20, `${withLines} rule sets read lines (conditions on items, exclude_items)`);
+});
+
+t.test(
+  'rulesReadLines: conditions on the lines and exclude_items read them, disabled rules do not',
+  async (t) => {
+    const set = (r: Rule): RuleSet => ({ merchant: [r], warehouse: [] });
+    const tagIt = [{ type: 'add_tags', tags: ['x'] }];
+    t.equal(
+      rulesReadLines(set(rule({ when: [{ field: 'gift', op: 'equals', value: true }], then: tagIt }))),
+      false,
+    );
+    for (const c of [
+      { field: 'items.sku', op: 'equals', value: 'A' },
+      { field: 'item_count', op: 'gt', value: 1 },
+      { field: 'total_quantity', op: 'gt', value: 1 },
+      { field: 'total_weight_grams', op: 'gt', value: 1 },
+    ]) {
+      t.equal(rulesReadLines(set(rule({ when: [c], then: tagIt }))), true, `${c.field} reads lines`);
+    }
+    t.equal(rulesReadLines(set(rule({ then: [{ type: 'exclude_items', skus: ['A'] }] }))), true);
+    t.equal(
+      rulesReadLines(set(rule({ enabled: false, then: [{ type: 'exclude_items', skus: ['A'] }] }))),
+      false,
+      'a disabled rule does not run',
+    );
+    t.equal(
+      rulesReadLines({
+        merchant: [],
+        warehouse: [rule({ then: [{ type: 'exclude_items', skus: ['A'] }] }, 'warehouse')],
+      }),
+      true,
+      "a warehouse's rule counts too",
+    );
+  },
+);

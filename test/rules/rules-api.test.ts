@@ -132,7 +132,14 @@ t.test('rules through REST', async (t) => {
     t.equal(back.statusCode, 200, back.body);
     t.same(back.json().rule.then, got.then);
     const extra = await req('POST', M, mAuth, { name: 'temp', then: [{ type: 'hold' }], position: 2 });
-    t.equal((await req('DELETE', `${M}/${extra.json().rule.id}`, mAuth)).statusCode, 204);
+    const deleted = await req('DELETE', `${M}/${extra.json().rule.id}`, mAuth);
+    t.equal(deleted.statusCode, 200, deleted.body);
+    t.match(
+      deleted.json(),
+      { reevaluation: { id: Number, state: 'pending' } },
+      'the answer names the re-evaluation',
+    );
+    t.not(deleted.json().reevaluation.id, extra.json().reevaluation.id, 'a job of its own');
     t.same(
       (await req('GET', M, mAuth)).json().rules.map((x: Obj) => x.position),
       [1, 2, 3],

@@ -3,8 +3,9 @@ import { type Kysely, sql } from 'kysely';
 import t from 'tap';
 import type { DB, OrderStatus } from '../../src/db/schema.js';
 import { SecretHasher } from '../../src/lib/secrets.js';
-import { routeOrders } from '../../src/stores/assign.js';
-import { type RuleRoute, routeWith } from '../../src/rules/effective.js';
+import { writeEffectiveAndRoute } from '../../src/orders/repository.js';
+import { lockMerchantForRouting, routeOrders } from '../../src/stores/assign.js';
+import { type RuleRoute, routeWith, type StoredEffective } from '../../src/rules/effective.js';
 import type { RoutingConnection, RoutingDecision } from '../../src/stores/routing.js';
 import { type StoreView, StoresService } from '../../src/stores/service.js';
 import { createTestDb } from '../helpers/db.js';
@@ -15,6 +16,8 @@ import { insertOrders } from './helpers.js';
  * order exactly where the pure routeWith() says (what the rules decided — held, skipped, a rule's
  * store — then routeOrder() on the store filters), with the same reason text; pinned orders and
  * orders in terminal statuses never move; last_modified moves exactly when the assignment changes.
+ * Re-evaluation's statement (orders/repository.ts writeEffectiveAndRoute: new effective tags and
+ * rules' decision, and routing, in one write) is held to the same pure function.
  */
 
 const SOURCES = ['shop', 'amazon', 'api'];
@@ -70,7 +73,8 @@ type Command =
   | { kind: 'addOrders'; merchant: number; orders: NewOrder[] }
   | { kind: 'retag'; order: number; tags: string[] }
   | { kind: 'pin'; order: number }
-  | { kind: 'setStatus'; order: number; status: OrderStatus };
+  | { kind: 'setStatus'; order: number; status: OrderStatus }
+  | { kind: 'reevaluate'; orders: { order: number; tags: string[]; rule: Generated<typeof ruleDecision> }[] };
 
 const command: fc.Arbitrary<Command> = fc.oneof(
   {
@@ -100,6 +104,20 @@ const command: fc.Arbitrary<Command> = fc.oneof(
   },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('pin' as const), order: pick }) },
   {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant('reevaluate' as const),
+      orders: fc.array(
+        fc.record({
+          order: pick,
+          tags: fc.uniqueArray(fc.constantFrom(...TAGS), { maxLength: 3 }),
+          rule: ruleDecision,
+        }),
+        { minLength: 1, maxLength: 4 },
+      ),
+    }),
+  },
+  {
     weight: 1,
     arbitrary: fc.record({
       kind: fc.constant('setStatus' as const),
@@ -126,6 +144,13 @@ interface ModelStore extends RoutingConnection {
   retired: boolean;
 }
 
+/**
+ * A stored effective that carries only what routing reads (the effective tags and the rules'
+ * decision): re-evaluation writes it with the order's routing in one statement.
+ */
+const effectiveFor = (tags: string[], route: RuleRoute | null): StoredEffective =>
+  ({ fields: { tags }, applied: [], changes: [], holds: [], route }) as unknown as StoredEffective;
+
 t.test('database routing == pure routing, for random stores, orders and changes', async (t) => {
   const tdb = await createTestDb(t);
   const db: Kysely<DB> = tdb.db;
@@ -149,6 +174,13 @@ t.test('database routing == pure routing, for random stores, orders and changes'
       await sql`delete from stores`.execute(db);
       const stores: ModelStore[] = [];
       const orders: ModelOrder[] = [];
+      /** The rules' decision a generated one stands for (a rule's store by index into `stores`). */
+      const routeOfRule = (rule: Generated<typeof ruleDecision>): RuleRoute | null => {
+        if (rule === null) return null;
+        if (rule.kind !== 'store') return { kind: rule.kind, reason: rule.reason };
+        const s = stores[rule.store];
+        return { kind: 'store', store_id: s?.id ?? 999_999, reason: `routes to store ${s?.id}, retired` };
+      };
       const fromView = (v: StoreView, m: number): ModelStore => ({
         ...v,
         merchant: m,
@@ -159,6 +191,8 @@ t.test('database routing == pure routing, for random stores, orders and changes'
         await sql`update orders set last_modified = ${OLD}`.execute(db);
         const before = new Map(orders.map((o) => [o.id, o.expected.store_id]));
         const fresh = new Set<number>();
+        /** Orders re-evaluation wrote: their last_modified moves whether or not they move. */
+        const rewritten = new Set<number>();
         switch (c.kind) {
           case 'createStore': {
             const m = merchantIds[c.merchant]!;
@@ -184,16 +218,7 @@ t.test('database routing == pure routing, for random stores, orders and changes'
           }
           case 'addOrders': {
             const m = merchantIds[c.merchant]!;
-            const routes = c.orders.map((o): RuleRoute | null => {
-              if (o.rule === null) return null;
-              if (o.rule.kind !== 'store') return { kind: o.rule.kind, reason: o.rule.reason };
-              const s = stores[o.rule.store];
-              return {
-                kind: 'store',
-                store_id: s?.id ?? 999_999,
-                reason: `routes to store ${s?.id}, retired`,
-              };
-            });
+            const routes = c.orders.map((o) => routeOfRule(o.rule));
             const ids = await db.transaction().execute(async (trx) => {
               const ids = await insertOrders(trx, m, c.orders);
               for (const [k, id] of ids.entries()) {
@@ -241,6 +266,46 @@ t.test('database routing == pure routing, for random stores, orders and changes'
             o.pinned = true;
             break;
           }
+          case 'reevaluate': {
+            // Through the re-evaluation path: the new effective and the routing in one statement,
+            // per merchant (as the job does), for the orders it may still change.
+            if (orders.length === 0) continue;
+            const picked = new Map<number, { o: ModelOrder; tags: string[]; route: RuleRoute | null }>();
+            for (const x of c.orders) {
+              const o = orders[x.order % orders.length]!;
+              picked.set(o.id, { o, tags: x.tags, route: routeOfRule(x.rule) });
+            }
+            for (const m of merchantIds) {
+              const mine = [...picked.values()].filter((p) => p.o.merchant === m);
+              if (mine.length === 0) continue;
+              const written = await db.transaction().execute(async (trx) => {
+                await lockMerchantForRouting(trx, m);
+                return writeEffectiveAndRoute(
+                  trx,
+                  m,
+                  mine.map((p) => ({
+                    id: p.o.id,
+                    content_hash: 'x',
+                    effective: effectiveFor(p.tags, p.route),
+                  })),
+                  { actor_type: 'system', actor: 'rules' },
+                );
+              });
+              const open = mine.filter((p) => !p.o.pinned && !TERMINAL.includes(p.o.status));
+              const openIds = open.map((p) => p.o.id).sort((a, b) => a - b);
+              if (JSON.stringify(written) !== JSON.stringify(openIds)) {
+                throw new Error(
+                  `re-evaluation wrote ${JSON.stringify(written)}, expected ${JSON.stringify(openIds)}`,
+                );
+              }
+              for (const p of open) {
+                p.o.tags = p.tags;
+                p.o.route = p.route;
+                rewritten.add(p.o.id);
+              }
+            }
+            break;
+          }
           case 'setStatus': {
             if (orders.length === 0) continue;
             const o = orders[c.order % orders.length]!;
@@ -286,7 +351,10 @@ t.test('database routing == pure routing, for random stores, orders and changes'
             );
           }
           if (o.pinned && row.served_store_id !== row.store_id) throw new Error(`pinned order ${o.id} moved`);
-          if (!fresh.has(o.id)) {
+          if (rewritten.has(o.id) && row.last_modified.getTime() === OLD.getTime()) {
+            throw new Error(`order ${o.id} re-evaluated but its last_modified did not move`);
+          }
+          if (!fresh.has(o.id) && !rewritten.has(o.id)) {
             const moved = before.get(o.id) !== row.store_id;
             const touched = row.last_modified.getTime() !== OLD.getTime();
             if (moved !== touched) {

@@ -242,8 +242,8 @@ export function RulesPage({ owner }) {
   const remove = (r) =>
     act.run(async () => {
       if (!confirm(`Delete rule “${r.name}”?`)) return;
-      await api.del(`${url}/${r.id}`);
-      setDone(`Rule “${r.name}” deleted.`);
+      const answer = await api.del(`${url}/${r.id}`);
+      setDone(`Rule “${r.name}” deleted.${reevaluationNote(answer)}`);
       if (editing?.id === r.id) setEditing(null);
       setRefocus([]);
       list.reload();
@@ -274,7 +274,11 @@ export function RulesPage({ owner }) {
           ${rules.map(
             (r, i) => html`<tr key=${r.id}>
               <td>${r.position}</td>
-              <td>${r.name}${r.stop ? html` <span class="muted">(stops)</span>` : ''}</td>
+              <td>${r.name}${r.stop ? html` <span class="muted">(stops)</span>` : ''}${
+                r.invalid_reason
+                  ? html`<br /><span class="warn">Invalid: ${r.invalid_reason} — save it with a live store, or delete it.</span>`
+                  : ''
+              }</td>
               <td><input type="checkbox" id=${ctl(r, 'enabled')} checked=${switching[r.id] ?? r.enabled} aria-label=${`Enabled: ${r.name}`}
                 disabled=${act.busy} onChange=${(e) => setEnabled(r, e.target.checked)} /></td>
               <td>${r.when.length} / ${r.then.map((a) => a.type).join(', ')}</td>

@@ -4,7 +4,6 @@ import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import {
   jsonSchemaTransformObject,
-  serializerCompiler,
   validatorCompiler,
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
@@ -21,6 +20,7 @@ import { healthRoutes } from './health/routes.js';
 import { installErrorHandling } from './http/errors.js';
 import { installInputDoor } from './http/input.js';
 import { transformForDocs } from './http/openapi-docs.js';
+import { responseSerializerCompiler } from './http/serializer.js';
 import { installTransport, transportOptions } from './http/transport.js';
 import { jobsRoutes } from './jobs/routes.js';
 import type { SecretHasher } from './lib/secrets.js';
@@ -80,7 +80,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   }).withTypeProvider<ZodTypeProvider>();
 
   app.setValidatorCompiler(validatorCompiler);
-  app.setSerializerCompiler(serializerCompiler);
+  app.setSerializerCompiler(responseSerializerCompiler(deps.config.checkResponses));
   installErrorHandling(app);
 
   app.decorateRequest('caller', null);

@@ -72,6 +72,10 @@ const envSchema = z.object({
     emptyToUndefined,
     z.enum(['true', 'false', '1', '0'], 'true or false').default('true'),
   ),
+  CHECK_RESPONSES: z.preprocess(
+    emptyToUndefined,
+    z.enum(['true', 'false', '1', '0'], 'true or false').default('false'),
+  ),
 });
 
 export interface Config {
@@ -114,6 +118,11 @@ export interface Config {
    * take the jobs it enqueues. Needs DATABASE_URL: the embedded database has one process.
    */
   readonly jobsEnabled: boolean;
+  /**
+   * Whether every JSON answer is also encoded with its route's response schema and compared with
+   * what is written (a mismatch is a 500). For tests and development: it costs CPU on every answer.
+   */
+  readonly checkResponses: boolean;
 }
 
 export class ConfigError extends Error {}
@@ -175,5 +184,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     webhookAllowPrivate: e.WEBHOOK_ALLOW_PRIVATE === 'true' || e.WEBHOOK_ALLOW_PRIVATE === '1',
     shipstationApiUrl: e.SHIPSTATION_API_URL.replace(/\/+$/, ''),
     jobsEnabled,
+    checkResponses: e.CHECK_RESPONSES === 'true' || e.CHECK_RESPONSES === '1',
   });
 }

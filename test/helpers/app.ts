@@ -37,6 +37,8 @@ export async function buildTestApp(
     LOG_LEVEL: 'info',
     // Tests play a load balancer: X-Forwarded-For gives the client address.
     TRUST_PROXY: 'true',
+    // Every answer of every test is held to its route's response schema (src/http/serializer.ts).
+    CHECK_RESPONSES: 'true',
     ...env,
   });
   let raw = '';

@@ -15,7 +15,7 @@ export function startServer(env: Record<string, string>): ServerProcess {
   let out = '';
   const waiters: { pattern: RegExp; resolve: () => void }[] = [];
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
-    env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'info', ...env },
+    env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'info', CHECK_RESPONSES: 'true', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const add = (d: Buffer) => {

@@ -1,43 +1,40 @@
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
-import path from 'node:path';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import { readFileSync } from 'node:fs';
+import type { Page } from 'playwright-core';
 import t, { type Test } from 'tap';
 import { basic, buildTestApp } from '../helpers/app.js';
 import { sampleOrder } from '../orders/fixtures.js';
+import {
+  BROWSER_TIMEOUT_MS,
+  box,
+  browserSkip,
+  fieldError,
+  launchBrowser,
+  newPage as openPage,
+  serve,
+  shot,
+  sidewaysOverflow,
+  signIn as signInAt,
+} from './browser-helpers.js';
 
 /**
  * The console in a real browser (Debian's Chromium driven by playwright-core), through the journeys
  * a warehouse's staff make: sign in, create a merchant and a store, read ShipStation's form values,
  * watch an order arrive over REST, get served to a (simulated) ShipStation, receive its shipment
  * notice, and confirm the shipment. Also: a merchant cannot see another merchant; a bad form shows
- * the error beside its field; the pages work by keyboard and at phone width.
+ * the error beside its field; the pages work by keyboard and at phone width. Source connections
+ * have their own journey (sources-browser.test.ts).
  *
- * PostgreSQL only (the browser's requests and the test's own run concurrently against one server);
- * on PGlite the sign-in, session and header rules are covered by session.test.ts.
- * Screenshots of the main pages go to .tap/console-screenshots/ (CI artifacts); with
- * CONSOLE_SCREENSHOTS_TO_DOCS=1 the two README ones are also written to docs/.
+ * PostgreSQL only (see browser-helpers.ts). Screenshots of the main pages go to
+ * .tap/console-screenshots/ (CI artifacts); with CONSOLE_SCREENSHOTS_TO_DOCS=1 the two README ones
+ * are also written to docs/.
  */
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const ROOT = path.resolve(import.meta.dirname, '../..');
-const SHOTS = path.join(ROOT, '.tap/console-screenshots');
+t.setTimeout(BROWSER_TIMEOUT_MS);
 
-// A browser and a server on a shared 2-core machine: more than the suite's 120 s per file when busy.
-t.setTimeout(300_000);
-
-const skip = !process.env.DATABASE_URL
-  ? 'browser journeys run on PostgreSQL only (set DATABASE_URL)'
-  : !existsSync(CHROMIUM)
-    ? `no Chromium at ${CHROMIUM} (apt-get install chromium; .ci/run installs it)`
-    : false;
-
-t.test('console journeys in Chromium', { skip }, async (t) => {
-  mkdirSync(SHOTS, { recursive: true });
+t.test('console journeys in Chromium', { skip: browserSkip }, async (t) => {
   // Private webhook URLs allowed: the test's receiver is this server itself.
   const { app } = await buildTestApp(t, { PUBLIC_URL: undefined, WEBHOOK_ALLOW_PRIVATE: 'true' });
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+  const base = await serve(app);
   const admin = { authorization: 'Bearer test-admin-token-0123456789' };
 
   // Bootstrap (not a console page's job): a warehouse and a standalone merchant, by the admin.
@@ -56,50 +53,9 @@ t.test('console journeys in Chromium', { skip }, async (t) => {
   });
   const soloCred = solo.json().credential as { api_user: string; api_key: string };
 
-  const browser: Browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
-  t.teardown(() => browser.close());
-
-  const newPage = async (width = 1280, height = 860) => {
-    const context = await browser.newContext({ viewport: { width, height } });
-    const page = await context.newPage();
-    // Generous: CI machines are shared; a wait only ends early, it never slows a passing run.
-    page.setDefaultTimeout(30_000);
-    const problems: string[] = [];
-    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-    page.on('console', (m) => {
-      if (m.type() === 'error' && !/Failed to load resource/.test(m.text())) problems.push(m.text());
-    });
-    page.on('dialog', (d) => d.accept());
-    return { page, problems };
-  };
-  const shot = async (page: Page, name: string) => {
-    await page.screenshot({ path: path.join(SHOTS, `${name}.png`) });
-    if (process.env.CONSOLE_SCREENSHOTS_TO_DOCS === '1' && ['store', 'order'].includes(name)) {
-      await page.screenshot({ path: path.join(ROOT, 'docs', `console-${name}.png`) });
-    }
-  };
-  /** A text field by its exact label (copy buttons are labelled "Copy …"). */
-  const box = (page: Page, name: string) => page.getByRole('textbox', { name, exact: true });
-  const signIn = async (page: Page, cred: { api_user: string; api_key: string }) => {
-    await page.goto(`${base}/console`);
-    // By keyboard: the first field has the focus order of the form.
-    await page.getByLabel('API user').fill(cred.api_user);
-    await page.getByLabel('API key').fill(cred.api_key);
-    await page.getByLabel('API key').press('Enter');
-    await page.getByRole('button', { name: 'Sign out' }).waitFor();
-  };
+  const browser = await launchBrowser(t);
+  const newPage = (width?: number, height?: number) => openPage(browser, width, height);
+  const signIn = (page: Page, cred: { api_user: string; api_key: string }) => signInAt(page, base, cred);
 
   const { page, problems } = await newPage();
   let merchantCred = { api_user: '', api_key: '' };
@@ -115,7 +71,7 @@ t.test('console journeys in Chromium', { skip }, async (t) => {
     await page.getByLabel('Name', { exact: true }).fill(name);
     await page.getByLabel('Actions (then)').fill(refused);
     await page.getByRole('button', { name: 'Create rule' }).click();
-    const err = page.locator('.field', { has: page.getByLabel('Actions (then)') }).locator('.field-error');
+    const err = fieldError(page, 'Actions (then)');
     await err.waitFor();
     const error = await err.textContent();
     t.equal(await page.getByLabel('Actions (then)').getAttribute('aria-invalid'), 'true');
@@ -138,7 +94,7 @@ t.test('console journeys in Chromium', { skip }, async (t) => {
     await page.keyboard.press('Tab');
     await page.keyboard.type('not-the-key');
     await page.keyboard.press('Enter');
-    const err = page.locator('.field.has-error', { has: page.getByLabel('API key') }).locator('.field-error');
+    const err = fieldError(page, 'API key');
     t.equal(await err.textContent(), 'does not match the api_user');
     await page.getByLabel('API key').fill(whCred.api_key);
     await page.keyboard.press('Enter');
@@ -154,7 +110,7 @@ t.test('console journeys in Chromium', { skip }, async (t) => {
     await page.getByLabel('Code').fill('bad code!');
     await page.getByLabel('Name', { exact: true }).fill("Bob's Bikes");
     await page.getByRole('button', { name: 'Create merchant' }).click();
-    const err = page.locator('.field', { has: page.getByLabel('Code') }).locator('.field-error');
+    const err = fieldError(page, 'Code');
     await err.waitFor();
     t.match(await err.textContent(), /./, `the code field says why: ${await err.textContent()}`);
     t.equal(await page.getByLabel('Code').getAttribute('aria-invalid'), 'true');
@@ -185,7 +141,7 @@ t.test('console journeys in Chromium', { skip }, async (t) => {
     await page.getByLabel('Name').fill('Main store');
     await page.getByLabel('Page size').fill('900');
     await page.getByRole('button', { name: 'Create store' }).click();
-    const pageSizeErr = page.locator('.field', { has: page.getByLabel('Page size') }).locator('.field-error');
+    const pageSizeErr = fieldError(page, 'Page size');
     await pageSizeErr.waitFor();
     t.ok(await pageSizeErr.textContent(), 'page_size refused beside its field');
     await page.getByLabel('Page size').fill('100');
@@ -397,7 +353,7 @@ t.test('console journeys in Chromium', { skip }, async (t) => {
       await page.getByText('Rule “Tag 3PL orders” disabled.').waitFor();
       t.notOk(await page.getByLabel('Enabled: Tag 3PL orders').isChecked(), 'switched off in the list');
       await page.setViewportSize({ width: 390, height: 844 });
-      const o = Number(await page.evaluate('document.documentElement.scrollWidth - window.innerWidth'));
+      const o = await sidewaysOverflow(page);
       t.ok(o <= 0, `warehouse rules: no sideways scrolling at 390 px (${o})`);
       await page.setViewportSize({ width: 1280, height: 860 });
     },
@@ -439,9 +395,7 @@ t.test('console journeys in Chromium', { skip }, async (t) => {
     t.match(await phone.page.getByRole('alert').textContent(), /not found/);
     await phone.page.goto(`${base}/console#/m/solo-shop/orders`);
     await phone.page.getByText('No orders match.').waitFor();
-    const overflow = Number(
-      await phone.page.evaluate('document.documentElement.scrollWidth - window.innerWidth'),
-    );
+    const overflow = await sidewaysOverflow(phone.page);
     t.ok(overflow <= 0, `no sideways scrolling at 390 px (${overflow})`);
     await shot(phone.page, 'orders-phone');
     for (const [p, heading] of [
@@ -452,7 +406,7 @@ t.test('console journeys in Chromium', { skip }, async (t) => {
     ] as const) {
       await phone.page.goto(`${base}/console#/m/solo-shop/${p}`);
       await phone.page.getByRole('heading', { name: heading }).waitFor();
-      const o = Number(await phone.page.evaluate('document.documentElement.scrollWidth - window.innerWidth'));
+      const o = await sidewaysOverflow(phone.page);
       t.ok(o <= 0, `${p}: no sideways scrolling at 390 px (${o})`);
     }
     t.same(phone.problems, []);

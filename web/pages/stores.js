@@ -7,6 +7,7 @@ import {
   html,
   Loading,
   Notice,
+  num,
   splitList,
   useAction,
   useLoad,
@@ -48,8 +49,7 @@ const formOf = (s) => ({
   order_number_prefix: s?.order_number_prefix ?? '',
 });
 
-/** Form strings → the API's body; numbers stay strings when they are not numbers, so the API names them. */
-const num = (v) => (v.trim() !== '' && Number.isFinite(Number(v)) ? Number(v) : v);
+/** Form strings → the API's body. */
 const bodyOf = (f) => ({
   name: f.name,
   order_sources: splitList(f.order_sources),

@@ -24,9 +24,9 @@ const SS_STATUSES = [
 const DEFAULT_STATUSES = ['awaiting_shipment'];
 
 const TAG_MODES = [
-  { value: '', label: 'no tag filter: every order' },
-  { value: 'include', label: 'include: only orders with the tag' },
-  { value: 'exclude', label: 'exclude: only orders without the tag' },
+  { value: '', label: 'none: every order' },
+  { value: 'include', label: 'include: tagged only' },
+  { value: 'exclude', label: 'exclude: untagged only' },
 ];
 
 /** The editable settings, as form strings, from a source (or the defaults of a new one). */
@@ -115,7 +115,7 @@ function SourceFields({ form, setForm, action, creating }) {
         hint="exactly as in ShipStation (case-sensitive)" />
       <${Field} label="Earliest order date" name="earliest_order_date" value=${form.earliest_order_date}
         onInput=${set('earliest_order_date')} error=${err('earliest_order_date')}
-        hint="ISO 8601 with offset, e.g. 2026-12-01T00:00:00Z; orders dated earlier are never taken" />
+        hint="orders dated earlier are never taken; ISO 8601 with offset, e.g. 2026-12-01T00:00:00Z" />
     </div>
     <fieldset class=${`choice${statusesErr ? ' has-error' : ''}`} aria-describedby=${statusesErr ? errId : undefined}>
       <legend>ShipStation statuses taken</legend>

@@ -57,7 +57,7 @@ t.test('console journeys in Chromium', { skip: browserSkip }, async (t) => {
   const newPage = (width?: number, height?: number) => openPage(browser, width, height);
   const signIn = (page: Page, cred: { api_user: string; api_key: string }) => signInAt(page, base, cred);
 
-  const { page, problems } = await newPage();
+  const { page, problems, dialogs } = await newPage();
   let merchantCred = { api_user: '', api_key: '' };
   let ss = { url: '', username: '', password: '' };
   let orderId = 0;
@@ -245,27 +245,61 @@ t.test('console journeys in Chromium', { skip: browserSkip }, async (t) => {
     await page.getByRole('link', { name: 'SO-1001' }).click();
     await page.getByRole('heading', { name: 'Timeline' }).waitFor();
     t.match(await page.locator('h1').textContent(), /confirmed/);
+
+    // Voided (the label was a mistake): the order reopens to the status it was shipped from.
+    await page.getByRole('link', { name: 'Shipments' }).click();
+    await page.getByLabel('Show').selectOption('all');
+    await page
+      .getByRole('row', { name: /1Z999AA10123456784/ })
+      .getByRole('button', { name: 'Void' })
+      .click();
+    await page.getByText(/Shipment \d+ voided\./).waitFor();
+    t.match(dialogs.at(-1), /^Void shipment 1Z999AA10123456784 of order SO-1001\?/, 'asked first');
+    await page.getByRole('row', { name: /voided/ }).waitFor();
+    await page.getByRole('link', { name: 'SO-1001' }).click();
+    await page.getByRole('heading', { name: 'Timeline' }).waitFor();
+    t.match(await page.locator('h1').textContent(), /at_wms/, 'the order reopens');
   });
 
-  await t.test('unmatched notices and alerts pages', async (t) => {
-    const res = await fetch(
-      `${ss.url}?action=shipnotify&order_number=NOPE-1&carrier=UPS&tracking_number=T-LOST`,
-      {
-        method: 'POST',
-        headers: { ...basic(ss.username, ss.password), 'content-type': 'application/xml' },
-        body: '<ShipNotice><OrderNumber>NOPE-1</OrderNumber></ShipNotice>',
-      },
-    );
-    t.equal(res.status, 404);
-    await page.getByRole('link', { name: 'Unmatched notices' }).click();
-    await page.getByText('T-LOST').waitFor();
-    await page.getByRole('button', { name: 'Dismiss' }).click();
-    await page.getByText(/dismissed\./).waitFor();
-    await page.getByRole('link', { name: 'Alerts' }).click();
-    await page.getByRole('heading', { name: /Alerts/ }).waitFor();
-    await page.locator('table.list tbody tr').first().waitFor();
-    t.ok(true);
-  });
+  await t.test(
+    'unmatched notices: one applied to an order, one dismissed; its alert dismissed',
+    async (t) => {
+      const notify = (number: string, tracking: string) =>
+        fetch(`${ss.url}?action=shipnotify&order_number=${number}&carrier=UPS&tracking_number=${tracking}`, {
+          method: 'POST',
+          headers: { ...basic(ss.username, ss.password), 'content-type': 'application/xml' },
+          body: `<ShipNotice><OrderNumber>${number}</OrderNumber></ShipNotice>`,
+        }).then((r) => r.status);
+      t.equal(await notify('NOPE-1', 'T-LOST'), 404);
+      t.equal(await notify('NOPE-2', 'T-GONE'), 404);
+
+      // Each unmatched notice raised an alert; one is dismissed from the alerts page.
+      await page.getByRole('link', { name: 'Alerts' }).click();
+      const alert = page.getByRole('row', { name: /T-GONE/ });
+      await alert.waitFor();
+      t.match(await alert.textContent(), /unmatched_notice/);
+      await alert.getByRole('button', { name: 'Dismiss' }).click();
+      await page.getByText(/Alert \d+ dismissed\./).waitFor();
+      t.equal(await page.getByRole('row', { name: /T-GONE/ }).count(), 0, 'gone from the open alerts');
+      t.equal(await page.getByRole('row', { name: /T-LOST/ }).count(), 1, 'the other one stays');
+
+      // The mistyped number's notice goes to the order it belongs to; the other is dropped.
+      await page.getByRole('link', { name: 'Unmatched notices' }).click();
+      const lost = page.locator('li.card', { hasText: 'T-LOST' });
+      await lost.waitFor();
+      t.equal(await lost.getByLabel('Order number').inputValue(), 'NOPE-1', 'the number it was sent with');
+      await lost.getByLabel('Order number').fill('SO-1001');
+      await lost.getByRole('button', { name: 'Apply' }).click();
+      await page.getByText(new RegExp(`applied to order ${orderId}\\.`)).waitFor();
+      const gone = page.locator('li.card', { hasText: 'T-GONE' });
+      await gone.getByRole('button', { name: 'Dismiss' }).click();
+      await page.getByText(/Notice \d+ dismissed\./).waitFor();
+      await page.getByText('No unmatched notices.').waitFor();
+      await page.goto(`${base}/console#/m/bobs-bikes/orders/${orderId}`);
+      await page.getByRole('heading', { name: 'Timeline' }).waitFor();
+      t.match(await page.locator('h1').textContent(), /shipped/, 'the applied notice shipped the order');
+    },
+  );
 
   await t.test('rules, webhooks and summaries pages', async (t) => {
     // A rule: a JSON error the API names shows beside its field, then the rule is listed.
@@ -399,6 +433,11 @@ t.test('console journeys in Chromium', { skip: browserSkip }, async (t) => {
     t.ok(overflow <= 0, `no sideways scrolling at 390 px (${overflow})`);
     await shot(phone.page, 'orders-phone');
     for (const [p, heading] of [
+      ['stores', 'New store connection'],
+      ['sources', 'New ShipStation source'],
+      ['shipments', /Shipments/],
+      ['notices', /Unmatched shipment notices/],
+      ['alerts', /Alerts/],
       ['rules', 'New rule'],
       ['webhooks', 'New webhook'],
       ['summaries', /Order summaries/],

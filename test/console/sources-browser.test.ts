@@ -21,7 +21,8 @@ import {
  * user opens a merchant's Sources page, is told beside the field what the API refused, connects the
  * merchant's ShipStation account with a tag filter, tests the connection (the account's stores and
  * tags), pulls now, and finds the tagged order (and only it) in the orders list under the source's
- * name; then edits, disables and enables the source, and retires it. The service's background jobs
+ * name, with the merchant's rule applied; then edits, disables and enables the source, and retires
+ * it; last, revoking the credential sends the console back to its sign-in. The service's background jobs
  * run as they do in the server, so the first pull and "Pull now" happen on their own.
  *
  * PostgreSQL only (see browser-helpers.ts). Screenshot: .tap/console-screenshots/source.png.
@@ -156,6 +157,19 @@ t.test('source connections in Chromium', { skip: browserSkip }, async (t) => {
       if (Date.now() > deadline) throw new Error('the first pull did not run');
       await new Promise((r) => setTimeout(r, 100));
     }
+    // A rule of the merchant for this source's orders: pulled orders go through the same pipeline.
+    const rule = await app.inject({
+      method: 'POST',
+      url: `/v1/merchants/${merchant}/rules`,
+      headers: acc.merchant.auth,
+      payload: {
+        name: 'Tag ShipStation orders',
+        when: [{ field: 'order_source', op: 'equals', value: 'ss-main' }],
+        // biome-ignore lint/suspicious/noThenProperty: a rule's actions are its "then" in the API
+        then: [{ type: 'add_tags', tags: ['from-ss'] }],
+      },
+    });
+    t.equal(rule.statusCode, 201, rule.body);
     sim.addOrder({ orderId: 5001, orderNumber: 'SS-5001', tags: ['Warehouse'] });
     sim.addOrder({ orderId: 5002, orderNumber: 'SS-5002' });
     await sim.caughtUp();
@@ -171,6 +185,15 @@ t.test('source connections in Chromium', { skip: browserSkip }, async (t) => {
     await row.waitFor();
     t.match(await row.textContent(), /ss-main/, 'the order carries its source');
     t.equal(await page.getByRole('row', { name: /SS-5002/ }).count(), 0, 'the untagged order was not taken');
+    await row.getByRole('link', { name: 'SS-5001' }).click();
+    await page.getByRole('heading', { name: 'Rules that fired' }).waitFor();
+    t.match(await page.locator('.facts').first().textContent(), /Sourcess-main/, "the order's source");
+    t.match(
+      await page.locator('.rule-effects').textContent(),
+      /Tag ShipStation orders \(merchant\)[\s\S]*from-ss/,
+      "the merchant's rule fired on the pulled order",
+    );
+    await page.goBack();
     // Every order again: the filter cleared by hand.
     await page.getByLabel('Order source').fill('');
     await page.getByRole('button', { name: 'Filter' }).click();

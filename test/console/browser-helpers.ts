@@ -116,3 +116,11 @@ export async function signIn(
 export async function sidewaysOverflow(page: Page): Promise<number> {
   return Number(await page.evaluate('document.documentElement.scrollWidth - window.innerWidth'));
 }
+
+/** The form controls on the page that have no label (by <label>, aria-label or aria-labelledby). */
+export async function unlabelledFields(page: Page): Promise<string[]> {
+  return (await page.evaluate(`[...document.querySelectorAll('input, select, textarea')]
+    .filter((e) => e.type !== 'hidden' && e.labels.length === 0 && !e.getAttribute('aria-label')
+      && !e.getAttribute('aria-labelledby'))
+    .map((e) => e.outerHTML.slice(0, 160))`)) as string[];
+}

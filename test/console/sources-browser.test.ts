@@ -14,6 +14,7 @@ import {
   shot,
   sidewaysOverflow,
   signIn,
+  unlabelledFields,
 } from './browser-helpers.js';
 
 /**
@@ -233,10 +234,12 @@ t.test('source connections in Chromium', { skip: browserSkip }, async (t) => {
     await page.setViewportSize({ width: 390, height: 844 });
     const o = await sidewaysOverflow(page);
     t.ok(o <= 0, `a source: no sideways scrolling at 390 px (${o})`);
+    t.same(await unlabelledFields(page), [], 'a source: every field labelled');
     await page.getByRole('link', { name: '← Source connections' }).click();
     await page.getByRole('heading', { name: 'New ShipStation source' }).waitFor();
     const l = await sidewaysOverflow(page);
     t.ok(l <= 0, `the list: no sideways scrolling at 390 px (${l})`);
+    t.same(await unlabelledFields(page), [], 'the list: every field labelled');
     await page.setViewportSize({ width: 1280, height: 860 });
   });
 

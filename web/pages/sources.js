@@ -257,9 +257,10 @@ export function SourcePage({ merchant, id }) {
         setDone('Nothing changed.');
         return;
       }
-      await api.patch(url, body);
+      const r = await api.patch(url, body);
       setDone('Saved.');
-      setForm(null);
+      // The form shows what was saved, not the source as it was until the page is read again.
+      setForm(formOf(r.source));
       data.reload();
     });
   };

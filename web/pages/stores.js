@@ -159,7 +159,8 @@ export function StorePage({ merchant, id }) {
     edit.run(async () => {
       const r = await api.patch(url, bodyOf(current));
       setSaved(`Saved; ${r.rerouted} order(s) re-routed.`);
-      setForm(null);
+      // The form shows what was saved, not the store as it was until the page is read again.
+      setForm(formOf(r.store));
       data.reload();
     });
   };

@@ -204,6 +204,30 @@ t.test('console sessions', async (t) => {
     t.equal((await api(max, '/v1/merchants')).statusCode, 401, 'past its absolute end');
   });
 
+  t.test(
+    'a session lives in the database: another instance serves it, and signing out there ends it',
+    async (t) => {
+      const sess = await session(s.merchant.credential);
+      const other = await buildTestApp(t, {}, { db });
+      const on = (a: typeof app) =>
+        a
+          .inject({
+            method: 'GET',
+            url: '/v1/merchants',
+            headers: { cookie: sess.cookie, 'x-csrf-token': sess.csrf },
+          })
+          .then((r) => r.statusCode);
+      t.equal(await on(other.app), 200, 'the other instance knows the session');
+      const out = await other.app.inject({
+        method: 'DELETE',
+        url: '/console/api/session',
+        headers: { cookie: sess.cookie, 'x-csrf-token': sess.csrf },
+      });
+      t.equal(out.statusCode, 204);
+      t.equal(await on(app), 401, 'signed out everywhere');
+    },
+  );
+
   t.test('the admin token signs in; a changed ADMIN_TOKEN ends the session', async (t) => {
     const sess = await session({ admin_token: ADMIN_TOKEN });
     t.equal(sess.body.user.kind, 'admin');

@@ -6,8 +6,7 @@ import { useEffect, useState } from '/console/vendor/preact-htm.js';
 const base = (merchant) => `/v1/merchants/${enc(merchant)}/sources`;
 
 /** The orders list filtered to one source's orders (a source's name is their order_source). */
-export const ordersOfSource = (merchant, name) =>
-  `#/m/${enc(merchant)}/orders${query({ order_source: name })}`;
+const ordersOfSource = (merchant, name) => `#/m/${enc(merchant)}/orders${query({ order_source: name })}`;
 
 // ShipStation's order statuses as the API documents them (it refuses any other), and the ones a new
 // source takes when none is chosen. Keep them in step with src/sources/model.ts (the browser test

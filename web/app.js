@@ -6,18 +6,17 @@ import { NoticesPage } from './pages/notices.js';
 import { OrderPage, OrdersPage } from './pages/orders.js';
 import { RulesPage } from './pages/rules.js';
 import { ShipmentsPage } from './pages/shipments.js';
+import { SourcePage, SourcesPage } from './pages/sources.js';
 import { StorePage, StoresPage } from './pages/stores.js';
 import { SummariesPage } from './pages/summaries.js';
 import { WebhookPage, WebhooksPage } from './pages/webhooks.js';
 import { ErrorBanner, Field, go, html, useAction } from './ui.js';
 
-/**
- * The pages of one merchant, in menu order. A feature still to come (source connections) adds an
- * entry here and a module in pages/ when its API exists.
- */
+/** The pages of one merchant, in menu order: a new feature adds an entry here and a module in pages/. */
 const MERCHANT_PAGES = [
   { path: 'orders', label: 'Orders', list: OrdersPage, item: OrderPage },
   { path: 'stores', label: 'Stores', list: StoresPage, item: StorePage },
+  { path: 'sources', label: 'Sources', list: SourcesPage, item: SourcePage },
   { path: 'shipments', label: 'Shipments', list: ShipmentsPage },
   { path: 'notices', label: 'Unmatched notices', list: NoticesPage },
   { path: 'alerts', label: 'Alerts', list: AlertsPage },

@@ -181,6 +181,9 @@ export function useAction() {
   };
 }
 
+/** A number field's text as the API's number; text that is no number stays text, so the API names the field. */
+export const num = (v) => (v.trim() !== '' && Number.isFinite(Number(v)) ? Number(v) : v);
+
 /** "a, b, c" → ['a','b','c'] (empty → []). */
 export const splitList = (s) =>
   (s ?? '')

@@ -1,43 +1,41 @@
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
-import path from 'node:path';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import { readFileSync } from 'node:fs';
+import type { Page } from 'playwright-core';
 import t, { type Test } from 'tap';
 import { basic, buildTestApp } from '../helpers/app.js';
 import { sampleOrder } from '../orders/fixtures.js';
+import {
+  BROWSER_TIMEOUT_MS,
+  box,
+  browserSkip,
+  fieldError,
+  launchBrowser,
+  newPage as openPage,
+  serve,
+  shot,
+  sidewaysOverflow,
+  signIn as signInAt,
+  unlabelledFields,
+} from './browser-helpers.js';
 
 /**
  * The console in a real browser (Debian's Chromium driven by playwright-core), through the journeys
  * a warehouse's staff make: sign in, create a merchant and a store, read ShipStation's form values,
  * watch an order arrive over REST, get served to a (simulated) ShipStation, receive its shipment
  * notice, and confirm the shipment. Also: a merchant cannot see another merchant; a bad form shows
- * the error beside its field; the pages work by keyboard and at phone width.
+ * the error beside its field; the pages work by keyboard and at phone width. Source connections
+ * have their own journey (sources-browser.test.ts).
  *
- * PostgreSQL only (the browser's requests and the test's own run concurrently against one server);
- * on PGlite the sign-in, session and header rules are covered by session.test.ts.
- * Screenshots of the main pages go to .tap/console-screenshots/ (CI artifacts); with
- * CONSOLE_SCREENSHOTS_TO_DOCS=1 the two README ones are also written to docs/.
+ * PostgreSQL only (see browser-helpers.ts). Screenshots of the main pages go to
+ * .tap/console-screenshots/ (CI artifacts); with CONSOLE_SCREENSHOTS_TO_DOCS=1 the two README ones
+ * are also written to docs/.
  */
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const ROOT = path.resolve(import.meta.dirname, '../..');
-const SHOTS = path.join(ROOT, '.tap/console-screenshots');
+t.setTimeout(BROWSER_TIMEOUT_MS);
 
-// A browser and a server on a shared 2-core machine: more than the suite's 120 s per file when busy.
-t.setTimeout(300_000);
-
-const skip = !process.env.DATABASE_URL
-  ? 'browser journeys run on PostgreSQL only (set DATABASE_URL)'
-  : !existsSync(CHROMIUM)
-    ? `no Chromium at ${CHROMIUM} (apt-get install chromium; .ci/run installs it)`
-    : false;
-
-t.test('console journeys in Chromium', { skip }, async (t) => {
-  mkdirSync(SHOTS, { recursive: true });
+t.test('console journeys in Chromium', { skip: browserSkip }, async (t) => {
   // Private webhook URLs allowed: the test's receiver is this server itself.
   const { app } = await buildTestApp(t, { PUBLIC_URL: undefined, WEBHOOK_ALLOW_PRIVATE: 'true' });
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+  const base = await serve(app);
   const admin = { authorization: 'Bearer test-admin-token-0123456789' };
 
   // Bootstrap (not a console page's job): a warehouse and a standalone merchant, by the admin.
@@ -56,52 +54,11 @@ t.test('console journeys in Chromium', { skip }, async (t) => {
   });
   const soloCred = solo.json().credential as { api_user: string; api_key: string };
 
-  const browser: Browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
-  t.teardown(() => browser.close());
+  const browser = await launchBrowser(t);
+  const newPage = (width?: number, height?: number) => openPage(browser, width, height);
+  const signIn = (page: Page, cred: { api_user: string; api_key: string }) => signInAt(page, base, cred);
 
-  const newPage = async (width = 1280, height = 860) => {
-    const context = await browser.newContext({ viewport: { width, height } });
-    const page = await context.newPage();
-    // Generous: CI machines are shared; a wait only ends early, it never slows a passing run.
-    page.setDefaultTimeout(30_000);
-    const problems: string[] = [];
-    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-    page.on('console', (m) => {
-      if (m.type() === 'error' && !/Failed to load resource/.test(m.text())) problems.push(m.text());
-    });
-    page.on('dialog', (d) => d.accept());
-    return { page, problems };
-  };
-  const shot = async (page: Page, name: string) => {
-    await page.screenshot({ path: path.join(SHOTS, `${name}.png`) });
-    if (process.env.CONSOLE_SCREENSHOTS_TO_DOCS === '1' && ['store', 'order'].includes(name)) {
-      await page.screenshot({ path: path.join(ROOT, 'docs', `console-${name}.png`) });
-    }
-  };
-  /** A text field by its exact label (copy buttons are labelled "Copy …"). */
-  const box = (page: Page, name: string) => page.getByRole('textbox', { name, exact: true });
-  const signIn = async (page: Page, cred: { api_user: string; api_key: string }) => {
-    await page.goto(`${base}/console`);
-    // By keyboard: the first field has the focus order of the form.
-    await page.getByLabel('API user').fill(cred.api_user);
-    await page.getByLabel('API key').fill(cred.api_key);
-    await page.getByLabel('API key').press('Enter');
-    await page.getByRole('button', { name: 'Sign out' }).waitFor();
-  };
-
-  const { page, problems } = await newPage();
+  const { page, problems, dialogs } = await newPage();
   let merchantCred = { api_user: '', api_key: '' };
   let ss = { url: '', username: '', password: '' };
   let orderId = 0;
@@ -115,7 +72,7 @@ t.test('console journeys in Chromium', { skip }, async (t) => {
     await page.getByLabel('Name', { exact: true }).fill(name);
     await page.getByLabel('Actions (then)').fill(refused);
     await page.getByRole('button', { name: 'Create rule' }).click();
-    const err = page.locator('.field', { has: page.getByLabel('Actions (then)') }).locator('.field-error');
+    const err = fieldError(page, 'Actions (then)');
     await err.waitFor();
     const error = await err.textContent();
     t.equal(await page.getByLabel('Actions (then)').getAttribute('aria-invalid'), 'true');
@@ -138,7 +95,7 @@ t.test('console journeys in Chromium', { skip }, async (t) => {
     await page.keyboard.press('Tab');
     await page.keyboard.type('not-the-key');
     await page.keyboard.press('Enter');
-    const err = page.locator('.field.has-error', { has: page.getByLabel('API key') }).locator('.field-error');
+    const err = fieldError(page, 'API key');
     t.equal(await err.textContent(), 'does not match the api_user');
     await page.getByLabel('API key').fill(whCred.api_key);
     await page.keyboard.press('Enter');
@@ -154,7 +111,7 @@ t.test('console journeys in Chromium', { skip }, async (t) => {
     await page.getByLabel('Code').fill('bad code!');
     await page.getByLabel('Name', { exact: true }).fill("Bob's Bikes");
     await page.getByRole('button', { name: 'Create merchant' }).click();
-    const err = page.locator('.field', { has: page.getByLabel('Code') }).locator('.field-error');
+    const err = fieldError(page, 'Code');
     await err.waitFor();
     t.match(await err.textContent(), /./, `the code field says why: ${await err.textContent()}`);
     t.equal(await page.getByLabel('Code').getAttribute('aria-invalid'), 'true');
@@ -185,7 +142,7 @@ t.test('console journeys in Chromium', { skip }, async (t) => {
     await page.getByLabel('Name').fill('Main store');
     await page.getByLabel('Page size').fill('900');
     await page.getByRole('button', { name: 'Create store' }).click();
-    const pageSizeErr = page.locator('.field', { has: page.getByLabel('Page size') }).locator('.field-error');
+    const pageSizeErr = fieldError(page, 'Page size');
     await pageSizeErr.waitFor();
     t.ok(await pageSizeErr.textContent(), 'page_size refused beside its field');
     await page.getByLabel('Page size').fill('100');
@@ -289,26 +246,94 @@ t.test('console journeys in Chromium', { skip }, async (t) => {
     await page.getByRole('link', { name: 'SO-1001' }).click();
     await page.getByRole('heading', { name: 'Timeline' }).waitFor();
     t.match(await page.locator('h1').textContent(), /confirmed/);
+
+    // Voided (the label was a mistake): the order reopens to the status it was shipped from.
+    await page.getByRole('link', { name: 'Shipments' }).click();
+    await page.getByLabel('Show').selectOption('all');
+    await page
+      .getByRole('row', { name: /1Z999AA10123456784/ })
+      .getByRole('button', { name: 'Void' })
+      .click();
+    await page.getByText(/Shipment \d+ voided\./).waitFor();
+    t.match(dialogs.at(-1), /^Void shipment 1Z999AA10123456784 of order SO-1001\?/, 'asked first');
+    await page.getByRole('row', { name: /voided/ }).waitFor();
+    await page.getByRole('link', { name: 'SO-1001' }).click();
+    await page.getByRole('heading', { name: 'Timeline' }).waitFor();
+    t.match(await page.locator('h1').textContent(), /at_wms/, 'the order reopens');
   });
 
-  await t.test('unmatched notices and alerts pages', async (t) => {
-    const res = await fetch(
-      `${ss.url}?action=shipnotify&order_number=NOPE-1&carrier=UPS&tracking_number=T-LOST`,
-      {
-        method: 'POST',
-        headers: { ...basic(ss.username, ss.password), 'content-type': 'application/xml' },
-        body: '<ShipNotice><OrderNumber>NOPE-1</OrderNumber></ShipNotice>',
-      },
-    );
-    t.equal(res.status, 404);
-    await page.getByRole('link', { name: 'Unmatched notices' }).click();
-    await page.getByText('T-LOST').waitFor();
-    await page.getByRole('button', { name: 'Dismiss' }).click();
-    await page.getByText(/dismissed\./).waitFor();
-    await page.getByRole('link', { name: 'Alerts' }).click();
-    await page.getByRole('heading', { name: /Alerts/ }).waitFor();
-    await page.locator('table.list tbody tr').first().waitFor();
-    t.ok(true);
+  await t.test(
+    'unmatched notices: one applied to an order, one dismissed; its alert dismissed',
+    async (t) => {
+      const notify = (number: string, tracking: string) =>
+        fetch(`${ss.url}?action=shipnotify&order_number=${number}&carrier=UPS&tracking_number=${tracking}`, {
+          method: 'POST',
+          headers: { ...basic(ss.username, ss.password), 'content-type': 'application/xml' },
+          body: `<ShipNotice><OrderNumber>${number}</OrderNumber></ShipNotice>`,
+        }).then((r) => r.status);
+      t.equal(await notify('NOPE-1', 'T-LOST'), 404);
+      t.equal(await notify('NOPE-2', 'T-GONE'), 404);
+
+      // Each unmatched notice raised an alert; one is dismissed from the alerts page.
+      await page.getByRole('link', { name: 'Alerts' }).click();
+      const alert = page.getByRole('row', { name: /T-GONE/ });
+      await alert.waitFor();
+      t.match(await alert.textContent(), /unmatched_notice/);
+      await alert.getByRole('button', { name: 'Dismiss' }).click();
+      await page.getByText(/Alert \d+ dismissed\./).waitFor();
+      // Gone from the open alerts once the list is read again.
+      await page.getByRole('row', { name: /T-GONE/ }).waitFor({ state: 'detached' });
+      t.equal(await page.getByRole('row', { name: /T-LOST/ }).count(), 1, 'the other one stays');
+
+      // The mistyped number's notice goes to the order it belongs to; the other is dropped.
+      await page.getByRole('link', { name: 'Unmatched notices' }).click();
+      const lost = page.locator('li.card', { hasText: 'T-LOST' });
+      await lost.waitFor();
+      t.equal(await lost.getByLabel('Order number').inputValue(), 'NOPE-1', 'the number it was sent with');
+      await lost.getByLabel('Order number').fill('SO-1001');
+      await lost.getByRole('button', { name: 'Apply' }).click();
+      await page.getByText(new RegExp(`applied to order ${orderId}\\.`)).waitFor();
+      const gone = page.locator('li.card', { hasText: 'T-GONE' });
+      await gone.getByRole('button', { name: 'Dismiss' }).click();
+      await page.getByText(/Notice \d+ dismissed\./).waitFor();
+      await page.getByText('No unmatched notices.').waitFor();
+      await page.goto(`${base}/console#/m/bobs-bikes/orders/${orderId}`);
+      await page.getByRole('heading', { name: 'Timeline' }).waitFor();
+      t.match(await page.locator('h1').textContent(), /shipped/, 'the applied notice shipped the order');
+    },
+  );
+
+  await t.test("a store's health, a change of its settings, a new password, and retirement", async (t) => {
+    await page.getByRole('link', { name: 'Stores', exact: true }).click();
+    await page.getByRole('link', { name: 'Main store' }).first().click();
+    const health = page.getByRole('region', { name: 'Health' });
+    await health.waitFor();
+    const facts = await health.textContent();
+    t.match(facts, /Last export\s*\d/, 'the export ShipStation fetched');
+    t.match(facts, /Last shipment notice\s*\d/, 'the notices it sent');
+    t.match(facts, /Gaps\s*none/);
+    await page.getByLabel('Priority').fill('50');
+    await page.getByRole('button', { name: 'Save changes' }).click();
+    await page.getByText(/Saved; \d+ order\(s\) re-routed\./).waitFor();
+    t.equal(await page.getByLabel('Priority').inputValue(), '50');
+
+    await page.getByRole('button', { name: 'Rotate password' }).click();
+    await page.getByText(/New password: paste it/).waitFor();
+    t.match(dialogs.at(-1), /^Issue a new password\?/, 'asked first');
+    const password = await box(page, 'Password').inputValue();
+    t.not(password, ss.password, 'a new password is shown once');
+    const exportWith = (pass: string) =>
+      fetch(`${ss.url}?action=export&start_date=01/01/2026%2000:00&end_date=01/02/2026%2000:00&page=1`, {
+        headers: basic(ss.username, pass),
+      }).then((r) => r.status);
+    t.equal(await exportWith(ss.password), 401, 'the old one stops working');
+    t.equal(await exportWith(password), 200, 'the new one works');
+
+    await page.getByRole('button', { name: 'Retire' }).click();
+    await page.getByText(/Retired; \d+ order\(s\) re-routed\./).waitFor();
+    t.match(dialogs.at(-1), /^Retire this store\?/, 'asked first');
+    await page.locator('h1', { hasText: 'retired' }).waitFor();
+    t.equal(await page.getByRole('button', { name: 'Retire' }).count(), 0, 'nothing left to retire');
   });
 
   await t.test('rules, webhooks and summaries pages', async (t) => {
@@ -397,7 +422,7 @@ t.test('console journeys in Chromium', { skip }, async (t) => {
       await page.getByText('Rule “Tag 3PL orders” disabled.').waitFor();
       t.notOk(await page.getByLabel('Enabled: Tag 3PL orders').isChecked(), 'switched off in the list');
       await page.setViewportSize({ width: 390, height: 844 });
-      const o = Number(await page.evaluate('document.documentElement.scrollWidth - window.innerWidth'));
+      const o = await sidewaysOverflow(page);
       t.ok(o <= 0, `warehouse rules: no sideways scrolling at 390 px (${o})`);
       await page.setViewportSize({ width: 1280, height: 860 });
     },
@@ -439,12 +464,15 @@ t.test('console journeys in Chromium', { skip }, async (t) => {
     t.match(await phone.page.getByRole('alert').textContent(), /not found/);
     await phone.page.goto(`${base}/console#/m/solo-shop/orders`);
     await phone.page.getByText('No orders match.').waitFor();
-    const overflow = Number(
-      await phone.page.evaluate('document.documentElement.scrollWidth - window.innerWidth'),
-    );
+    const overflow = await sidewaysOverflow(phone.page);
     t.ok(overflow <= 0, `no sideways scrolling at 390 px (${overflow})`);
     await shot(phone.page, 'orders-phone');
     for (const [p, heading] of [
+      ['stores', 'New store connection'],
+      ['sources', 'New ShipStation source'],
+      ['shipments', /Shipments/],
+      ['notices', /Unmatched shipment notices/],
+      ['alerts', /Alerts/],
       ['rules', 'New rule'],
       ['webhooks', 'New webhook'],
       ['summaries', /Order summaries/],
@@ -452,8 +480,9 @@ t.test('console journeys in Chromium', { skip }, async (t) => {
     ] as const) {
       await phone.page.goto(`${base}/console#/m/solo-shop/${p}`);
       await phone.page.getByRole('heading', { name: heading }).waitFor();
-      const o = Number(await phone.page.evaluate('document.documentElement.scrollWidth - window.innerWidth'));
+      const o = await sidewaysOverflow(phone.page);
       t.ok(o <= 0, `${p}: no sideways scrolling at 390 px (${o})`);
+      t.same(await unlabelledFields(phone.page), [], `${p}: every field labelled`);
     }
     t.same(phone.problems, []);
   });

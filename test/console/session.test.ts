@@ -204,6 +204,30 @@ t.test('console sessions', async (t) => {
     t.equal((await api(max, '/v1/merchants')).statusCode, 401, 'past its absolute end');
   });
 
+  t.test(
+    'a session lives in the database: another instance serves it, and signing out there ends it',
+    async (t) => {
+      const sess = await session(s.merchant.credential);
+      const other = await buildTestApp(t, {}, { db });
+      const on = (a: typeof app) =>
+        a
+          .inject({
+            method: 'GET',
+            url: '/v1/merchants',
+            headers: { cookie: sess.cookie, 'x-csrf-token': sess.csrf },
+          })
+          .then((r) => r.statusCode);
+      t.equal(await on(other.app), 200, 'the other instance knows the session');
+      const out = await other.app.inject({
+        method: 'DELETE',
+        url: '/console/api/session',
+        headers: { cookie: sess.cookie, 'x-csrf-token': sess.csrf },
+      });
+      t.equal(out.statusCode, 204);
+      t.equal(await on(app), 401, 'signed out everywhere');
+    },
+  );
+
   t.test('the admin token signs in; a changed ADMIN_TOKEN ends the session', async (t) => {
     const sess = await session({ admin_token: ADMIN_TOKEN });
     t.equal(sess.body.user.kind, 'admin');
@@ -265,6 +289,98 @@ t.test('console sessions', async (t) => {
     t.match(rawLogs(), /"where":"console".*"msg":"failed sign-in"/);
     t.notOk(rawLogs().includes('wrong-admin-token-xxxxxxxx'), 'never the secret in the logs');
     t.notOk(rawLogs().includes('wrong-1'), 'never the key in the logs');
+  });
+
+  t.test('the cookie lasts until the absolute end the answer names', async (t) => {
+    const before = Date.now();
+    const sess = await session(s.merchant.credential);
+    const expires = new Date(/Expires=([^;]+)/.exec(sess.line)![1]!).getTime();
+    const answered = new Date((sess.body as unknown as { expires_at: string }).expires_at).getTime();
+    t.ok(Math.abs(expires - answered) < 1000, 'the cookie expires with the session');
+    const hours = (answered - before) / 3600_000;
+    t.ok(hours > 11.9 && hours < 12.1, `12 hours after sign-in (${hours.toFixed(3)})`);
+  });
+
+  t.test('using a session keeps it alive: the idle limit counts from the last use', async (t) => {
+    const sess = await session(s.merchant.credential);
+    const cred = await db.db
+      .selectFrom('credentials')
+      .select('id')
+      .where('api_user', '=', s.merchant.credential.api_user)
+      .executeTakeFirstOrThrow();
+    // Every session of this credential one minute short of the idle limit.
+    await sql`update console_sessions set last_seen_at = now() - interval '119 minutes'
+      where credential_id = ${cred.id}`.execute(db.db);
+    t.equal((await api(sess, '/v1/merchants')).statusCode, 200, 'still alive');
+    const { rows } = await sql<{ n: number }>`
+      select count(*)::int as n from console_sessions
+      where credential_id = ${cred.id} and last_seen_at > now() - interval '1 minute'`.execute(db.db);
+    t.equal(rows[0]!.n, 1, 'the one used has its last use moved to now');
+  });
+
+  t.test("a disabled merchant's credential cannot sign in, and is not counted as a wrong key", async (t) => {
+    const wh = await session(s.warehouse.credential);
+    const setDisabled = (disabled: boolean) =>
+      api(wh, '/v1/merchants/cs-m1', 'PATCH', { disabled }).then((r) => r.statusCode);
+    t.equal(await setDisabled(true), 200);
+    t.teardown(() => setDisabled(false));
+    const ip = '198.51.100.77';
+    for (let i = 0; i < 4; i++) {
+      const r = await signIn(s.merchant.credential, ip);
+      t.equal(r.statusCode, 401);
+      t.match((r.json() as { error: { message: string } }).error.message, /disabled/);
+      t.notOk(r.headers['set-cookie'], 'no session');
+    }
+    t.equal(await setDisabled(false), 200);
+    t.equal((await signIn(s.merchant.credential, ip)).statusCode, 200, 'signs in once enabled');
+  });
+
+  t.test('wrong admin tokens are limited too', async (t) => {
+    const ip = '192.0.2.150';
+    for (let i = 0; i < 3; i++)
+      t.equal((await signIn({ admin_token: `wrong-admin-token-${i}-xxxxxx` }, ip)).statusCode, 401);
+    t.equal((await signIn({ admin_token: ADMIN_TOKEN }, ip)).statusCode, 429, 'even the right token waits');
+    t.equal((await signIn({ admin_token: ADMIN_TOKEN }, '192.0.2.151')).statusCode, 200);
+  });
+
+  t.test('no CORS: no answer lets another origin read it', async (t) => {
+    const origin = 'https://evil.example';
+    const sess = await session(s.merchant.credential);
+    const answers = [
+      await app.inject({
+        method: 'GET',
+        url: '/v1/merchants',
+        headers: { origin, cookie: sess.cookie, 'x-csrf-token': sess.csrf },
+      }),
+      await app.inject({
+        method: 'GET',
+        url: '/console/api/session',
+        headers: { origin, cookie: sess.cookie },
+      }),
+      await app.inject({ method: 'GET', url: '/console', headers: { origin } }),
+      await app.inject({
+        method: 'OPTIONS',
+        url: '/console/api/session',
+        headers: { origin, 'access-control-request-method': 'POST' },
+      }),
+      await app.inject({
+        method: 'OPTIONS',
+        url: '/v1/merchants/cs-m1/orders',
+        headers: {
+          origin,
+          'access-control-request-method': 'POST',
+          'access-control-request-headers': 'x-csrf-token',
+        },
+      }),
+    ];
+    t.same(
+      answers.slice(0, 3).map((r) => r.statusCode),
+      [200, 200, 200],
+    );
+    for (const r of answers) {
+      const cors = Object.keys(r.headers).filter((h) => h.startsWith('access-control-'));
+      t.same(cors, [], `${r.statusCode}: no access-control-* header`);
+    }
   });
 
   t.test('the console page: strict headers, no inline script', async (t) => {

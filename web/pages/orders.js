@@ -11,15 +11,22 @@ import {
   useLoad,
   usePager,
 } from '../ui.js';
-import { useState } from '/console/vendor/preact-htm.js';
+import { useEffect, useState } from '/console/vendor/preact-htm.js';
 import { RuleEffects } from './rules.js';
 
 const STATUSES = ['await_payment', 'new', 'at_wms', 'shipped', 'confirmed', 'canceled', 'on_hold'];
 const base = (merchant) => `/v1/merchants/${enc(merchant)}/orders`;
 
-export function OrdersPage({ merchant }) {
-  const [draft, setDraft] = useState({ status: '', order_source: '', order_number: '', routing: '' });
+/** A merchant's orders; '#/m/{merchant}/orders?order_source=X' opens them filtered to one source's. */
+export function OrdersPage({ merchant, route }) {
+  const source = route?.params.get('order_source') ?? '';
+  const [draft, setDraft] = useState({ status: '', order_source: source, order_number: '', routing: '' });
   const [filters, setFilters] = useState(draft);
+  // A link to another source's orders while this page is open changes only the hash's query.
+  useEffect(() => {
+    setDraft((d) => ({ ...d, order_source: source }));
+    setFilters((f) => (f.order_source === source ? f : { ...f, order_source: source }));
+  }, [source]);
   const pager = usePager(JSON.stringify(filters));
   const list = useLoad(
     () => api.get(`${base(merchant)}${query({ ...filters, limit: 50, cursor: pager.cursor })}`),

@@ -7,6 +7,7 @@ import {
   html,
   Loading,
   Notice,
+  num,
   splitList,
   useAction,
   useLoad,
@@ -48,8 +49,7 @@ const formOf = (s) => ({
   order_number_prefix: s?.order_number_prefix ?? '',
 });
 
-/** Form strings → the API's body; numbers stay strings when they are not numbers, so the API names them. */
-const num = (v) => (v.trim() !== '' && Number.isFinite(Number(v)) ? Number(v) : v);
+/** Form strings → the API's body. */
 const bodyOf = (f) => ({
   name: f.name,
   order_sources: splitList(f.order_sources),
@@ -159,7 +159,8 @@ export function StorePage({ merchant, id }) {
     edit.run(async () => {
       const r = await api.patch(url, bodyOf(current));
       setSaved(`Saved; ${r.rerouted} order(s) re-routed.`);
-      setForm(null);
+      // The form shows what was saved, not the store as it was until the page is read again.
+      setForm(formOf(r.store));
       data.reload();
     });
   };

@@ -11,6 +11,8 @@ import { type Kysely, sql } from 'kysely';
  *   here to read it from); source_orders.details: the validation details of a refused order, as the
  *   API answers them ([{path, message}]).
  * - source_orders_state_idx: a source's refused and held orders, listed without walking the taken ones.
+ * - source_rate_limits.unknown_taken: calls of a key pair that went while its window was unknown
+ *   (over, or never answered), so the window's first answer takes the others in flight off too.
  * - source_outbox_order_events(), replaced: tracking back follows whether the source was *told*
  *   (notified_at), not whether a call was queued. A package arriving once the source was told raises
  *   source_later_package (the packages before it are the call's business: it tells the first and
@@ -25,12 +27,14 @@ export async function up(db: Kysely<any>): Promise<void> {
   await sql`create index source_orders_state_idx on source_orders (source_id, state, ss_order_id)`.execute(
     db,
   );
+  await sql`alter table source_rate_limits add column unknown_taken integer not null default 0`.execute(db);
   await sql.raw(OUTBOX).execute(db);
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: migrations are frozen in time and take Kysely<any>
 export async function down(db: Kysely<any>): Promise<void> {
   await sql`drop index if exists source_orders_state_idx`.execute(db);
+  await sql`alter table source_rate_limits drop column if exists unknown_taken`.execute(db);
   await sql`alter table source_orders drop column if exists order_number, drop column if exists details`.execute(
     db,
   );

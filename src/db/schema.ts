@@ -424,6 +424,8 @@ export interface SourceRateLimitsTable {
   key_pair: string;
   remaining: number | null;
   reset_at: NullableTimestamp;
+  /** Calls taken while the window was unknown, not yet answered for. */
+  unknown_taken: Generated<number>;
   updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
 }
 

@@ -106,6 +106,33 @@ t.test('tag filter: include and exclude, exact and case-sensitive; status and st
   });
 });
 
+t.test('tag names are resolved again when not found', async (t) => {
+  const s = await sourceTest(t);
+  const early = s.sim.addOrder({ orderNumber: 'T-1' });
+  const src = await s.createSource({ name: 'later-tag', tag: { mode: 'include', name: 'Ship Me' } });
+  await s.pull(src.id);
+  t.same(await ordersOf(s, 'later-tag'), [], 'no tag of that name yet: nothing taken');
+
+  // The tag is made in ShipStation after the source: found by name at the next pull.
+  s.sim.tagOrder(early.orderId, 'Ship Me', true);
+  await s.pull(src.id);
+  t.same(
+    (await ordersOf(s, 'later-tag')).map((o) => o.order_number),
+    ['T-1'],
+  );
+
+  // An order carrying a tag id the listing did not have makes the pull read the tags again.
+  const odd = s.sim.addOrder({ orderNumber: 'T-2', tags: ['Ship Me'] });
+  s.sim.orders.get(odd.orderId)!.tagIds = [...(odd.tagIds ?? []), 7999];
+  const before = s.sim.answered('/accounts/listtags').length;
+  await s.pull(src.id);
+  t.equal(s.sim.answered('/accounts/listtags').length - before, 2, 'listed at the start, and again for 7999');
+  t.same(
+    (await ordersOf(s, 'later-tag')).map((o) => o.order_number),
+    ['T-1', 'T-2'],
+  );
+});
+
 t.test('a crash between storing a page and moving the cursor loses and duplicates nothing', async (t) => {
   const s = await sourceTest(t);
   for (let i = 0; i < 7; i++) s.sim.addOrder({ orderNumber: `K-${i}` });
@@ -167,11 +194,12 @@ t.test('changes in ShipStation: edits, holds, cancellations, shipping elsewhere'
   const o3 = s.sim.addOrder({ orderNumber: 'C-3' });
   const o4 = s.sim.addOrder({ orderNumber: 'C-4' });
   const o5 = s.sim.addOrder({ orderNumber: 'C-5' });
+  const o6 = s.sim.addOrder({ orderNumber: 'C-6' });
   await createStore(s.app, s.acc.merchant);
   const src = await s.createSource({ name: 'chg' });
   await s.pull(src.id);
   const ids = new Map((await ordersOf(s, 'chg')).map((o) => [o.order_number, o.id]));
-  t.equal(ids.size, 5);
+  t.equal(ids.size, 6);
   const status = async (n: string) =>
     (
       await s.db.db
@@ -188,7 +216,9 @@ t.test('changes in ShipStation: edits, holds, cancellations, shipping elsewhere'
         .where('merchant_id', '=', s.merchantId)
         .orderBy('id')
         .execute()
-    ).map((a) => `${a.kind}:${a.order_id}`);
+    )
+      .map((a) => `${a.kind}:${a.order_id}`)
+      .sort();
 
   // Served to the warehouse's ShipStation (pinned) and shipped here.
   await sql`update orders set served_store_id = store_id, served_at = now(), status = 'at_wms' where id = ${ids.get('C-2')!}`.execute(
@@ -201,8 +231,13 @@ t.test('changes in ShipStation: edits, holds, cancellations, shipping elsewhere'
     s.db.db,
   );
 
+  await sql`update orders set served_store_id = store_id, served_at = now(), status = 'at_wms' where id = ${ids.get('C-6')!}`.execute(
+    s.db.db,
+  );
+
   await new Promise((r) => setTimeout(r, 5));
   s.sim.updateOrder(o1.orderId, { orderStatus: 'cancelled' });
+  s.sim.updateOrder(o6.orderId, { orderStatus: 'shipped' });
   s.sim.updateOrder(o2.orderId, { orderStatus: 'on_hold', shipTo: { ...o2.shipTo, street1: '99 New Rd' } });
   s.sim.updateOrder(o3.orderId, { orderStatus: 'cancelled' });
   s.sim.updateOrder(o4.orderId, { orderStatus: 'shipped' });
@@ -221,14 +256,19 @@ t.test('changes in ShipStation: edits, holds, cancellations, shipping elsewhere'
   t.equal(await status('C-4'), 'canceled', 'shipped there from elsewhere, never served here → canceled');
   t.same(
     await alerts(),
-    [`source_cancel_after_ship:${ids.get('C-3')}`, `source_change_refused:${ids.get('C-5')}`],
-    '…with an alert; and changed lines of a served order are refused with an alert',
+    [
+      `source_cancel_after_ship:${ids.get('C-3')}`,
+      `source_change_refused:${ids.get('C-5')}`,
+      `source_shipped_elsewhere:${ids.get('C-6')}`,
+    ],
+    '…with an alert; changed lines of a served order are refused with an alert; and an order the warehouse has, shipped in ShipStation, raises one',
   );
+  t.equal(await status('C-6'), 'at_wms', 'the warehouse has it: it is not canceled under its feet');
 
   s.sim.updateOrder(o2.orderId, { orderStatus: 'awaiting_shipment' });
   await s.pull(src.id);
   t.equal(await status('C-2'), 'at_wms', "ShipStation's release lifts the hold it placed");
-  t.equal((await alerts()).length, 2, 'nothing raised twice');
+  t.equal((await alerts()).length, 3, 'nothing raised twice');
 });
 
 t.test('a refused order is stored as refused with its details, and the pull goes past it', async (t) => {
@@ -387,7 +427,11 @@ t.test(
     // Pulling again changes nothing; a change in ShipStation applies to the withheld order, which
     // keeps its number.
     await s.pull(src.id);
-    t.equal((await alerts()).length, 2, 'nothing raised twice');
+    t.same(
+      (await alerts()).map((a) => a.kind),
+      ['source_order_held', 'source_order_held'],
+      'nothing raised twice',
+    );
     s.sim.updateOrder(twin.orderId, { shipTo: { ...twin.shipTo, street1: '7 Twin Lane' } });
     await s.pull(src.id);
     const edited = await order(withheldId);

@@ -115,6 +115,8 @@ export interface OrdersTable {
   effective: NullableJson<Record<string, unknown>>;
   store_id: number | null;
   routing_reason: string | null;
+  /** Why the order is kept out of routing until a person releases it (src/orders/withheld.ts); null: routed as usual. */
+  withheld: Generated<string | null>;
   served_store_id: number | null;
   served_at: NullableTimestamp;
   last_modified: ColumnType<Date, Date | string | undefined, Date | string>;
@@ -408,6 +410,10 @@ export interface SourceOrdersTable {
   ss_status: string;
   input_hash: string;
   held_by_source: Generated<boolean>;
+  /** ShipStation's orderNumber as last seen. */
+  order_number: string | null;
+  /** A refused order's validation details ([{path, message}]). */
+  details: NullableJson<{ path: string; message: string }[]>;
   ship_job_at: NullableTimestamp;
   notified_at: NullableTimestamp;
   created_at: CreatedAt;
@@ -418,6 +424,8 @@ export interface SourceRateLimitsTable {
   key_pair: string;
   remaining: number | null;
   reset_at: NullableTimestamp;
+  /** Calls taken while the window was unknown, not yet answered for. */
+  unknown_taken: Generated<number>;
   updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
 }
 

@@ -23,8 +23,8 @@ import {
   ROUTED_EVENT,
   ROUTING_MOVES,
   routedEventData,
+  orderRouteOf,
   routingDecisions,
-  ruleRouteOf,
 } from '../stores/assign.js';
 import { type LockedOrder, lockOrderForWrite } from './lock.js';
 import type { NormalizedItem, NormalizedOrder } from './types.js';
@@ -299,10 +299,10 @@ export async function writeEffectiveAndRoute(
       merchantId,
       sql`input`,
       sql`o.merchant_id, o.order_source, o.content_hash as locked_hash, o.status, o.served_store_id, o.store_id,
-        o.routing_reason, ${ROUTED_TAGS('o.content', 'r.effective')} as tags`,
+        o.routing_reason, o.withheld, ${ROUTED_TAGS('o.content', 'r.effective')} as tags`,
     )}),
     routable as materialized (
-      select l.merchant_id, l.id, l.effective, l.order_source, l.tags, ${ruleRouteOf(sql`l.effective`)} as rule_route,
+      select l.merchant_id, l.id, l.effective, l.order_source, l.tags, ${orderRouteOf(sql`l.withheld`, sql`l.effective`)} as rule_route,
         l.store_id, l.routing_reason
       from locked l
       where l.locked_hash = l.content_hash and l.served_store_id is null and l.status in (${RULES_APPLY_TO_SQL})

@@ -48,6 +48,7 @@ import {
 } from '../domain/lifecycle.js';
 import { type Actor, type OrderEvent, writeOrderEvents } from '../domain/order-events.js';
 import { updateLockedOrder } from './lock.js';
+import { RELEASED_EVENT, withholdCreated } from './withheld.js';
 import {
   conflictMessage,
   type EffectiveWrite,
@@ -125,6 +126,8 @@ export async function createOrders(
   actor: Actor,
   inputs: readonly unknown[],
   batch: boolean,
+  /** Inputs (by index) to store withheld, with why (src/orders/withheld.ts); only when created. */
+  withheld?: ReadonlyMap<number, string>,
 ): Promise<IngestResult[]> {
   const results: (IngestResult | undefined)[] = new Array(inputs.length);
   interface Valid {
@@ -226,6 +229,15 @@ export async function createOrders(
         if (held.has(v.key)) heldIds.push(stored.get(v.key)!.id);
       }
       await syncHoldAlerts(trx, merchant.id, heldIds);
+      if (withheld !== undefined && withheld.size > 0) {
+        const withholding: { id: number; reason: string }[] = [];
+        for (const v of toInsert) {
+          const reason = withheld.get(v.index);
+          if (reason !== undefined && createdBy.get(v.key) === v.index)
+            withholding.push({ id: stored.get(v.key)!.id, reason });
+        }
+        await withholdCreated(trx, merchant.id, actor, withholding);
+      }
       // The merchant's routing lock was taken by the first statement (some key was not stored then).
       await routeOrdersLocked(trx, merchant.id, createdIds);
     }
@@ -400,6 +412,41 @@ export async function transitionOrder(
   });
 }
 
+/**
+ * Releases a withheld order (src/orders/withheld.ts): it routes as usual from now on. `alongside`
+ * runs in the same transaction, after the order is released (the door that withheld it records
+ * the release). Refused (409) when the order is not withheld.
+ */
+export async function releaseWithheld(
+  db: Kysely<DB>,
+  merchant: MerchantRef,
+  actor: Actor,
+  id: number,
+  alongside?: (trx: Kysely<DB>) => Promise<void>,
+): Promise<OrderView> {
+  return inTransaction(db, async (trx) => {
+    const row = await lockOrder(trx, merchant.id, id);
+    if (row.withheld === null)
+      throw conflict('the order is not withheld: it routes as usual', [
+        { path: 'withheld', message: 'is null' },
+      ]);
+    await updateLockedOrder(trx, row, { withheld: null });
+    await writeOrderEvents(trx, merchant.id, actor, [
+      {
+        order_id: id,
+        type: RELEASED_EVENT,
+        from_status: row.status,
+        to_status: row.status,
+        data: { reason: row.withheld },
+      },
+    ]);
+    await alongside?.(trx);
+    // lockOrder took the merchant's routing lock in an earlier statement.
+    await routeOrdersLocked(trx, merchant.id, [id]);
+    return viewOf(trx, merchant.id, id);
+  });
+}
+
 // ---------------------------------------------------------------- preview
 
 export interface Preview {
@@ -427,9 +474,11 @@ export async function previewOrder(
   let base: Record<string, unknown>;
   let asked: string | undefined;
   let applies = true;
+  let withheldOf: string | null = null;
   if ('orderId' in body) {
     const [view] = await loadOrders(db, merchant.id, [body.orderId]);
     if (!view) throw notFound(`order ${body.orderId}`);
+    withheldOf = view.routing.withheld ?? null;
     const { effective: _stored, ...sent } = view;
     order = viewToNormalized(view);
     lineIds = view.items.map((it) => it.line_item_id);
@@ -457,7 +506,7 @@ export async function previewOrder(
   return {
     base,
     effective: effectiveView(order, e, lineIds),
-    routing: routeEvaluated(order, e, conns),
+    routing: routeEvaluated(order, e, conns, 'orderId' in body ? withheldOf : null),
     // set_status applies only when an order is created.
     status: 'orderId' in body ? (asked ?? 'new') : createdStatus(asked, e),
     holds: e.holds,

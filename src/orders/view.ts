@@ -66,6 +66,10 @@ export const orderView = z
       reason: str.meta({ description: 'why the order is routed where it is, or unrouted' }),
       served_store_id: z.number().int().nullable(),
       served_at: z.date().nullable(),
+      withheld: str.meta({
+        description:
+          'why the order is kept out of routing (exported nowhere) until a person releases it, e.g. a pulled order whose number another order has; null: it routes as usual',
+      }),
     }),
     last_modified: z.date().meta({ description: "what ShipStation's export window matches" }),
     updated_at: z.date().meta({ description: 'moves on every change; poll with updated_since' }),
@@ -142,6 +146,7 @@ export function orderToView(row: OrderRow, lines: readonly LineRow[]): OrderView
       reason: row.routing_reason,
       served_store_id: row.served_store_id,
       served_at: row.served_at,
+      withheld: row.withheld,
     },
     last_modified: row.last_modified,
     updated_at: row.updated_at,

@@ -119,17 +119,23 @@ export function routeEvaluated(
   order: NormalizedOrder,
   e: Evaluation,
   liveConnections: readonly RoutingConnection[],
+  withheld: string | null = null,
 ): RoutingDecision {
-  return routeWith(order.order_source, e.fields.tags, ruleRoute(order, e), liveConnections);
+  return routeWith(order.order_source, e.fields.tags, ruleRoute(order, e), liveConnections, withheld);
 }
 
-/** Routing given the effective tags and the rules' decision (null: the store filters decide). */
+/**
+ * Routing given the effective tags and the rules' decision (null: the store filters decide). An
+ * order withheld until a person releases it (`withheld`: why) is unrouted with that reason first.
+ */
 export function routeWith(
   orderSource: string,
   tags: readonly string[],
   route: RuleRoute | null,
   liveConnections: readonly RoutingConnection[],
+  withheld: string | null = null,
 ): RoutingDecision {
+  if (withheld !== null) return { store_id: null, reason: withheld };
   if (route === null) return routeOrder({ order_source: orderSource, tags }, liveConnections);
   if (route.kind === 'store') {
     return liveConnections.some((c) => c.id === route.store_id)

@@ -256,8 +256,9 @@ export function outcomeMessage(o: ApplyOutcome): string {
 }
 
 /**
- * The merchant's orders a notice may be about: by our id, or by order number (whatever the source),
- * one index probe per id or number (see db/keyed.ts). A number is probed on the
+ * The merchant's orders a notice may be about: by our id, or by order number (whatever the source;
+ * never a withheld order, which ShipStation has not been given: src/orders/withheld.ts), one index
+ * probe per id or number (see db/keyed.ts). A number is probed on the
  * (order_number, order_source, merchant_id) key with the merchant as a plain filter: with the merchant
  * as an index condition, stale statistics can make a scan of the merchant's primary-key range look as
  * cheap. The probe reads the orders bearing that number, of any merchant: a handful.
@@ -273,6 +274,7 @@ function candidatesOf(merchantId: number, ids: readonly number[], numbers: reado
     select ${columns} from unnest(${numbers}::text[]) as k(n)
     cross join lateral (
       select x.*, x.xmin::text as version from orders x
-      where x.order_number = k.n and x.merchant_id is not distinct from ${merchantId}::bigint offset 0
+      where x.order_number = k.n and x.merchant_id is not distinct from ${merchantId}::bigint
+        and x.withheld is null offset 0
     ) o`;
 }

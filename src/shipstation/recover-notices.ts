@@ -71,7 +71,7 @@ async function recoverOne(
     const candidates = await sql<OrderCandidate>`
       select id, order_number, served_store_id from orders
       where merchant_id = ${n.merchant_id}
-        and (id = any(${ids}::bigint[]) or order_number = any(${numbers}::text[]))
+        and (id = any(${ids}::bigint[]) or (order_number = any(${numbers}::text[]) and withheld is null))
       limit 1000
     `.execute(trx);
     const match = chooseOrder(steps, candidates.rows, n.store_id);

@@ -22,14 +22,18 @@ export function sourceActor(sourceId: number): Actor {
   return { actor_type: 'system', actor: `source:${sourceId}` };
 }
 
-/** Creates the orders of one page (a batch: each answers created, duplicate, conflict or invalid). */
+/**
+ * Creates the orders of one page (a batch: each answers created, duplicate, conflict or invalid);
+ * `withheld` (by index): orders to store withheld, and why (src/orders/withheld.ts).
+ */
 export function createOrders(
   db: Kysely<DB>,
   merchant: MerchantRef,
   sourceId: number,
   inputs: readonly unknown[],
+  withheld?: ReadonlyMap<number, string>,
 ): Promise<IngestResult[]> {
-  return createThroughPipeline(db, merchant, sourceActor(sourceId), inputs, true);
+  return createThroughPipeline(db, merchant, sourceActor(sourceId), inputs, true, withheld);
 }
 
 export type ChangeOutcome = { ok: true } | { ok: false; message: string };
@@ -69,20 +73,25 @@ export async function transitionFromSource(
   }
 }
 
-/** What the pull needs to know of its orders here: status, and whether a store has served it. */
+/** What the pull needs to know of its orders here: status, whether a store has served it, its number. */
 export async function orderStates(
   db: Kysely<DB>,
   merchantId: number,
   ids: readonly number[],
-): Promise<Map<number, { status: OrderStatus; served: boolean }>> {
+): Promise<Map<number, { status: OrderStatus; served: boolean; orderNumber: string }>> {
   if (ids.length === 0) return new Map();
   const rows = await db
     .selectFrom('orders')
-    .select(['id', 'status', 'served_store_id'])
+    .select(['id', 'status', 'served_store_id', 'order_number'])
     .where('merchant_id', '=', merchantId)
     .where('id', 'in', [...ids])
     .execute();
-  return new Map(rows.map((r) => [r.id, { status: r.status, served: r.served_store_id !== null }]));
+  return new Map(
+    rows.map((r) => [
+      r.id,
+      { status: r.status, served: r.served_store_id !== null, orderNumber: r.order_number },
+    ]),
+  );
 }
 
 /** Our order of this merchant with that source and number, if any. */

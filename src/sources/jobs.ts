@@ -5,8 +5,9 @@
  *   later with a growing delay after a failure (or when ShipStation's window ends after a 429).
  *   A 401 disables the source with an alert; its job then ends until the source is enabled again.
  * - `source.mark_shipped`: queued by the outbox trigger when a pulled order becomes shipped here;
- *   tells the source account once (markasshipped), retried like a webhook delivery, recorded on the
- *   shipment; a final failure raises an alert.
+ *   tells the source account once (markasshipped) with the first live package, retried like a
+ *   webhook delivery, recorded on the shipment; a final failure raises an alert, and so does every
+ *   package the source was not told about (the others at that moment, and any later one).
  * Every outcome is written with the job's settlement in one transaction; no transaction is open
  * during a call to ShipStation.
  */
@@ -120,6 +121,18 @@ function pullJob(deps: SourceJobDeps): JobHandler {
   };
 }
 
+/** Takes a share lock on the order (writers of its shipments hold it for update); answers its status. */
+async function shareLockOrder(trx: Kysely<DB>, merchantId: number, orderId: number): Promise<string | null> {
+  const row = await trx
+    .selectFrom('orders')
+    .select('status')
+    .where('merchant_id', '=', merchantId)
+    .where('id', '=', orderId)
+    .forShare()
+    .executeTakeFirst();
+  return row?.status ?? null;
+}
+
 async function disableFor401(
   trx: Kysely<DB>,
   merchantId: number,
@@ -177,9 +190,23 @@ function markShippedJob(deps: SourceJobDeps): JobHandler {
         .where('so.merchant_id', '=', merchantId)
         .where('so.order_id', '=', orderId)
         .executeTakeFirst();
-      // Told already, or no longer shipped (its shipment was voided): nothing to tell.
-      if (!link || link.notified_at !== null || (link.status !== 'shipped' && link.status !== 'confirmed'))
+      // Told already: nothing to tell.
+      if (!link || link.notified_at !== null) return;
+      if (link.status !== 'shipped' && link.status !== 'confirmed') {
+        // No longer shipped (its shipment was voided): nothing to tell now. Decided under the order's
+        // lock, so a new shipment either committed before (told at once, by running again) or finds
+        // this job finished (and the outbox trigger queues it again).
+        await db.transaction().execute(async (trx) => {
+          const now = await shareLockOrder(trx, merchantId, orderId);
+          await ctx.settle(
+            trx,
+            now === 'shipped' || now === 'confirmed'
+              ? { kind: 'again', at: ctx.clock(), uncounted: true }
+              : { kind: 'succeeded' },
+          );
+        });
         return;
+      }
       const shipment = await db
         .selectFrom('shipments')
         .select(['id', 'carrier', 'tracking_number', 'ship_date', 'notify_customer', 'created_at'])
@@ -215,6 +242,29 @@ function markShippedJob(deps: SourceJobDeps): JobHandler {
       const now = ctx.clock();
       await db.transaction().execute(async (trx) => {
         if (!failure) {
+          // Under the order's lock, so a package applied meanwhile is seen here or sees notified_at
+          // (and the outbox trigger raises its alert): each untold package raises one alert.
+          await shareLockOrder(trx, merchantId, orderId);
+          const untold = await trx
+            .selectFrom('shipments')
+            .select(['id', 'tracking_number'])
+            .where('merchant_id', '=', merchantId)
+            .where('order_id', '=', orderId)
+            .where('voided_at', 'is', null)
+            .where('id', '<>', shipment.id)
+            .orderBy('id')
+            .execute();
+          await raiseAlerts(
+            trx,
+            merchantId,
+            Number(link.source_id),
+            untold.map((x) => ({
+              kind: 'source_later_package' as const,
+              message: `order ${link.order_number} shipped in more than one package; source '${link.name}' was told the first (tracking ${shipment.tracking_number ?? 'none'}), not this one (tracking ${x.tracking_number ?? 'none'}): add it there by hand if needed`,
+              orderId,
+              data: { ss_order_id: Number(link.ss_order_id), shipment_id: x.id },
+            })),
+          );
           await trx
             .updateTable('shipments')
             .set({ source_notified_at: now })

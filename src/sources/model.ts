@@ -3,7 +3,7 @@
  * later change in ShipStation does to the order here, and the carrier codes ShipStation is told.
  * One owner per rule: the pull, the routes and the tests read them from here.
  */
-import type { OrderStatus } from '../db/schema.js';
+import type { OrderStatus, SourceOrderState } from '../db/schema.js';
 
 /** ShipStation's order statuses (API v1). */
 export const SS_ORDER_STATUSES = [
@@ -135,12 +135,42 @@ export function reactionTo(
   }
 }
 
+/** The longest order number (orders' own limit, in characters). */
+const ORDER_NUMBER_MAX = 50;
+
+/**
+ * The number a pulled order is stored under when its own is taken by another order of the source
+ * (orders are unique on merchant, source and number): `<number>-ss<orderId>`, the number shortened
+ * to fit 50 characters. Stable, so a repeated pull finds the same order.
+ */
+export function withheldNumber(orderNumber: string, ssOrderId: number): string {
+  const suffix = `-ss${ssOrderId}`;
+  const room = ORDER_NUMBER_MAX - suffix.length;
+  return [...orderNumber].slice(0, Math.max(0, room)).join('') + suffix;
+}
+
+/** Whether our order's number is the one withheldNumber gave a pulled order. */
+export const isWithheldNumber = (ourNumber: string, ssOrderId: number): boolean =>
+  ourNumber.endsWith(`-ss${ssOrderId}`);
+
+/**
+ * States of a ShipStation order a source has seen (source_orders.state): taken (our order follows
+ * it), refused (validation refused it: no order; taken again once it changes in ShipStation), held
+ * (stored withheld until a person releases it; then taken).
+ */
+export const SOURCE_ORDER_STATES = [
+  'taken',
+  'refused',
+  'held',
+] as const satisfies readonly SourceOrderState[];
+
 /** Alerts a source raises, by kind. */
 export const SOURCE_ALERTS = {
   source_disabled: 'the source was disabled: ShipStation refused its API key pair (401)',
   source_failing: 'pulls of the source keep failing',
-  source_order_refused: 'an order of the source failed validation and was not stored',
-  source_order_held: 'an order of the source was kept back for a person to look at',
+  source_order_refused: 'an order of the source failed validation: stored as refused, not as an order',
+  source_order_held:
+    'an order of the source was stored withheld (exported nowhere) until a person releases it',
   source_change_refused: 'a change made in ShipStation could not be applied here',
   source_cancel_after_ship: 'an order cancelled in ShipStation had already shipped here',
   source_shipped_elsewhere: 'an order shipped in ShipStation is already at the warehouse',

@@ -13,11 +13,16 @@ export type Take = { ok: true } | { ok: false; until: Date };
 
 /** Takes one call of the key pair's budget, or says until when none is left. */
 export async function takeCall(db: Kysely<DB>, keyPair: string, now: Date): Promise<Take> {
+  // A window that is over (or never answered) is unknown: the call goes, and is counted in
+  // `unknown_taken` so the first answer of the window can take the other calls in flight off.
   const r = await sql<{ took: boolean; reset_at: Date | null }>`
     with up as (
-      insert into source_rate_limits as r (key_pair, remaining, reset_at, updated_at)
-      values (${keyPair}, null, null, ${now}::timestamptz)
+      insert into source_rate_limits as r (key_pair, remaining, reset_at, unknown_taken, updated_at)
+      values (${keyPair}, null, null, 1, ${now}::timestamptz)
       on conflict (key_pair) do update set
+        unknown_taken = case when r.remaining is null then r.unknown_taken + 1
+          when r.reset_at is null or r.reset_at <= ${now}::timestamptz then 1
+          else r.unknown_taken end,
         remaining = case when r.reset_at is null or r.reset_at <= ${now}::timestamptz then null
           else r.remaining - 1 end,
         updated_at = ${now}::timestamptz
@@ -34,7 +39,9 @@ export async function takeCall(db: Kysely<DB>, keyPair: string, now: Date): Prom
 
 /**
  * Records what an answer said about the budget. Within the same window the lower count wins: calls
- * taken here since may not have reached ShipStation yet when it counted.
+ * taken here since may not have reached ShipStation yet when it counted. The first answer of a
+ * window that was unknown also takes off the other calls that went meanwhile (unknown_taken less
+ * its own): ShipStation may not have counted them yet, and they are spent all the same.
  */
 export async function recordBudget(
   db: Kysely<DB>,
@@ -46,8 +53,11 @@ export async function recordBudget(
   const resetAt = new Date(now.getTime() + Math.max(0, resetSeconds) * 1000);
   await sql`
     update source_rate_limits set
-      remaining = case when reset_at is not null and reset_at > ${now}::timestamptz and remaining is not null
-        then least(remaining, ${remaining}::int) else ${remaining}::int end,
+      remaining = case
+        when remaining is null then greatest(0, ${remaining}::int - greatest(0, unknown_taken - 1))
+        when reset_at is not null and reset_at > ${now}::timestamptz then least(remaining, ${remaining}::int)
+        else ${remaining}::int end,
+      unknown_taken = 0,
       reset_at = ${resetAt}::timestamptz,
       updated_at = ${now}::timestamptz
     where key_pair = ${keyPair}

@@ -27,10 +27,12 @@ import {
   FIRST_PULL_LOOKBACK_MS,
   PAGE_SIZE,
   PULL_OVERLAP_MS,
+  isWithheldNumber,
   reactionTo,
   resolveTag,
   type TagFilter,
   takes,
+  withheldNumber,
 } from './model.js';
 import { openAccount } from './repository.js';
 
@@ -202,10 +204,21 @@ interface RowWrite {
   order_id: number | null;
   state: 'taken' | 'refused' | 'held';
   reason: string | null;
+  details: { path: string; message: string }[] | null;
+  order_number: string;
   modify_date: string;
   ss_status: string;
   input_hash: string;
   held_by_source: boolean;
+}
+
+/** A ShipStation order about to be created here. */
+interface Creating {
+  o: Seen;
+  input: Record<string, unknown>;
+  hash: string;
+  /** Why it is stored withheld (src/orders/withheld.ts); null: it routes as usual. */
+  withheld: string | null;
 }
 
 /** A hash of the order as mapped, less its requested status (changes of status are reactions, not edits). */
@@ -265,7 +278,7 @@ class PageWork {
               .select('ss_order_id')
               .where('source_id', '=', s.id)
               .where('ss_order_id', 'in', related)
-              .where('state', '=', 'taken')
+              .where('order_id', 'is not', null)
               .execute()
           ).map((r) => Number(r.ss_order_id)),
     );
@@ -278,66 +291,75 @@ class PageWork {
 
     const writes: RowWrite[] = [];
     const alerts: SourceAlert[] = [];
-    const creating: { o: Seen; input: Record<string, unknown>; hash: string }[] = [];
+    let creating: Creating[] = [];
     const changing: { o: Seen; ex: Existing }[] = [];
     for (const o of batch) {
       const ex = existing.get(o.facts.orderId);
       if (ex && o.facts.modifyDate.getTime() <= ex.modify_date.getTime()) continue;
-      if (ex?.state === 'taken') {
+      // An order stored here (taken, or withheld) follows every change; a refused one is taken anew.
+      if (ex && ex.order_id !== null) {
         changing.push({ o, ex });
         continue;
       }
-      if (ex?.state === 'held') continue;
       if (!takes(settings, this.tags.filterId, o.facts)) continue;
       const input = toOrderInput(o.raw, s.name, this.tags.names);
       const hash = inputHash(input);
       const family = [...(o.facts.parentId !== null ? [o.facts.parentId] : []), ...o.facts.mergedIds];
-      if ((o.facts.parentId !== null || o.facts.mergedOrSplit) && family.some((id) => pulled.has(id))) {
-        writes.push(this.row(o, null, 'held', 'split or merged from orders already pulled', hash, false));
-        alerts.push({
-          kind: 'source_order_held',
-          message: `ShipStation order ${o.facts.orderNumber} (orderId ${o.facts.orderId}) was split or merged from orders already pulled; it is kept back: check the warehouse's orders and enter it by hand if it must ship`,
-          data: { ss_order_id: o.facts.orderId, order_number: o.facts.orderNumber, related: family },
-        });
-        continue;
-      }
-      creating.push({ o, input, hash });
+      const split =
+        (o.facts.parentId !== null || o.facts.mergedOrSplit) && family.some((id) => pulled.has(id));
+      creating.push({
+        o,
+        input,
+        hash,
+        withheld: split
+          ? `withheld: split or merged in ShipStation from orders this source already pulled (ShipStation orderIds ${family.join(', ')}), so it may ship twice; release it to route it`
+          : null,
+      });
     }
 
-    let count = 0;
-    if (creating.length > 0) {
+    let count = creating.length;
+    // Two rounds at most: an order whose number another order of the source has is created again,
+    // withheld, under a number of its own (withheldNumber).
+    for (let round = 0; creating.length > 0; round++) {
+      const withheld = new Map<number, string>();
+      creating.forEach((c, i) => {
+        if (c.withheld !== null) withheld.set(i, c.withheld);
+      });
       const results = await createOrders(
         db,
         this.merchant,
         s.id,
         creating.map((c) => c.input),
+        withheld,
       );
+      const again: Creating[] = [];
       for (let i = 0; i < creating.length; i++) {
-        const { o, input, hash } = creating[i]!;
+        const c = creating[i]!;
+        const { o } = c;
         const r = results[i]!;
-        const held = o.facts.status === 'on_hold';
-        count++;
         if (r.result === 'created') {
-          writes.push(this.row(o, r.order.id, 'taken', null, hash, held));
+          this.stored(c, r.order.id, writes, alerts);
           continue;
         }
         if (r.result === 'invalid') {
-          const details =
-            r.error.details?.map((d) => `${d.path.replace(/^orders\[\d+\]\.?/, '')}: ${d.message}`) ?? [];
-          writes.push(this.row(o, null, 'refused', details.join('; ') || r.error.message, hash, false));
+          const details = (r.error.details ?? []).map((d) => ({
+            path: d.path.replace(/^orders\[\d+\]\.?/, ''),
+            message: d.message,
+          }));
+          const text = details.map((d) => `${d.path}: ${d.message}`).join('; ') || r.error.message;
+          writes.push(this.row(o, null, 'refused', text, c.hash, false, details));
           alerts.push({
             kind: 'source_order_refused',
-            message: `ShipStation order ${o.facts.orderNumber} (orderId ${o.facts.orderId}) was refused: ${details.join('; ') || r.error.message}; fix it in ShipStation and it is pulled again`,
+            message: `ShipStation order ${o.facts.orderNumber} (orderId ${o.facts.orderId}) was refused: ${text}; fix it in ShipStation and it is pulled again (GET …/sources/${s.id}/orders?state=refused lists the refused orders)`,
             data: { ss_order_id: o.facts.orderId, order_number: o.facts.orderNumber, details },
           });
           continue;
         }
         // The number exists here already: ours from an earlier pull that stopped before recording
-        // it (adopt it), or another ShipStation order with the same number (keep this one back).
+        // it (adopt it), or another ShipStation order with the same number (store this one apart).
+        const number = String(c.input.order_number);
         const existingId =
-          r.result === 'duplicate'
-            ? r.order.id
-            : await orderByNumber(db, this.merchant.id, s.name, o.facts.orderNumber);
+          r.result === 'duplicate' ? r.order.id : await orderByNumber(db, this.merchant.id, s.name, number);
         const linked =
           existingId === null
             ? undefined
@@ -349,27 +371,47 @@ class PageWork {
                 .executeTakeFirst();
         const claimedHere = existingId !== null && writes.some((w) => w.order_id === existingId);
         if (existingId === null || linked || claimedHere) {
-          writes.push(this.row(o, null, 'held', 'its order number is taken by another order', hash, false));
+          const apart = withheldNumber(number, o.facts.orderId);
+          if (round === 0) {
+            again.push({
+              ...c,
+              input: { ...c.input, order_number: apart },
+              withheld: `withheld: its ShipStation number ${number} is already${existingId === null ? ' taken' : ` order ${existingId}'s`} (source '${s.name}', ShipStation orderId ${o.facts.orderId}), so it is stored as ${apart}; release it to route it`,
+            });
+            continue;
+          }
+          // Even the number of its own is another ShipStation order's: nothing to store it under.
+          writes.push(
+            this.row(
+              o,
+              null,
+              'held',
+              `the numbers ${o.facts.orderNumber} and ${number} are taken`,
+              c.hash,
+              false,
+            ),
+          );
           alerts.push({
             kind: 'source_order_held',
-            message: `ShipStation order ${o.facts.orderNumber} (orderId ${o.facts.orderId}) has the number of another order of source '${s.name}'${existingId === null ? '' : ` (order ${existingId})`}; it is kept back: enter it by hand if it must ship`,
+            message: `ShipStation order ${o.facts.orderNumber} (orderId ${o.facts.orderId}) could not be stored: its number and ${number} are other orders' of source '${s.name}'; enter it by hand if it must ship`,
             orderId: existingId,
             data: { ss_order_id: o.facts.orderId, order_number: o.facts.orderNumber },
           });
           continue;
         }
         if (r.result === 'conflict') {
-          const out = await replaceFromSource(db, this.merchant, s.id, existingId, input);
+          const out = await replaceFromSource(db, this.merchant, s.id, existingId, c.input);
           if (!out.ok)
             alerts.push({
               kind: 'source_change_refused',
-              message: `order ${o.facts.orderNumber}: ShipStation's version could not be applied: ${out.message}`,
+              message: `order ${number}: ShipStation's version could not be applied: ${out.message}`,
               orderId: existingId,
               data: { ss_order_id: o.facts.orderId },
             });
         }
-        writes.push(this.row(o, existingId, 'taken', null, hash, held));
+        this.stored(c, existingId, writes, alerts);
       }
+      creating = again;
     }
 
     if (changing.length > 0) {
@@ -385,9 +427,13 @@ class PageWork {
         const hash = inputHash(input);
         let heldBySource = ex.held_by_source;
         const where = `order ${o.facts.orderNumber}`;
+        const state = states.get(orderId);
         // A cancellation is what matters then; its other edits are not applied.
         if (hash !== ex.input_hash && o.facts.status !== 'cancelled') {
-          const out = await replaceFromSource(db, this.merchant, s.id, orderId, input);
+          // An order stored under a number of its own keeps it (the number is the order's identity).
+          const { order_number: _number, ...rest } = input;
+          const apart = state !== undefined && isWithheldNumber(state.orderNumber, o.facts.orderId);
+          const out = await replaceFromSource(db, this.merchant, s.id, orderId, apart ? rest : input);
           if (!out.ok)
             alerts.push({
               kind: 'source_change_refused',
@@ -396,7 +442,6 @@ class PageWork {
               data: { ss_order_id: o.facts.orderId },
             });
         }
-        const state = states.get(orderId);
         if (state) {
           const reaction = reactionTo(ex.ss_status, o.facts.status, {
             status: state.status as OrderStatus,
@@ -439,15 +484,22 @@ class PageWork {
       await db.transaction().execute(async (trx) => {
         if (writes.length > 0)
           await sql`
-            insert into source_orders as so (source_id, ss_order_id, merchant_id, order_id, state, reason, modify_date,
-              ss_status, input_hash, held_by_source)
-            select ${s.id}, w.ss_order_id, ${this.merchant.id}, w.order_id, w.state, w.reason, w.modify_date,
-              w.ss_status, w.input_hash, w.held_by_source
+            insert into source_orders as so (source_id, ss_order_id, merchant_id, order_id, state, reason, details,
+              order_number, modify_date, ss_status, input_hash, held_by_source)
+            select ${s.id}, w.ss_order_id, ${this.merchant.id}, w.order_id, w.state, w.reason, w.details,
+              w.order_number, w.modify_date, w.ss_status, w.input_hash, w.held_by_source
             from jsonb_to_recordset(${JSON.stringify(writes)}::jsonb) as w(ss_order_id bigint, order_id bigint,
-              state text, reason text, modify_date timestamptz, ss_status text, input_hash text, held_by_source boolean)
+              state text, reason text, details jsonb, order_number text, modify_date timestamptz, ss_status text,
+              input_hash text, held_by_source boolean)
             order by w.ss_order_id
             on conflict (source_id, ss_order_id) do update set
-              order_id = coalesce(so.order_id, excluded.order_id), state = excluded.state, reason = excluded.reason,
+              order_id = coalesce(so.order_id, excluded.order_id),
+              -- A row with an order keeps its state and reason (taken, or held until a person releases
+              -- it): only storing the order and releasing it set them.
+              state = case when so.order_id is not null then so.state else excluded.state end,
+              reason = case when so.order_id is not null then so.reason else excluded.reason end,
+              details = case when so.order_id is not null then so.details else excluded.details end,
+              order_number = excluded.order_number,
               modify_date = greatest(so.modify_date, excluded.modify_date), ss_status = excluded.ss_status,
               input_hash = excluded.input_hash, held_by_source = excluded.held_by_source, updated_at = now()
           `.execute(trx);
@@ -457,6 +509,29 @@ class PageWork {
     return count;
   }
 
+  /** An order stored here (created or adopted): taken, or held with an alert when it is withheld. */
+  private stored(c: Creating, orderId: number, writes: RowWrite[], alerts: SourceAlert[]): void {
+    const { o } = c;
+    const heldBySource = o.facts.status === 'on_hold';
+    if (c.withheld === null) {
+      writes.push(this.row(o, orderId, 'taken', null, c.hash, heldBySource));
+      return;
+    }
+    writes.push(this.row(o, orderId, 'held', c.withheld, c.hash, heldBySource));
+    const s = this.source;
+    alerts.push({
+      kind: 'source_order_held',
+      message: `ShipStation order ${o.facts.orderNumber} (orderId ${o.facts.orderId}) is stored as order ${orderId} but exported nowhere — ${c.withheld}: POST /v1/merchants/${this.merchant.code}/sources/${s.id}/orders/${o.facts.orderId}/release`,
+      orderId,
+      data: {
+        ss_order_id: o.facts.orderId,
+        order_number: o.facts.orderNumber,
+        stored_as: String(c.input.order_number),
+        reason: c.withheld,
+      },
+    });
+  }
+
   private row(
     o: Seen,
     orderId: number | null,
@@ -464,12 +539,15 @@ class PageWork {
     reason: string | null,
     hash: string,
     heldBySource: boolean,
+    details: RowWrite['details'] = null,
   ): RowWrite {
     return {
       ss_order_id: o.facts.orderId,
       order_id: orderId,
       state,
       reason,
+      details,
+      order_number: o.facts.orderNumber,
       modify_date: o.facts.modifyDate.toISOString(),
       ss_status: o.facts.status,
       input_hash: hash,

@@ -4,7 +4,11 @@
  * after every pull, so one instance pulls a source at a time).
  */
 import { type Kysely, sql, type Updateable } from 'kysely';
-import type { DB, SourceRow, SourcesTable } from '../db/schema.js';
+import type { DB, SourceOrderState, SourceRow, SourcesTable } from '../db/schema.js';
+import type { Actor } from '../domain/order-events.js';
+import { type Page, pageOf } from '../lib/cursor.js';
+import { releaseWithheld } from '../orders/service.js';
+import type { OrderView } from '../orders/view.js';
 import { conflict, notFound } from '../http/errors.js';
 import { enqueue } from '../jobs/queue.js';
 import type { SecretBox, SecretHasher } from '../lib/secrets.js';
@@ -70,6 +74,44 @@ export interface SourceView {
 export interface MerchantRef {
   id: number;
   code: string;
+}
+
+/** A ShipStation order as its source saw it (GET …/sources/{id}/orders). */
+export interface SourceOrderView {
+  ss_order_id: number;
+  order_number: string | null;
+  state: SourceOrderState;
+  reason: string | null;
+  details: { path: string; message: string }[];
+  order_id: number | null;
+  ss_status: string;
+  modify_date: Date;
+  created_at: Date;
+  updated_at: Date;
+}
+
+const SOURCE_ORDER_COLUMNS = [
+  'ss_order_id',
+  'order_number',
+  'state',
+  'reason',
+  'details',
+  'order_id',
+  'ss_status',
+  'modify_date',
+  'created_at',
+  'updated_at',
+] as const;
+
+function sourceOrderView(
+  r: Omit<SourceOrderView, 'details'> & { details: SourceOrderView['details'] | null },
+): SourceOrderView {
+  return {
+    ...r,
+    ss_order_id: Number(r.ss_order_id),
+    order_id: r.order_id === null ? null : Number(r.order_id),
+    details: r.details ?? [],
+  };
 }
 
 export class SourcesRepository {
@@ -150,13 +192,16 @@ export class SourcesRepository {
     return v!;
   }
 
-  async row(db: Kysely<DB>, merchant: MerchantRef, id: number, lock = false): Promise<SourceRow> {
-    let q = db
-      .selectFrom('sources')
-      .selectAll()
-      .where('merchant_id', '=', merchant.id)
-      .where('id', '=', id)
-      .where('retired_at', 'is', null);
+  /** The merchant's source `id` (404 when it has none; a retired one only with `retired`). */
+  async row(
+    db: Kysely<DB>,
+    merchant: MerchantRef,
+    id: number,
+    lock = false,
+    retired = false,
+  ): Promise<SourceRow> {
+    let q = db.selectFrom('sources').selectAll().where('merchant_id', '=', merchant.id).where('id', '=', id);
+    if (!retired) q = q.where('retired_at', 'is', null);
     if (lock) q = q.forUpdate();
     const row = await q.executeTakeFirst();
     if (!row) throw notFound(`source ${id}`);
@@ -229,6 +274,80 @@ export class SourcesRepository {
       await armPull(trx, id, now);
     });
     return now;
+  }
+
+  /**
+   * The ShipStation orders a source has seen in the given states (refused: validation refused them;
+   * held: stored withheld until a person releases them; taken), by ShipStation orderId.
+   */
+  async listOrders(
+    merchant: MerchantRef,
+    id: number,
+    states: readonly SourceOrderState[],
+    after: number | undefined,
+    limit: number,
+  ): Promise<Page<SourceOrderView>> {
+    await this.row(this.db, merchant, id, false, true);
+    let q = this.db
+      .selectFrom('source_orders')
+      .select(SOURCE_ORDER_COLUMNS)
+      .where('source_id', '=', id)
+      .where('state', 'in', [...states])
+      .orderBy('ss_order_id')
+      .limit(limit + 1);
+    if (after !== undefined) q = q.where('ss_order_id', '>', after);
+    const rows = (await q.execute()).map(sourceOrderView);
+    return pageOf(rows, limit, (r) => r.ss_order_id);
+  }
+
+  /**
+   * Releases a ShipStation order the source stored withheld: the order routes as usual from now on,
+   * the source records it as taken, and its held alerts are dismissed, in one transaction.
+   */
+  async releaseOrder(
+    merchant: MerchantRef,
+    id: number,
+    ssOrderId: number,
+    actor: Actor,
+  ): Promise<{ source_order: SourceOrderView; order: OrderView }> {
+    await this.row(this.db, merchant, id, false, true);
+    const so = await this.sourceOrder(this.db, id, ssOrderId);
+    if (so.order_id === null)
+      throw conflict(
+        so.state === 'refused'
+          ? `ShipStation order ${ssOrderId} was refused (${so.reason ?? 'invalid'}): fix it in ShipStation and the next pull takes it`
+          : `ShipStation order ${ssOrderId} is not stored here (${so.reason ?? 'no order'}): enter it by hand if it must ship`,
+        [{ path: 'ss_order_id', message: `is ${so.state} without an order` }],
+      );
+    const orderId = so.order_id;
+    const order = await releaseWithheld(this.db, merchant, actor, orderId, async (trx) => {
+      await trx
+        .updateTable('source_orders')
+        .set({ state: 'taken', reason: null, updated_at: sql<Date>`now()` })
+        .where('source_id', '=', id)
+        .where('ss_order_id', '=', ssOrderId)
+        .execute();
+      await trx
+        .updateTable('alerts')
+        .set({ dismissed_at: sql<Date>`now()`, dismissed_by: actor.actor })
+        .where('merchant_id', '=', merchant.id)
+        .where('order_id', '=', orderId)
+        .where('kind', '=', 'source_order_held')
+        .where('dismissed_at', 'is', null)
+        .execute();
+    });
+    return { source_order: await this.sourceOrder(this.db, id, ssOrderId), order };
+  }
+
+  private async sourceOrder(db: Kysely<DB>, id: number, ssOrderId: number): Promise<SourceOrderView> {
+    const row = await db
+      .selectFrom('source_orders')
+      .select(SOURCE_ORDER_COLUMNS)
+      .where('source_id', '=', id)
+      .where('ss_order_id', '=', ssOrderId)
+      .executeTakeFirst();
+    if (!row) throw notFound(`ShipStation order ${ssOrderId} of source ${id}`);
+    return sourceOrderView(row);
   }
 
   account(row: SourceRow): ApiAccount {

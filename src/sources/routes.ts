@@ -2,11 +2,15 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { callerOf } from '../accounts/auth.js';
 import type { AppContext } from '../context.js';
-import { codeSchema, idParam, timestamp } from '../http/common.js';
+import { actorOf } from '../accounts/caller.js';
+import type { SourceOrderState } from '../db/schema.js';
+import { codeSchema, idParam, listQuery, timestamp } from '../http/common.js';
+import { afterId, nextCursor } from '../lib/cursor.js';
 import { conflict, errorBodySchema } from '../http/errors.js';
 import { parseInstant } from '../orders/schema.js';
+import { orderView } from '../orders/view.js';
 import { ApiFailure, ShipStationApi } from './api.js';
-import { POLL_MINUTES, SS_ORDER_STATUSES } from './model.js';
+import { POLL_MINUTES, SOURCE_ORDER_STATES, SS_ORDER_STATUSES } from './model.js';
 import { SourcesRepository } from './repository.js';
 
 const errors = { 400: errorBodySchema, 401: errorBodySchema, 404: errorBodySchema, 409: errorBodySchema };
@@ -134,6 +138,53 @@ const sourceSchema = z
         orders_taken: 340,
         open_alerts: 0,
       },
+    },
+  });
+
+const sourceOrderStates = z.string().transform((v, c) => {
+  const states = [...new Set(v.split(',').map((x) => x.trim()))];
+  const bad = states.filter((x) => !(SOURCE_ORDER_STATES as readonly string[]).includes(x));
+  if (bad.length > 0 || states.length === 0) {
+    c.addIssue({
+      code: 'custom',
+      message: `unknown state ${bad.map((b) => `'${b}'`).join(', ')}: use ${SOURCE_ORDER_STATES.join(', ')}`,
+    });
+    return z.NEVER;
+  }
+  return states as SourceOrderState[];
+});
+
+const sourceOrderSchema = z
+  .object({
+    ss_order_id: z.number().int().describe("ShipStation's orderId"),
+    order_number: z.string().nullable().describe("ShipStation's orderNumber"),
+    state: z.enum(SOURCE_ORDER_STATES),
+    reason: z
+      .string()
+      .nullable()
+      .describe('refused: what validation said; held: why it is withheld (also its routing.reason)'),
+    details: z
+      .array(z.object({ path: z.string(), message: z.string() }))
+      .describe("a refused order's validation details, each naming the field of the order as mapped"),
+    order_id: z.number().int().nullable().describe('our order (null when refused)'),
+    ss_status: z.string().describe("ShipStation's orderStatus as last pulled"),
+    modify_date: timestamp.describe("ShipStation's modifyDate as last pulled"),
+    created_at: timestamp,
+    updated_at: timestamp,
+  })
+  .meta({
+    id: 'SourceOrder',
+    example: {
+      ss_order_id: 1002,
+      order_number: 'R-1',
+      state: 'refused',
+      reason: 'items[0].quantity: must be at least 1',
+      details: [{ path: 'items[0].quantity', message: 'must be at least 1' }],
+      order_id: null,
+      ss_status: 'awaiting_shipment',
+      modify_date: '2026-12-03T10:14:40.000Z',
+      created_at: '2026-12-03T10:15:02.000Z',
+      updated_at: '2026-12-03T10:15:02.000Z',
     },
   });
 
@@ -283,6 +334,61 @@ export function sourcesRoutes(ctx: AppContext): FastifyPluginAsyncZod {
       async (req, reply) => {
         const at = await repo.requestPull(await merchantOf(req, req.params.merchant), req.params.id);
         return reply.code(202).send({ pull: { source_id: req.params.id, requested_at: at } });
+      },
+    );
+
+    app.get(
+      '/merchants/:merchant/sources/:id/orders',
+      {
+        schema: {
+          tags,
+          summary:
+            'The ShipStation orders the source has seen, by state: refused (validation refused them; each with its details) and held (stored withheld, exported nowhere, until released)',
+          description:
+            'A refused order is not stored as an order: fix it in ShipStation and the next pull takes it. A held order is stored (order_id) but routed nowhere and never matched by number to a shipment notice — its number was already another order of the source (it is stored as `<number>-ss<orderId>`), or it was split or merged in ShipStation from orders already pulled — until a person releases it with POST …/orders/{ss_order_id}/release. Listed by ShipStation orderId; cursor pagination.',
+          params: withId,
+          querystring: listQuery.extend({
+            state: sourceOrderStates
+              .optional()
+              .describe('comma-separated states: refused, held, taken (default: refused,held)'),
+          }),
+          response: {
+            200: z.object({ orders: z.array(sourceOrderSchema), next_cursor: z.string().nullable() }),
+            ...errors,
+          },
+        },
+      },
+      async (req) => {
+        const m = await merchantOf(req, req.params.merchant);
+        const page = await repo.listOrders(
+          m,
+          req.params.id,
+          req.query.state ?? ['refused', 'held'],
+          afterId(req.query.cursor),
+          req.query.limit,
+        );
+        return { orders: page.rows, next_cursor: nextCursor(page.next) };
+      },
+    );
+
+    app.post(
+      '/merchants/:merchant/sources/:id/orders/:ss_order_id/release',
+      {
+        schema: {
+          tags,
+          summary:
+            'Release a held ShipStation order: its order routes as usual from now on (exported by the store connection that takes it), and its alert is dismissed',
+          params: withId.extend({ ss_order_id: idParam }),
+          response: {
+            200: z.object({ source_order: sourceOrderSchema, order: orderView }),
+            ...errors,
+          },
+        },
+      },
+      async (req) => {
+        const caller = callerOf(req);
+        const m = await ctx.accounts.merchantFor(caller, req.params.merchant);
+        return repo.releaseOrder(m, req.params.id, req.params.ss_order_id, actorOf(caller));
       },
     );
 

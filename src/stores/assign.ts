@@ -104,7 +104,17 @@ export async function lockMerchantStores(trx: Kysely<DB>, merchantId: number): P
 // `->` answers as the jsonb value null, not SQL NULL: nullif makes both one "no decision".)
 export const ruleRouteOf = (effective: RawBuilder<unknown>) =>
   sql`nullif(${effective} -> 'route', 'null'::jsonb)`;
-const RULE_ROUTE = ruleRouteOf(sql`o.effective`);
+
+/**
+ * What decides an order's routing before the store filters, as routing reads it (`rule_route`): an
+ * order withheld until a person releases it (`orders.withheld`, its reason) is unrouted whatever
+ * the rules say; otherwise what the rules decided (ruleRouteOf). The pure twin is routeWith() of
+ * src/rules/effective.ts with its `withheld` argument.
+ */
+export const orderRouteOf = (withheld: RawBuilder<unknown>, effective: RawBuilder<unknown>) =>
+  sql`case when ${withheld} is not null then jsonb_build_object('kind', 'withheld', 'reason', ${withheld})
+    else ${ruleRouteOf(effective)} end`;
+const RULE_ROUTE = orderRouteOf(sql`o.withheld`, sql`o.effective`);
 
 /**
  * The SQL twin of each filter of routing.ts STORE_FILTERS, for a connection `s` and an order `o`:

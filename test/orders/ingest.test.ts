@@ -24,7 +24,7 @@ t.test('creating orders', async (t) => {
     t.equal(b.tax_amount, '1.50');
     t.equal(b.ship_to.country, 'US');
     t.equal(b.gift, true);
-    t.same(Object.keys(b.routing).sort(), ['reason', 'served_at', 'served_store_id', 'store_id']);
+    t.same(Object.keys(b.routing).sort(), ['reason', 'served_at', 'served_store_id', 'store_id', 'withheld']);
     t.equal(b.routing.store_id, null, 'no store connection: unrouted');
     t.equal(b.items.length, 2);
     t.type(b.items[0].line_item_id, 'number');

@@ -1,4 +1,5 @@
 import t from 'tap';
+import { sampleOrder } from '../orders/fixtures.js';
 import { sourceTest } from './helpers.js';
 
 const sourceRow = (s: Awaited<ReturnType<typeof sourceTest>>, id: number) =>
@@ -104,4 +105,58 @@ t.test('a slow source never stalls the others', async (t) => {
   t.equal(failed.length, 1, 'one pull timed out');
   t.match(failed[0]!.last_pull_error, /no answer within/);
   t.equal(pulled.length, 1, 'the other pulled meanwhile');
+});
+
+t.test('sources on one key pair share one budget, across instances', async (t) => {
+  // Two calls per window of 1 s, for two sources on the same keys pulled by two runners at once
+  // (as two instances would): the budget kept in the database paces them together.
+  const s = await sourceTest(t, { limit: 2, windowMs: 1000 });
+  for (let i = 0; i < 3; i++) s.sim.addOrder({ orderNumber: `K-${i}` });
+  const a = await s.createSource({ name: 'pair-a' });
+  const b = await s.createSource({ name: 'pair-b', tag: { mode: 'exclude', name: 'Nope' } });
+  const one = s.runner();
+  const two = s.runner();
+  await Promise.all([one.runDue(), two.runDue()]);
+  // Each pull makes at least two calls (tags, orders): four or more calls in all, two a window.
+  t.ok(s.sim.calls.length >= 4, `${s.sim.calls.length} calls`);
+  t.equal(s.sim.overLimit, 0, 'never over the limit of the key pair');
+  t.equal((await s.db.db.selectFrom('source_rate_limits').selectAll().execute()).length, 1, 'one budget');
+  for (const id of [a.id, b.id])
+    t.equal((await sourceRow(s, id)).last_pull_orders, 3, 'both pulled everything');
+});
+
+t.test('no transaction is open while ShipStation is called', async (t) => {
+  const s = await sourceTest(t);
+  s.sim.addOrder({ orderNumber: 'N-1' });
+  const src = await s.createSource({ name: 'hanging' });
+  // The pull's first call hangs for 3 s. Meanwhile the same database (on PGlite: its one connection)
+  // serves writes at once, the source's own row included.
+  s.sim.inject({ slowMs: 3_000 });
+  let done = false;
+  const pulling = s
+    .runner()
+    .runDue()
+    .then(() => {
+      done = true;
+    });
+  await new Promise((r) => setTimeout(r, 300));
+  const started = Date.now();
+  const patched = await s.app.inject({
+    method: 'PATCH',
+    url: `/v1/merchants/${s.acc.merchant.code}/sources/${src.id}`,
+    headers: s.acc.merchant.auth,
+    payload: { poll_minutes: 30 },
+  });
+  t.equal(patched.statusCode, 200, patched.body);
+  const created = await s.app.inject({
+    method: 'POST',
+    url: `/v1/merchants/${s.acc.merchant.code}/orders`,
+    headers: s.acc.merchant.auth,
+    payload: sampleOrder('WHILE-1'),
+  });
+  t.equal(created.statusCode, 201, created.body);
+  t.ok(Date.now() - started < 1_500, `answered in ${Date.now() - started} ms`);
+  t.equal(done, false, 'while the pull was still waiting for ShipStation');
+  await pulling;
+  t.equal((await sourceRow(s, src.id)).last_pull_orders, 1, 'and the pull then finished');
 });

@@ -116,6 +116,16 @@ t.test('the full loop: tagged in ShipStation → pulled → exported → shipped
     .execute();
   t.ok(shipments[0]!.source_notified_at, 'recorded on the shipment whose tracking was told');
   t.equal(shipments[1]!.source_notified_at, null);
+  const untold = await s.db.db
+    .selectFrom('alerts')
+    .select(['kind', 'data'])
+    .where('merchant_id', '=', s.merchantId)
+    .execute();
+  t.match(
+    untold,
+    [{ kind: 'source_later_package', data: { shipment_id: shipments[1]!.id } }],
+    'the second package, not told, raises an alert',
+  );
   const listed = await s.app.inject({
     method: 'GET',
     url: `/v1/merchants/${s.acc.merchant.code}/shipments?status=all`,
@@ -140,7 +150,14 @@ t.test('the full loop: tagged in ShipStation → pulled → exported → shipped
     .where('merchant_id', '=', s.merchantId)
     .where('kind', 'like', 'source%')
     .execute();
-  t.same(alerts, [{ kind: 'source_later_package', order_id: order.id }]);
+  t.same(
+    alerts,
+    [
+      { kind: 'source_later_package', order_id: order.id },
+      { kind: 'source_later_package', order_id: order.id },
+    ],
+    'one alert for each package ShipStation was not told about: the second (1Z222) and the third',
+  );
 
   // The next pull sees the order shipped in ShipStation too: nothing to do.
   await s.pull(src.id);
@@ -159,7 +176,7 @@ t.test('the full loop: tagged in ShipStation → pulled → exported → shipped
         .where('kind', 'like', 'source%')
         .execute()
     ).length,
-    1,
+    2,
     'the shipped status coming back raises nothing',
   );
 });
@@ -216,4 +233,97 @@ t.test('telling ShipStation is retried like a webhook; a final failure raises an
     .where('merchant_id', '=', s.merchantId)
     .execute();
   t.same(alerts, [{ kind: 'source_notify_failed', order_id: order.id }]);
+});
+
+t.test('a re-ship after a void, and a further package, raise alerts and are never told twice', async (t) => {
+  const s = await sourceTest(t);
+  const store = await createStore(s.app, s.acc.merchant);
+  const told = s.sim.addOrder({ orderNumber: 'RE-1' });
+  const early = s.sim.addOrder({ orderNumber: 'RE-2' });
+  const src = await s.createSource({ name: 'reship' });
+  await s.pull(src.id);
+  const idOf = async (n: string) =>
+    (
+      await s.db.db
+        .selectFrom('orders')
+        .select('id')
+        .where('merchant_id', '=', s.merchantId)
+        .where('order_number', '=', n)
+        .executeTakeFirstOrThrow()
+    ).id;
+  const ship = async (n: string, tracking: string) => {
+    const r = await notify(s.app, store, {
+      query: { order_number: n, carrier: 'UPS', service: 'Ground', tracking_number: tracking },
+      body: noticeXml({ orderNumber: n, tracking, carrier: 'UPS' }),
+    });
+    t.equal(r.statusCode, 200, r.body);
+    return (
+      await s.db.db
+        .selectFrom('shipments')
+        .select('id')
+        .where('tracking_number', '=', tracking)
+        .executeTakeFirstOrThrow()
+    ).id;
+  };
+  const voidIt = async (shipmentId: number) => {
+    const r = await s.app.inject({
+      method: 'POST',
+      url: `/v1/merchants/${s.acc.merchant.code}/shipments/${shipmentId}/void`,
+      headers: s.acc.merchant.auth,
+    });
+    t.equal(r.statusCode, 200, r.body);
+  };
+  const alerts = async (orderId: number) =>
+    (
+      await s.db.db
+        .selectFrom('alerts')
+        .select(['kind', 'data'])
+        .where('merchant_id', '=', s.merchantId)
+        .where('order_id', '=', orderId)
+        .where('kind', 'like', 'source%')
+        .orderBy('id')
+        .execute()
+    ).map((a) => `${a.kind}:${(a.data as { shipment_id?: number }).shipment_id}`);
+  const run = () => s.runner().runDue();
+
+  // Told with the first package; then voided and shipped again: the new label is not told, a person is.
+  const reOne = await idOf('RE-1');
+  await ship('RE-1', 'T-FIRST');
+  await run();
+  t.same(
+    s.sim.markedShipped.map((m) => [m.orderId, m.trackingNumber]),
+    [[told.orderId, 'T-FIRST']],
+  );
+  await voidIt(
+    await s.db.db
+      .selectFrom('shipments')
+      .select('id')
+      .where('tracking_number', '=', 'T-FIRST')
+      .executeTakeFirstOrThrow()
+      .then((x) => x.id),
+  );
+  const again = await ship('RE-1', 'T-AGAIN');
+  await run();
+  const more = await ship('RE-1', 'T-MORE');
+  await run();
+  t.equal(s.sim.markedShipped.length, 1, 'markasshipped once, whatever follows');
+  t.equal(s.sim.calls.filter((c) => c.path === '/orders/markasshipped').length, 1);
+  t.same(await alerts(reOne), [`source_later_package:${again}`, `source_later_package:${more}`]);
+
+  // Voided before the call ran, then shipped again: ShipStation is told once, with the live label.
+  const reTwo = await idOf('RE-2');
+  const voided = await ship('RE-2', 'T-VOIDED');
+  await voidIt(voided);
+  await run();
+  t.equal(s.sim.markedShipped.length, 1, 'nothing to tell while not shipped');
+  await ship('RE-2', 'T-LIVE');
+  await run();
+  t.same(
+    s.sim.markedShipped.map((m) => [m.orderId, m.trackingNumber]),
+    [
+      [told.orderId, 'T-FIRST'],
+      [early.orderId, 'T-LIVE'],
+    ],
+  );
+  t.same(await alerts(reTwo), [], 'the live label was told: nothing for a person');
 });

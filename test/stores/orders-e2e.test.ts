@@ -38,6 +38,7 @@ t.test('routing through the orders API', async (t) => {
     reason: 'no store connections',
     served_store_id: null,
     served_at: null,
+    withheld: null,
   });
 
   const main = await app.inject({

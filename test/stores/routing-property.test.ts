@@ -58,6 +58,13 @@ const order = fc.record({
   tags: fc.uniqueArray(fc.constantFrom(...TAGS), { maxLength: 3 }),
   status: fc.constantFrom<OrderStatus>(...OPEN, ...OPEN, 'canceled'),
   rule: ruleDecision,
+  /** Withheld until a person releases it (orders.withheld): unrouted whatever the rules say. */
+  withheld: fc.option(
+    fc.constantFrom("withheld: its ShipStation number 7 is already order 1's", 'withheld: split'),
+    {
+      freq: 4,
+    },
+  ),
 });
 const merchant = fc.constantFrom(0, 1);
 const pick = fc.nat({ max: 1000 });
@@ -73,6 +80,7 @@ type Command =
   | { kind: 'addOrders'; merchant: number; orders: NewOrder[] }
   | { kind: 'retag'; order: number; tags: string[] }
   | { kind: 'pin'; order: number }
+  | { kind: 'release'; order: number }
   | { kind: 'setStatus'; order: number; status: OrderStatus }
   | { kind: 'reevaluate'; orders: { order: number; tags: string[]; rule: Generated<typeof ruleDecision> }[] };
 
@@ -103,6 +111,7 @@ const command: fc.Arbitrary<Command> = fc.oneof(
     }),
   },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('pin' as const), order: pick }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('release' as const), order: pick }) },
   {
     weight: 2,
     arbitrary: fc.record({
@@ -134,6 +143,7 @@ interface ModelOrder {
   tags: string[];
   status: OrderStatus;
   route: RuleRoute | null;
+  withheld: string | null;
   pinned: boolean;
   /** Where the order must be: the pure decision, or (terminal at creation) never routed. */
   expected: RoutingDecision | { store_id: null; reason: null };
@@ -222,6 +232,9 @@ t.test('database routing == pure routing, for random stores, orders and changes'
             const ids = await db.transaction().execute(async (trx) => {
               const ids = await insertOrders(trx, m, c.orders);
               for (const [k, id] of ids.entries()) {
+                const withheld = c.orders[k]!.withheld;
+                if (withheld !== null)
+                  await sql`update orders set withheld = ${withheld} where id = ${id}`.execute(trx);
                 const route = routes[k];
                 if (route) {
                   await sql`update orders set effective = ${JSON.stringify({ route })}::jsonb where id = ${id}`.execute(
@@ -254,6 +267,17 @@ t.test('database routing == pure routing, for random stores, orders and changes'
               await routeOrders(trx, o.merchant, [o.id]);
             });
             o.tags = c.tags;
+            break;
+          }
+          case 'release': {
+            if (orders.length === 0) continue;
+            const o = orders[c.order % orders.length]!;
+            if (o.withheld === null) continue;
+            await db.transaction().execute(async (trx) => {
+              await sql`update orders set withheld = null where id = ${o.id}`.execute(trx);
+              await routeOrders(trx, o.merchant, [o.id]);
+            });
+            o.withheld = null;
             break;
           }
           case 'pin': {
@@ -325,7 +349,7 @@ t.test('database routing == pure routing, for random stores, orders and changes'
             continue;
           }
           const live = stores.filter((s) => s.merchant === o.merchant && !s.retired);
-          o.expected = routeWith(o.order_source, o.tags, o.route, live);
+          o.expected = routeWith(o.order_source, o.tags, o.route, live, o.withheld);
         }
 
         const rows = await db

@@ -418,3 +418,37 @@ t.test('the writers keep the facts; summaries of what they wrote equal the refer
   );
   t.ok(checked >= 5, `${checked} sequences checked`);
 });
+
+t.test('a day starts at the first instant of its local date', async (t) => {
+  const tdb = await createTestDb(t);
+  const db = tdb.db;
+  const m = await sql<{
+    id: number;
+  }>`insert into merchants (code, name) values ('edge', 'Edge') returning id`.execute(db);
+  const mid = Number(m.rows[0]!.id);
+  // Havana falls back from 01:00 to 00:00 on 2026-11-01, so 00:30 happens twice: 04:30Z is the first.
+  // Santiago springs forward from 00:00 to 01:00 on 2026-09-06: the day starts at 04:00Z.
+  const at = ['2026-11-01T04:30:00Z', '2026-11-01T03:59:00Z', '2026-09-06T04:00:00Z', '2026-09-06T03:59:59Z'];
+  for (const [i, created] of at.entries()) {
+    await sql`
+      insert into orders (merchant_id, order_source, order_number, status, order_date, order_total, content,
+        content_hash, created_at)
+      values (${mid}, 'web', ${`E${i}`}, 'new', now(), 1, '{}', 'x', ${created})`.execute(db);
+  }
+  const count = async (timezone: string, day: string) => {
+    const q: SummaryQuery = {
+      scope: { merchantId: mid },
+      date: 'created',
+      from: day,
+      to: day,
+      timezone,
+      group: undefined,
+    };
+    t.equal(await sameAsReference(db, q), null, `${timezone} ${day}: as the reference`);
+    return (await summarise(db, q)).reduce((n, r) => n + r.orders, 0);
+  };
+  t.equal(await count('America/Havana', '2026-11-01'), 1, 'the first 00:30 is on the new day');
+  t.equal(await count('America/Havana', '2026-10-31'), 1, '23:59 the evening before');
+  t.equal(await count('America/Santiago', '2026-09-06'), 1, 'the day begins at 01:00 local');
+  t.equal(await count('America/Santiago', '2026-09-05'), 1);
+});

@@ -53,7 +53,7 @@ async function main() {
         insert into orders (id, merchant_id, order_source, order_number, status, order_date, currency, tags,
           order_total, shipping_amount, content, content_hash, store_id, served_store_id, created_at,
           units, shipped_at, shipment_count, shipment_cost, shipment_dates, shipment_costs, shipment_recorded,
-          shipment_span)
+          ship_span)
         overriding system value
         select x.id, ${merchant}, (array['shopify-us', 'amazon', 'api'])[1 + x.i % 3], 'B-' || x.i, x.status,
           x.ts, 'USD', '{}', (10 + x.i % 90)::numeric(12, 2) + 0.99, 4.95, '{}'::jsonb, 'x', s.id, s.id, x.ts,
@@ -62,11 +62,12 @@ async function main() {
           case when x.shipped then 1 else 0 end, case when x.shipped then 7.25 else 0 end,
           case when x.shipped then array[x.ship_date] end, case when x.shipped then array[7.25] end,
           case when x.shipped then array[x.ts + interval '20 hours'] end,
-          case when x.shipped then daterange(x.ship_date, x.ship_date, '[]') end
+          case when x.shipped then daterange(least(x.ship_date, x.shipped_day - 1), greatest(x.ship_date, x.shipped_day + 1), '[]') end
         from (
           select i, nextval(pg_get_serial_sequence('orders', 'id')) as id, ts, st.status,
             st.status in ('shipped', 'confirmed') as shipped,
-            ((ts + interval '20 hours') at time zone 'UTC')::date as ship_date
+            ((ts + interval '20 hours') at time zone 'UTC')::date as ship_date,
+            ((ts + interval '20 hours') at time zone 'UTC')::date as shipped_day
           from generate_series(1, ${n}) as g(i)
           cross join lateral (select timestamptz '2026-11-01T00:00:00Z' + (i::float8 / ${n}) * interval '30 days' as ts) t
           cross join lateral (select case when i % 20 = 0 then 'canceled'

@@ -11,9 +11,10 @@ import { type Kysely, sql } from 'kysely';
  * - shipment_dates, shipment_costs, shipment_recorded: per live shipment, in id order, its ship
  *   date (null when unknown), cost and the instant it was recorded (its day when the date is
  *   unknown); null arrays when there is none.
- * - shipment_span: the days those shipments may fall on, in any zone (an unknown date counts as
- *   the UTC day it was recorded, give or take one); GiST-indexed so that a summary by ship date
- *   finds the orders with a shipment in its period.
+ * - ship_span: the days the order's shipped_at and live shipments may fall on, in any zone (an
+ *   instant counts as its UTC day, give or take one); null when it has neither. Indexed as a box
+ *   of (merchant, days) in GiST, so that a summary by ship date finds the orders it counts, in
+ *   the period and of the merchant, with one index whatever the statistics say.
  *
  * The backfill computes them set-wise from the rows as they stand.
  */
@@ -28,7 +29,7 @@ export async function up(db: Kysely<any>): Promise<void> {
       add column shipment_dates date[],
       add column shipment_costs numeric(12,2)[],
       add column shipment_recorded timestamptz[],
-      add column shipment_span daterange
+      add column ship_span daterange
   `.execute(db);
   await sql`
     update orders o set units = x.units
@@ -52,7 +53,7 @@ export async function up(db: Kysely<any>): Promise<void> {
   await sql`
     update orders o set shipment_count = x.n, shipment_cost = x.cost, shipment_dates = x.dates,
       shipment_costs = x.costs, shipment_recorded = x.recorded,
-      shipment_span = daterange(x.lo, x.hi, '[]')
+      ship_span = daterange(x.lo, x.hi, '[]')
     from (
       select merchant_id, order_id, count(*)::integer as n, coalesce(sum(shipping_cost), 0) as cost,
         array_agg(ship_date order by id) as dates, array_agg(shipping_cost order by id) as costs,
@@ -64,23 +65,27 @@ export async function up(db: Kysely<any>): Promise<void> {
     ) x
     where o.merchant_id = x.merchant_id and o.id = x.order_id
   `.execute(db);
-  // Partial: an order gets an entry once it ships, so ingestion pays nothing for either.
-  await sql`create index orders_shipped_at_idx on orders (merchant_id, shipped_at) where shipped_at is not null`.execute(
-    db,
-  );
-  await sql`create index orders_shipment_span_idx on orders using gist (shipment_span) where shipment_span is not null`.execute(
-    db,
-  );
+  await sql`
+    update orders set ship_span = range_merge(coalesce(ship_span, 'empty'::daterange),
+      daterange((shipped_at at time zone 'UTC')::date - 1, (shipped_at at time zone 'UTC')::date + 1, '[]'))
+    where shipped_at is not null
+  `.execute(db);
+  // Partial: an order gets an entry once it ships, so ingestion pays nothing for it.
+  await sql`
+    create index orders_ship_span_idx on orders using gist ((box(
+      point(merchant_id, lower(ship_span) - date '2000-01-01'),
+      point(merchant_id, upper(ship_span) - date '2000-01-01' - 1))))
+    where ship_span is not null
+  `.execute(db);
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: migrations are frozen in time and take Kysely<any>
 export async function down(db: Kysely<any>): Promise<void> {
-  await sql`drop index if exists orders_shipment_span_idx`.execute(db);
-  await sql`drop index if exists orders_shipped_at_idx`.execute(db);
+  await sql`drop index if exists orders_ship_span_idx`.execute(db);
   await sql`
     alter table orders
       drop column units, drop column shipped_at, drop column shipment_count, drop column shipment_cost,
       drop column shipment_dates, drop column shipment_costs, drop column shipment_recorded,
-      drop column shipment_span
+      drop column ship_span
   `.execute(db);
 }

@@ -132,8 +132,8 @@ export interface OrdersTable {
   shipment_dates: ColumnType<(string | null)[] | null, never, never>;
   shipment_costs: ColumnType<(string | null)[] | null, never, never>;
   shipment_recorded: ColumnType<Date[] | null, never, never>;
-  /** The days those shipments may fall on in any zone (a daterange). */
-  shipment_span: ColumnType<string | null, never, never>;
+  /** The days shipped_at and those shipments may fall on in any zone (a daterange). */
+  ship_span: ColumnType<string | null, never, never>;
 }
 
 export interface OrderLinesTable {

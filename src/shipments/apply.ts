@@ -256,9 +256,12 @@ function shipmentWrite(
   // like the shipment row, and the shipped instant when this notice ships the order.
   parts.push(sql`order_written as (
       update orders o set status = ${change.status}, held_from = ${change.held_from}, updated_at = now(),
-        ${shipmentFactsAppended(sql`${facts.shipDate}::date`, sql`${cost}::numeric`, sql`now()`)}${
-          isShippedAtMove(order.status, change.status) ? sql`, shipped_at = now()` : sql``
-        }
+        ${shipmentFactsAppended(
+          sql`${facts.shipDate}::date`,
+          sql`${cost}::numeric`,
+          sql`now()`,
+          isShippedAtMove(order.status, change.status) ? sql`now()` : null,
+        )}
       from new_shipment where o.merchant_id = ${m} and o.id = ${order.id}
     )`);
   parts.push(sql`events as (

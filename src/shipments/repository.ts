@@ -10,7 +10,7 @@ import { inTransaction } from '../db/transaction.js';
 import { conflict, notFound } from '../http/errors.js';
 import { type Page, pageById } from '../lib/cursor.js';
 import { type Actor, type OrderEvent, writeOrderEvents } from '../domain/order-events.js';
-import { isShippedAtMove, SHIPMENT_FACTS_FROM_ROWS } from '../domain/summary-facts.js';
+import { isShippedAtMove, shipmentFactsFromRows } from '../domain/summary-facts.js';
 import {
   type HeldFrom,
   isOpen,
@@ -417,8 +417,10 @@ export async function voidShipment(
     // (a multi-column assignment, which the query builder does not write).
     await sql`
       update orders o set status = ${change.status}, held_from = ${change.held_from}, updated_at = now(),
-        ${SHIPMENT_FACTS_FROM_ROWS}${
-          isShippedAtMove(order.status, change.status) ? sql`, shipped_at = now()` : sql``
+        ${
+          isShippedAtMove(order.status, change.status)
+            ? sql`shipped_at = now(), ${shipmentFactsFromRows(sql`now()`)}`
+            : shipmentFactsFromRows(sql`o.shipped_at`)
         }
       where o.merchant_id = ${merchantId} and o.id = ${order.id}
     `.execute(trx);

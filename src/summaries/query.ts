@@ -1,6 +1,7 @@
 import { type Kysely, type RawBuilder, sql } from 'kysely';
 import type { DB } from '../db/schema.js';
 import { SHIPPED_STATUSES_SQL } from '../domain/lifecycle-sql.js';
+import { SHIP_SPAN_BOX, shipSpanQueryBox } from '../domain/summary-facts.js';
 
 /**
  * Order summaries: per day (in a time zone), group and currency — orders, units, money, shipments.
@@ -99,6 +100,14 @@ export function summaryStatement(q: SummaryQuery): RawBuilder<SummaryRow> {
     'merchantId' in q.scope
       ? sql`= ${q.scope.merchantId}::bigint`
       : sql`in (select id from merchants where warehouse_id = ${q.scope.warehouseId}::bigint)`;
+  // The merchants' ids as a range, for the ship-span index (the scope then picks them exactly).
+  const merchants =
+    'merchantId' in q.scope
+      ? { lo: sql`${q.scope.merchantId}::bigint`, hi: sql`${q.scope.merchantId}::bigint` }
+      : {
+          lo: sql`(select min(id) from merchants where warehouse_id = ${q.scope.warehouseId}::bigint)`,
+          hi: sql`(select max(id) from merchants where warehouse_id = ${q.scope.warehouseId}::bigint)`,
+        };
   const grp = groupOf(q.group);
   const b = sql`(select b from bounds)`;
   const inPeriod = (ts: RawBuilder<unknown>) =>
@@ -107,8 +116,9 @@ export function summaryStatement(q: SummaryQuery): RawBuilder<SummaryRow> {
   // `parts`: (k, grp, currency) aggregates. By creation: one pass over the period's orders, whose
   // facts hold their live shipments. By shipping: the orders whose last move to shipped from an
   // open status falls in the period (still shipped or confirmed), and every live shipment of a
-  // non-canceled order on its ship date (else the local day it was recorded): the orders that have
-  // either, read once (`s`), then counted twice.
+  // non-canceled order on its ship date (else the local day it was recorded): the orders whose
+  // ship_span meets the period hold both, read once (`s`) through the ship-span index, then
+  // counted twice.
   const parts =
     q.date === 'created'
       ? sql`
@@ -137,7 +147,7 @@ export function summaryStatement(q: SummaryQuery): RawBuilder<SummaryRow> {
             from (
               select s.grp, s.currency, unnest(s.shipment_dates) as d, unnest(s.shipment_recorded) as r,
                 unnest(s.shipment_costs) as cost
-              from s where s.shipment_span && daterange(${q.from}::date, ${q.to}::date, '[]')
+              from s where s.shipment_count > 0
             ) x
           ) x
           where x.k between 1 and (select n from bounds)
@@ -150,11 +160,11 @@ export function summaryStatement(q: SummaryQuery): RawBuilder<SummaryRow> {
       ? sql``
       : sql`, s as materialized (
         select o.status, o.shipped_at, ${grp} as grp, o.currency, o.units, o.order_total, o.shipping_amount,
-          o.shipment_span, o.shipment_dates, o.shipment_recorded, o.shipment_costs
+          o.shipment_count, o.shipment_dates, o.shipment_recorded, o.shipment_costs
         from orders o
-        where o.merchant_id ${scope} and o.status <> 'canceled'
-          and ((o.shipped_at >= (select lo from bounds) and o.shipped_at < (select hi from bounds))
-            or o.shipment_span && daterange(${q.from}::date, ${q.to}::date, '[]'))
+        where o.ship_span is not null
+          and ${SHIP_SPAN_BOX} && ${shipSpanQueryBox(merchants.lo, merchants.hi, sql`${q.from}::date`, sql`${q.to}::date`)}
+          and o.merchant_id ${scope} and o.status <> 'canceled'
       )`;
 
   return sql<SummaryRow>`

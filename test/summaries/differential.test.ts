@@ -274,24 +274,10 @@ const opArb = fc.oneof(
 t.test('the writers keep the facts; summaries of what they wrote equal the reference', async (t) => {
   const { app, db, merchant, warehouse } = await setup(t);
   const store = await createStore(app, merchant);
-  const mid = Number(
-    (
-      await db
-        .selectFrom('merchants')
-        .select('id')
-        .where('code', '=', merchant.code)
-        .executeTakeFirstOrThrow()
-    ).id,
-  );
-  const wid = Number(
-    (
-      await db
-        .selectFrom('warehouses')
-        .select('id')
-        .where('code', '=', warehouse.code)
-        .executeTakeFirstOrThrow()
-    ).id,
-  );
+  const idOf = async (table: 'merchants' | 'warehouses', code: string) =>
+    Number((await db.selectFrom(table).select('id').where('code', '=', code).executeTakeFirstOrThrow()).id);
+  const mid = await idOf('merchants', merchant.code);
+  const wid = await idOf('warehouses', warehouse.code);
   const call = (method: 'POST' | 'PUT' | 'DELETE', url: string, payload?: Record<string, unknown>) =>
     app.inject({
       method,

@@ -5,21 +5,7 @@
  */
 import { type RawBuilder, sql } from 'kysely';
 import { OPEN_STATUSES_SQL, SHIPPED_STATUSES_SQL } from '../../src/domain/lifecycle-sql.js';
-import type { SummaryGroup, SummaryQuery, SummaryRow } from '../../src/summaries/query.js';
-
-/** The group of an order (alias `o`): the serving store, else the routed one; null when not grouped. */
-function referenceGroupOf(group: SummaryGroup | undefined): RawBuilder<string | null> {
-  switch (group) {
-    case 'store':
-      return sql`coalesce(o.served_store_id, o.store_id)::text`;
-    case 'source':
-      return sql`o.order_source`;
-    case 'status':
-      return sql`o.status::text`;
-    default:
-      return sql`null::text`;
-  }
-}
+import { groupOf, type SummaryQuery, type SummaryRow } from '../../src/summaries/query.js';
 
 const money = (expr: RawBuilder<unknown>) => sql`coalesce(sum(${expr}), 0)::numeric(20, 2)::text`;
 
@@ -35,7 +21,7 @@ export function referenceStatement(q: SummaryQuery): RawBuilder<SummaryRow> {
   // fall-back makes ambiguous (PostgreSQL reads it as the later one).
   const inPeriod = (ts: RawBuilder<unknown>) =>
     sql`(${ts} at time zone ${tz})::date between ${q.from}::date and ${q.to}::date`;
-  const grp = referenceGroupOf(q.group);
+  const grp = groupOf(q.group);
   const open = OPEN_STATUSES_SQL;
 
   // `o`: the orders counted, with their day. `created`: by creation instant. `shipped`: by the

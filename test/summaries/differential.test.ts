@@ -21,7 +21,7 @@ import { reevaluateOpenOrders } from '../../src/orders/service.js';
 import { type SummaryQuery, summarise } from '../../src/summaries/query.js';
 import * as summaryFactsMigration from '../../migrations/2026-12-04T02-summary-facts.js';
 import { createTestDb } from '../helpers/db.js';
-import { createStore, noticeXml, notify, serve, setup } from '../shipments/helpers.js';
+import { createOrder, createStore, noticeXml, notify, serve, setup } from '../shipments/helpers.js';
 import { referenceStatement } from './reference.js';
 
 const RUNS = Number(process.env.SUMMARY_RUNS ?? 30);
@@ -405,7 +405,35 @@ t.test('the writers keep the facts; summaries of what they wrote equal the refer
   );
   t.ok(checked >= 5, `${checked} sequences checked`);
 
-  // The migration's backfill gives what the writers kept, on the orders they wrote.
+  // The migration's backfill gives what the writers kept, on the orders they wrote — with at least
+  // one shipped order, one shipped twice and one voided, whatever the sequences did.
+  for (const [n, voided] of [
+    [2, false],
+    [2, true],
+    [1, false],
+  ] as const) {
+    const o = await createOrder(app, merchant, { items: [{ sku: 'A', quantity: n }] });
+    await serve(db, o.id, store.id);
+    for (let i = 0; i < n; i++) {
+      const r = await notify(app, store, {
+        body: noticeXml({
+          orderId: o.id,
+          orderNumber: o.order_number,
+          tracking: `T${++number}`,
+          items: [{ lineItemId: o.lines[0]!, quantity: 1 }],
+        }),
+      });
+      t.equal(r.statusCode, 200, r.body);
+    }
+    if (voided) {
+      const s = await db
+        .selectFrom('shipments')
+        .select('id')
+        .where('order_id', '=', o.id)
+        .executeTakeFirstOrThrow();
+      t.equal((await call('POST', `/shipments/${s.id}/void`, {})).statusCode, 200);
+    }
+  }
   const kept = await facts(db);
   t.ok(
     kept.some((f) => (f as { shipment_count: number }).shipment_count > 0),

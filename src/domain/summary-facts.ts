@@ -3,7 +3,7 @@
  * row (the `units`, `shipped_at` and `shipment_*` columns) by the code that writes those rows, so a
  * summary reads each order of its period once (src/summaries/). The one owner of how they are
  * computed: writers use these fragments, and `refreshSummaryFacts` recomputes them all from the
- * rows (tests compare the two; benchmarks seed rows, then refresh).
+ * rows (the tests hold the writers to it; the benchmark checks the facts it seeds against it).
  *
  * Shipment facts, per order: the live (not voided) shipments' count and cost sum, and per live
  * shipment in id order its ship date (null when unknown), cost and when it was recorded. And

@@ -11,6 +11,7 @@ import * as rulesWiring from './2026-12-03T11-rules-wiring.js';
 import * as sources from './2026-12-03T12-sources.js';
 import * as ruleInvalid from './2026-12-03T20-rule-invalid.js';
 import * as sourceGaps from './2026-12-04T01-source-gaps.js';
+import * as summaryFacts from './2026-12-04T02-summary-facts.js';
 
 /**
  * Every migration, by name. Names sort in the order they must run (ISO date prefix).
@@ -30,4 +31,5 @@ export const migrations: Record<string, Migration> = {
   '2026-12-03T12-sources': sources,
   '2026-12-03T20-rule-invalid': ruleInvalid,
   '2026-12-04T01-source-gaps': sourceGaps,
+  '2026-12-04T02-summary-facts': summaryFacts,
 };

@@ -122,6 +122,20 @@ export interface OrdersTable {
   last_modified: ColumnType<Date, Date | string | undefined, Date | string>;
   updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
   created_at: CreatedAt;
+  // Summary facts (src/summaries/facts.ts), kept by the writers of the rows they follow.
+  /** Quantities of the shippable lines: not adjustments, not excluded by a rule. */
+  units: Generated<number>;
+  /** When the order last moved to shipped from an open status. */
+  shipped_at: NullableTimestamp;
+  /** Live (not voided) shipments and the sum of their costs. */
+  shipment_count: Generated<number>;
+  shipment_cost: Generated<string>;
+  /** Per live shipment, in id order: ship date ('YYYY-MM-DD', null when unknown), cost, when recorded. */
+  shipment_dates: ColumnType<(string | null)[] | null, never, never>;
+  shipment_costs: ColumnType<(string | null)[] | null, never, never>;
+  shipment_recorded: ColumnType<Date[] | null, never, never>;
+  /** The days shipped_at and those shipments may fall on in any zone (a daterange). */
+  ship_span: ColumnType<string | null, never, never>;
 }
 
 export interface OrderLinesTable {

@@ -160,8 +160,22 @@ const ROUTED_TAGS = (content: string, effective: string) =>
     `array(select jsonb_array_elements_text(coalesce(${effective} -> 'fields' -> 'tags', ${content} -> 'tags')))`,
   );
 /** Is line `position` excluded by the stored effective (jsonb `effective`)? */
-const EXCLUDED_AT = (effective: string, position: RawBuilder<unknown>) =>
-  sql`coalesce(${sql.raw(effective)} -> 'fields' -> 'excluded' @> to_jsonb((${position})::integer), false)`;
+const EXCLUDED_AT = (effective: string | RawBuilder<unknown>, position: RawBuilder<unknown>) =>
+  sql`coalesce(${typeof effective === 'string' ? sql.raw(effective) : effective} -> 'fields' -> 'excluded' @> to_jsonb((${position})::integer), false)`;
+
+/**
+ * The order's units (a summary fact, src/domain/summary-facts.ts): the quantities of its stored
+ * lines that are not adjustments and not excluded by `effective` (jsonb) — the effective being
+ * written, so units follow exclusions in the same statement.
+ */
+export const unitsOfLines = (
+  merchantId: RawBuilder<unknown>,
+  orderId: RawBuilder<unknown>,
+  effective: string | RawBuilder<unknown>,
+) =>
+  sql<number>`(select coalesce(sum(l.quantity), 0)::integer from order_lines l
+    where l.merchant_id = ${merchantId} and l.order_id = ${orderId} and not l.adjustment
+      and not ${EXCLUDED_AT(effective, sql`l.position`)})`;
 
 /**
  * Brings order_lines.excluded of `orderIds` in line with their stored effective (after a PUT or a
@@ -217,13 +231,17 @@ export async function insertOrders(
     ),
     ins as (
       insert into orders (id, merchant_id, order_source, order_number, status, order_date, currency, tags,
-        order_total, tax_amount, shipping_amount, amount_paid, content, content_hash, effective)
+        order_total, tax_amount, shipping_amount, amount_paid, content, content_hash, effective, units)
       overriding system value
       select r.id, ${merchantId}, r.content ->> 'order_source', r.content ->> 'order_number', r.status,
         (r.content ->> 'order_date')::timestamptz, r.content ->> 'currency',
         ${ROUTED_TAGS('r.content', 'r.effective')}, (r.content ->> 'order_total')::numeric,
         (r.content ->> 'tax_amount')::numeric, (r.content ->> 'shipping_amount')::numeric,
-        (r.content ->> 'amount_paid')::numeric, r.content, r.content_hash, r.effective
+        (r.content ->> 'amount_paid')::numeric, r.content, r.content_hash, r.effective,
+        -- units (summary fact): the lines the lines CTE stores as neither adjustment nor excluded
+        (select coalesce(sum((x.it ->> 'quantity')::integer), 0)::integer
+          from jsonb_array_elements(r.items) with ordinality as x(it, n)
+          where not (x.it ->> 'adjustment')::boolean and not ${EXCLUDED_AT('r.effective', sql`x.n - 1`)})
       from input r
       order by r.content ->> 'order_source', r.content ->> 'order_number'
       on conflict (merchant_id, order_source, order_number) do nothing
@@ -311,7 +329,8 @@ export async function writeEffectiveAndRoute(
     changed as (
       update orders o
       set effective = r.effective, tags = r.tags, store_id = d.new_store_id, routing_reason = d.new_reason,
-        last_modified = now(), updated_at = now()
+        last_modified = now(), updated_at = now(),
+        units = ${unitsOfLines(sql`o.merchant_id`, sql`o.id`, 'r.effective')}
       from routable r
       join decisions d on ${DECISION_OF_ROW}
       where o.merchant_id = r.merchant_id and o.id = r.id

@@ -63,6 +63,7 @@ import {
   selectExisting,
   selectExistingAndLock,
   syncExcludedLines,
+  unitsOfLines,
   viewOf,
   writeEffectiveAndRoute,
 } from './repository.js';
@@ -362,6 +363,12 @@ export async function replaceOrder(
       effective: effective === null ? null : JSON.stringify(effective),
       content_hash: hash,
       last_modified: sql<Date>`now()`,
+      // the lines as replaced above, less what the new effective excludes
+      units: unitsOfLines(
+        sql`${merchant.id}::bigint`,
+        sql`${id}::bigint`,
+        sql`${effective === null ? null : JSON.stringify(effective)}::jsonb`,
+      ),
     });
     await writeOrderEvents(trx, merchant.id, actor, [
       { order_id: id, type: 'replaced', from_status: row.status, to_status: row.status, data: { changed } },

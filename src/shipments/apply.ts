@@ -16,6 +16,7 @@ import { inTransaction, isRetryableConflict } from '../db/transaction.js';
 import { parseMoneyInput } from '../lib/money.js';
 import { type Actor, insertOrderEvents } from '../domain/order-events.js';
 import type { HeldFrom } from '../domain/lifecycle.js';
+import { isShippedAtMove, shipmentFactsAppended } from '../domain/summary-facts.js';
 import { lockOrderForWrite } from '../orders/lock.js';
 import { type AllocationResult, allocateLines, idempotencyKey, type ShipmentFacts } from './facts.js';
 import { isCovered, type StatusChange, statusAfterShipment } from './status.js';
@@ -251,9 +252,17 @@ function shipmentWrite(
     )`);
   }
   // The bump of orders/lock.ts: the order row is updated whenever a shipment is recorded.
+  // With the summary facts (src/domain/summary-facts.ts): one more live shipment, recorded now()
+  // like the shipment row, and the shipped instant when this notice ships the order.
   parts.push(sql`order_written as (
-      update orders set status = ${change.status}, held_from = ${change.held_from}, updated_at = now()
-      from new_shipment where orders.merchant_id = ${m} and orders.id = ${order.id}
+      update orders o set status = ${change.status}, held_from = ${change.held_from}, updated_at = now(),
+        ${shipmentFactsAppended(
+          sql`${facts.shipDate}::date`,
+          sql`${cost}::numeric`,
+          sql`now()`,
+          isShippedAtMove(order.status, change.status) ? sql`now()` : null,
+        )}
+      from new_shipment where o.merchant_id = ${m} and o.id = ${order.id}
     )`);
   parts.push(sql`events as (
       ${insertOrderEvents(

@@ -10,6 +10,7 @@ import { inTransaction } from '../db/transaction.js';
 import { conflict, notFound } from '../http/errors.js';
 import { type Page, pageById } from '../lib/cursor.js';
 import { type Actor, type OrderEvent, writeOrderEvents } from '../domain/order-events.js';
+import { isShippedAtMove, shipmentFactsFromRows } from '../domain/summary-facts.js';
 import {
   type HeldFrom,
   isOpen,
@@ -18,7 +19,7 @@ import {
   reopenTarget,
   type StatusWithHold,
 } from '../domain/lifecycle.js';
-import { lockOrderForWrite, updateLockedOrder } from '../orders/lock.js';
+import { lockOrderForWrite } from '../orders/lock.js';
 import { isCovered, replayShipments, statusAfterVoid } from './status.js';
 
 export type ShipmentStatusFilter = 'unconfirmed' | 'confirmed' | 'voided' | 'all';
@@ -412,7 +413,17 @@ export async function voidShipment(
       allConfirmed,
       reopen,
     );
-    await updateLockedOrder(trx, order, { status: change.status, held_from: change.held_from });
+    // updateLockedOrder's bump, with the summary facts recomputed from the live shipments left
+    // (a multi-column assignment, which the query builder does not write).
+    await sql`
+      update orders o set status = ${change.status}, held_from = ${change.held_from}, updated_at = now(),
+        ${
+          isShippedAtMove(order.status, change.status)
+            ? sql`shipped_at = now(), ${shipmentFactsFromRows(sql`now()`)}`
+            : shipmentFactsFromRows(sql`o.shipped_at`)
+        }
+      where o.merchant_id = ${merchantId} and o.id = ${order.id}
+    `.execute(trx);
     const events: OrderEvent[] = [
       {
         order_id: order.id,

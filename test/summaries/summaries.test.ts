@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
 import t from 'tap';
+import { refreshSummaryFacts } from '../../src/domain/summary-facts.js';
 import { basic } from '../helpers/app.js';
 import { createStore, noticeXml, notify, serve, setup, type Who } from '../shipments/helpers.js';
 
@@ -128,9 +129,11 @@ t.test('order summaries', async (t) => {
     }),
   });
   t.equal(n1.statusCode, 200, n1.body);
+  // Its 'shipped' event re-dated, and the summary facts (src/domain/summary-facts.ts) with it.
   await sql`update order_events set at = '2026-11-22T15:00:00Z' where order_id = ${o1.id} and to_status = 'shipped'`.execute(
     db,
   );
+  await refreshSummaryFacts(db);
   const n3 = await notify(app, store, {
     body: noticeXml({
       orderId: o3.id,

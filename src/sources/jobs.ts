@@ -8,14 +8,17 @@
  *   tells the source account once (markasshipped), retried like a webhook delivery, recorded on the
  *   shipment; a final failure raises an alert.
  * Every outcome is written with the job's settlement in one transaction; no transaction is open
- * during a call to ShipStation.
+ * during a call to ShipStation. While the source's merchant is disabled both jobs call nobody and
+ * look again every MERCHANT_PAUSED_RECHECK_MS, so they resume by themselves once it is enabled.
  */
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { DB } from '../db/schema.js';
+import { merchantEnabledSql } from '../accounts/repository.js';
 import type { Job, Settlement } from '../jobs/queue.js';
 import type { JobContext, JobHandler } from '../jobs/runner.js';
-import { retrySettlement, WEBHOOK_RETRY_DELAYS_MS } from '../jobs/schedule.js';
+import { MERCHANT_PAUSED_RECHECK_MS, retrySettlement, WEBHOOK_RETRY_DELAYS_MS } from '../jobs/schedule.js';
+import type { Metrics } from '../metrics/metrics.js';
 import { raiseAlerts } from './alerts.js';
 import { ApiFailure, ShipStationApi } from './api.js';
 import { carrierCode, FAILING_AFTER } from './model.js';
@@ -24,6 +27,8 @@ import { MARK_SHIPPED_JOB, openAccount, PULL_JOB } from './repository.js';
 
 export interface SourceJobDeps extends PullDeps {
   logger?: Logger | undefined;
+  /** Counts every pull that ran, by outcome (absent in tests that do not look). */
+  metrics?: Pick<Metrics, 'sourcePulls'> | undefined;
 }
 
 const S = 1_000;
@@ -34,6 +39,13 @@ const PULL_BACKOFF_MS = [30 * S, M, 2 * M, 5 * M, 10 * M, 30 * M];
 function failureMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
+
+/** Put off while the merchant is disabled: not an attempt, so nothing is spent or reset. */
+const paused = (ctx: JobContext): Settlement => ({
+  kind: 'again',
+  at: new Date(ctx.clock().getTime() + MERCHANT_PAUSED_RECHECK_MS),
+  uncounted: true,
+});
 
 export function sourceJobHandlers(deps: SourceJobDeps): JobHandler[] {
   return [pullJob(deps), markShippedJob(deps)];
@@ -47,9 +59,18 @@ function pullJob(deps: SourceJobDeps): JobHandler {
     retryDelaysMs: Array.from({ length: 50 }, () => M),
     async run(job: Job, ctx: JobContext) {
       const sourceId = Number((job.payload as { source_id?: unknown }).source_id);
-      const source = await db.selectFrom('sources').selectAll().where('id', '=', sourceId).executeTakeFirst();
+      const source = await db
+        .selectFrom('sources')
+        .selectAll()
+        .select(merchantEnabledSql('sources.merchant_id').as('merchant_enabled'))
+        .where('id', '=', sourceId)
+        .executeTakeFirst();
       if (!source?.enabled || source.retired_at) {
         await ctx.settle(db, { kind: 'succeeded' });
+        return;
+      }
+      if (!source.merchant_enabled) {
+        await ctx.settle(db, paused(ctx));
         return;
       }
       const started = ctx.clock();
@@ -116,6 +137,8 @@ function pullJob(deps: SourceJobDeps): JobHandler {
           .execute();
         await ctx.settle(trx, { kind: 'again', at: next, resetAttempts: true });
       });
+      // Counted once the outcome is recorded: a pull whose settlement failed runs again.
+      deps.metrics?.sourcePulls.inc({ outcome: failure ? 'failed' : 'ok' });
     },
   };
 }
@@ -174,12 +197,17 @@ function markShippedJob(deps: SourceJobDeps): JobHandler {
           's.api_secret_key_id',
           's.key_pair',
         ])
+        .select(merchantEnabledSql('so.merchant_id').as('merchant_enabled'))
         .where('so.merchant_id', '=', merchantId)
         .where('so.order_id', '=', orderId)
         .executeTakeFirst();
       // Told already, or no longer shipped (its shipment was voided): nothing to tell.
       if (!link || link.notified_at !== null || (link.status !== 'shipped' && link.status !== 'confirmed'))
         return;
+      if (!link.merchant_enabled) {
+        await ctx.settle(db, paused(ctx));
+        return;
+      }
       const shipment = await db
         .selectFrom('shipments')
         .select(['id', 'carrier', 'tracking_number', 'ship_date', 'notify_customer', 'created_at'])

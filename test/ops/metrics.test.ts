@@ -3,7 +3,7 @@ import { METHODS } from 'node:http';
 import path from 'node:path';
 import fc from 'fast-check';
 import type { FastifyInstance, HTTPMethods } from 'fastify';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { createJobRunner } from '../../src/background.js';
 import { SecretHasher } from '../../src/lib/secrets.js';
 import {
@@ -28,6 +28,18 @@ function sample(scrape: string, series: string): number | undefined {
   return line === undefined ? undefined : Number(line.slice(series.length + 1));
 }
 
+/** A scrape with the token: 200, in Prometheus' text format. */
+async function scrapeOf(t: Test, app: FastifyInstance): Promise<string> {
+  const r = await app.inject({
+    method: 'GET',
+    url: '/metrics',
+    headers: { authorization: `Bearer ${TOKEN}` },
+  });
+  t.equal(r.statusCode, 200);
+  t.match(r.headers['content-type'], /^text\/plain/);
+  return r.body;
+}
+
 t.test('GET /metrics is off without METRICS_TOKEN', async (t) => {
   const { app } = await buildTestApp(t);
   const r = await app.inject({
@@ -42,16 +54,7 @@ t.test('GET /metrics with METRICS_TOKEN', async (t) => {
   const ctx = await setup(t);
   // setup() builds an app without the token; build one with it on the same database.
   const { app } = await buildTestApp(t, { METRICS_TOKEN: TOKEN }, { db: ctx.testDb });
-  const scrape = async () => {
-    const r = await app.inject({
-      method: 'GET',
-      url: '/metrics',
-      headers: { authorization: `Bearer ${TOKEN}` },
-    });
-    t.equal(r.statusCode, 200);
-    t.match(r.headers['content-type'], /^text\/plain/);
-    return r.body;
-  };
+  const scrape = () => scrapeOf(t, app);
 
   const none = await app.inject({ method: 'GET', url: '/metrics' });
   t.equal(none.statusCode, 401);
@@ -208,15 +211,7 @@ t.test('a scrape has every series of the contract, each label bounded, whatever 
     {},
     metrics,
   );
-  const scrape = async () => {
-    const r = await app.inject({
-      method: 'GET',
-      url: '/metrics',
-      headers: { authorization: `Bearer ${TOKEN}` },
-    });
-    t.equal(r.statusCode, 200);
-    return r.body;
-  };
+  const scrape = () => scrapeOf(t, app);
 
   t.test('source pulls are counted by outcome when they end', async (t) => {
     sim.addOrder({ orderNumber: 'MX-1' });

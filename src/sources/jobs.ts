@@ -204,10 +204,6 @@ function markShippedJob(deps: SourceJobDeps): JobHandler {
       // Told already, or no longer shipped (its shipment was voided): nothing to tell.
       if (!link || link.notified_at !== null || (link.status !== 'shipped' && link.status !== 'confirmed'))
         return;
-      if (!link.merchant_enabled) {
-        await ctx.settle(db, paused(ctx));
-        return;
-      }
       const shipment = await db
         .selectFrom('shipments')
         .select(['id', 'carrier', 'tracking_number', 'ship_date', 'notify_customer', 'created_at'])
@@ -218,6 +214,10 @@ function markShippedJob(deps: SourceJobDeps): JobHandler {
         .limit(1)
         .executeTakeFirst();
       if (!shipment) return;
+      if (!link.merchant_enabled) {
+        await ctx.settle(db, paused(ctx));
+        return;
+      }
       const body = {
         orderId: Number(link.ss_order_id),
         carrierCode: carrierCode(shipment.carrier),

@@ -34,6 +34,7 @@ export function createJobRunner(
     box,
     apiUrl: config.shipstationApiUrl ?? DEFAULT_SHIPSTATION_API_URL,
     logger,
+    metrics,
   }))
     runner.register(h);
   runner.register(reevaluationJob(db));

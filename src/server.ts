@@ -55,7 +55,7 @@ async function main(): Promise<void> {
   });
 
   closeWithGrace({ delay: config.shutdownGraceMs, logger }, async ({ signal, err }) => {
-    if (err) logger.error({ err }, 'closing after an error');
+    if (err) logger.error({ err, code: 'internal' }, 'closing after an error');
     else logger.info({ signal }, 'draining in-flight requests and closing');
     await app.close();
   });

@@ -58,7 +58,10 @@ export function installApiAuth(
       }
     }
     if (presented?.scheme === 'bearer') {
-      if (adminDigest === undefined) throw unauthorized(`a bearer token is not accepted: ${ADMIN_OFF}`);
+      if (adminDigest === undefined) {
+        logFailedSignIn(req, 'api', undefined, 'admin token sent while admin access is off');
+        throw unauthorized(`a bearer token is not accepted: ${ADMIN_OFF}`);
+      }
       if (!timingSafeEqual(digest(presented.token), adminDigest)) {
         logFailedSignIn(req, 'api', undefined, 'invalid admin token');
         throw unauthorized('invalid admin token');
@@ -70,21 +73,16 @@ export function installApiAuth(
       presented?.readable === true
         ? await accounts.authenticate(presented.user, presented.password)
         : undefined;
-    if (wanted === 'admin') {
-      if (typeof caller === 'object')
-        throw new AppError('forbidden', 'this route needs the admin token (Authorization: Bearer …)');
-      throw unauthorized('this route needs the admin token (Authorization: Bearer …)');
-    }
+    if (wanted === 'admin' && typeof caller === 'object')
+      throw new AppError('forbidden', 'this route needs the admin token (Authorization: Bearer …)');
+    // A wrong key is a failed sign-in on every route, the operator's included.
+    if (presented && caller === 'disabled') logFailedSignIn(req, 'api', presented.user, 'merchant disabled');
+    if (presented && !caller) logFailedSignIn(req, 'api', presented.user, 'invalid api_user or api_key');
+    if (wanted === 'admin') throw unauthorized('this route needs the admin token (Authorization: Bearer …)');
     if (!presented) throw unauthorized('send Authorization: Basic with an api_user and api_key');
-    const attempted = presented?.user;
-    if (caller === 'disabled') {
-      logFailedSignIn(req, 'api', attempted, 'merchant disabled');
+    if (caller === 'disabled')
       throw unauthorized('this merchant is disabled; its warehouse or the operator can enable it again');
-    }
-    if (!caller) {
-      logFailedSignIn(req, 'api', attempted, 'invalid api_user or api_key');
-      throw unauthorized('invalid api_user or api_key');
-    }
+    if (!caller) throw unauthorized('invalid api_user or api_key');
     return caller;
   }
 

@@ -28,7 +28,9 @@ const merchantView = z
     normalise_addresses: z.boolean().describe('tidy ship-to and bill-to addresses (default on)'),
     disabled: z
       .boolean()
-      .describe('a disabled merchant cannot sign in and its stores export empty pages; nothing is deleted'),
+      .describe(
+        'a disabled merchant cannot sign in (keys and console sessions answer 401), its sources and webhooks pause and its stores export empty pages; notices are still applied and nothing is deleted',
+      ),
     disabled_at: timestamp.nullable(),
   })
   .meta({ id: 'Merchant' });
@@ -133,8 +135,9 @@ export function accountsRoutes(accounts: AccountsRepository): FastifyPluginAsync
           summary: 'Rename a merchant, switch address normalisation, disable or enable it',
           description:
             "Only the operator or the merchant's warehouse may set `disabled`. A disabled merchant keeps all its " +
-            'data: its credentials answer 401, its stores answer ShipStation with an empty order list, and ' +
-            'shipment notices are still stored and applied. Enabling it restores everything, and the orders ' +
+            'data: its credentials and console sessions answer 401, its sources and webhooks pause, its stores ' +
+            'answer ShipStation with an empty order list, and shipment notices are still stored and applied. ' +
+            'Enabling it restores everything (paused work resumes within a minute), and the orders ' +
             "that changed meanwhile are exported at ShipStation's next import. Switching normalise_addresses " +
             're-evaluates the open orders no store has served yet, in the background (`reevaluation`).',
           params: z.object({ merchant: codeSchema }),

@@ -126,6 +126,7 @@ export function consoleRoutes(ctx: AppContext, sessions: ConsoleSessions): Fasti
       const { authFailureLimit: limit, authFailureWindowSeconds: window } = ctx.config;
       const wait = await loginBlockedFor(ctx.db, limit, window, username, client);
       if (wait !== undefined) {
+        logFailedSignIn(req, 'console', asAdmin ? 'admin token' : api_user, 'too many failures');
         throw new AppError(
           'rate_limited',
           `too many failed sign-ins from this address; wait ${wait} seconds and try again`,

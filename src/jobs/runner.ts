@@ -118,7 +118,9 @@ export class JobRunner {
   start(): void {
     if (this.#running) return;
     this.#running = true;
-    this.#loop = this.#run().catch((err) => this.#logger?.error({ err }, 'job runner stopped on an error'));
+    this.#loop = this.#run().catch((err) =>
+      this.#logger?.error({ err, code: 'internal' }, 'job runner stopped on an error'),
+    );
   }
 
   /**
@@ -240,7 +242,8 @@ export class JobRunner {
           );
         }
       } catch (e) {
-        if (!(e instanceof LeaseLost)) this.#logger?.error({ err: e, job: job.id }, 'could not settle a job');
+        if (!(e instanceof LeaseLost))
+          this.#logger?.error({ err: e, code: 'internal', job: job.id }, 'could not settle a job');
       }
     } finally {
       clearTimeout(leaseTimer);

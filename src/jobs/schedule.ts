@@ -23,6 +23,12 @@ const S = 1_000;
 const M = 60 * S;
 const H = 60 * M;
 
+/**
+ * How often background work of a disabled merchant (webhook deliveries, source pulls and tracking
+ * back) looks again whether the merchant was enabled: put off, never failed, so it resumes by itself.
+ */
+export const MERCHANT_PAUSED_RECHECK_MS = M;
+
 /** The default for background work that does not say: 5 s, 30 s, 2 min, 10 min, 1 h. */
 export const DEFAULT_RETRY_DELAYS_MS: readonly number[] = [5 * S, 30 * S, 2 * M, 10 * M, H];
 

@@ -1,4 +1,5 @@
 import { pino, type Logger, type DestinationStream } from 'pino';
+import { looksLikeSecret } from './sign-in-log.js';
 
 /**
  * Query parameters whose value is a secret, by their decoded, lower-cased name. The name is
@@ -6,6 +7,19 @@ import { pino, type Logger, type DestinationStream } from 'pino';
  * (`SS%2DPassword`, `%53S-Password`) and the query parser decodes it the same way.
  */
 const SECRET_PARAMS = new Set(['ss-password', 'password', 'api_key', 'token']);
+/**
+ * Query parameters that carry a username: kept, unless the value looks like one of our secrets (a
+ * store password pasted into ShipStation's username field), as failed sign-ins log usernames.
+ */
+const USERNAME_PARAMS = new Set(['ss-username']);
+
+function decodedValue(raw: string): string {
+  try {
+    return decodeURIComponent(raw.replace(/\+/g, ' '));
+  } catch {
+    return raw;
+  }
+}
 
 function decodedName(raw: string): string {
   const name = raw.replace(/\+/g, ' ');
@@ -27,7 +41,10 @@ export function redactUrl(url: string): string {
   const parts = query.split('&').map((part) => {
     const eq = part.indexOf('=');
     const name = eq < 0 ? part : part.slice(0, eq);
-    if (!SECRET_PARAMS.has(decodedName(name))) return part;
+    const decoded = decodedName(name);
+    const secretLike =
+      USERNAME_PARAMS.has(decoded) && eq >= 0 && looksLikeSecret(decodedValue(part.slice(eq + 1)));
+    if (!secretLike && !SECRET_PARAMS.has(decoded)) return part;
     changed = true;
     return `${name}=[REDACTED]`;
   });

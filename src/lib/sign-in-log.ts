@@ -10,9 +10,11 @@ import type { FastifyRequest } from 'fastify';
 const MAX_USERNAME = 64;
 const LOOKS_LIKE_SECRET = /^[A-Za-z0-9_-]{24,}$/;
 
+export const looksLikeSecret = (username: string): boolean => LOOKS_LIKE_SECRET.test(username);
+
 export function loggableUsername(username: string | undefined): string | undefined {
   if (username === undefined || username === '') return undefined;
-  if (LOOKS_LIKE_SECRET.test(username)) return '[dropped: looks like a secret]';
+  if (looksLikeSecret(username)) return '[dropped: looks like a secret]';
   const chars = Array.from(username);
   return chars.length > MAX_USERNAME ? `${chars.slice(0, MAX_USERNAME).join('')}…` : username;
 }

@@ -13,7 +13,8 @@ export const INGEST_RESULTS = ['created', 'duplicate', 'conflict', 'invalid'] as
 export const NOTICE_OUTCOMES = ['applied', 'duplicate', 'unmatched', 'unreadable', 'error'] as const;
 /**
  * Webhook delivery attempts: 2xx, failed (to be retried, or a ping), or failed for good (retries
- * spent, or the webhook disabled). Source pulls: registered now, incremented when the workers land.
+ * spent, or the webhook disabled). Source pulls that ran: finished, or failed (any error, a 429 or a
+ * 401 included); a pull put off while its merchant is disabled did not run and is not counted.
  */
 export const WEBHOOK_OUTCOMES = ['delivered', 'failed', 'gave_up'] as const;
 export const SOURCE_PULL_OUTCOMES = ['ok', 'failed'] as const;

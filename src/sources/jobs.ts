@@ -9,14 +9,17 @@
  *   webhook delivery, recorded on the shipment; a final failure raises an alert, and so does every
  *   package the source was not told about (the others at that moment, and any later one).
  * Every outcome is written with the job's settlement in one transaction; no transaction is open
- * during a call to ShipStation.
+ * during a call to ShipStation. While the source's merchant is disabled both jobs call nobody and
+ * look again every MERCHANT_PAUSED_RECHECK_MS, so they resume by themselves once it is enabled.
  */
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { DB } from '../db/schema.js';
+import { merchantEnabledSql } from '../accounts/repository.js';
 import type { Job, Settlement } from '../jobs/queue.js';
 import type { JobContext, JobHandler } from '../jobs/runner.js';
-import { retrySettlement, WEBHOOK_RETRY_DELAYS_MS } from '../jobs/schedule.js';
+import { MERCHANT_PAUSED_RECHECK_MS, retrySettlement, WEBHOOK_RETRY_DELAYS_MS } from '../jobs/schedule.js';
+import type { Metrics } from '../metrics/metrics.js';
 import { raiseAlerts } from './alerts.js';
 import { ApiFailure, ShipStationApi } from './api.js';
 import { carrierCode, FAILING_AFTER } from './model.js';
@@ -25,6 +28,8 @@ import { MARK_SHIPPED_JOB, openAccount, PULL_JOB } from './repository.js';
 
 export interface SourceJobDeps extends PullDeps {
   logger?: Logger | undefined;
+  /** Counts every pull that ran, by outcome (absent in tests that do not look). */
+  metrics?: Pick<Metrics, 'sourcePulls'> | undefined;
 }
 
 const S = 1_000;
@@ -35,6 +40,13 @@ const PULL_BACKOFF_MS = [30 * S, M, 2 * M, 5 * M, 10 * M, 30 * M];
 function failureMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
+
+/** Put off while the merchant is disabled: not an attempt, so nothing is spent or reset. */
+const paused = (ctx: JobContext): Settlement => ({
+  kind: 'again',
+  at: new Date(ctx.clock().getTime() + MERCHANT_PAUSED_RECHECK_MS),
+  uncounted: true,
+});
 
 export function sourceJobHandlers(deps: SourceJobDeps): JobHandler[] {
   return [pullJob(deps), markShippedJob(deps)];
@@ -48,9 +60,18 @@ function pullJob(deps: SourceJobDeps): JobHandler {
     retryDelaysMs: Array.from({ length: 50 }, () => M),
     async run(job: Job, ctx: JobContext) {
       const sourceId = Number((job.payload as { source_id?: unknown }).source_id);
-      const source = await db.selectFrom('sources').selectAll().where('id', '=', sourceId).executeTakeFirst();
+      const source = await db
+        .selectFrom('sources')
+        .selectAll()
+        .select(merchantEnabledSql('sources.merchant_id').as('merchant_enabled'))
+        .where('id', '=', sourceId)
+        .executeTakeFirst();
       if (!source?.enabled || source.retired_at) {
         await ctx.settle(db, { kind: 'succeeded' });
+        return;
+      }
+      if (!source.merchant_enabled) {
+        await ctx.settle(db, paused(ctx));
         return;
       }
       const started = ctx.clock();
@@ -117,6 +138,8 @@ function pullJob(deps: SourceJobDeps): JobHandler {
           .execute();
         await ctx.settle(trx, { kind: 'again', at: next, resetAttempts: true });
       });
+      // Counted once the outcome is recorded: a pull whose settlement failed runs again.
+      deps.metrics?.sourcePulls.inc({ outcome: failure ? 'failed' : 'ok' });
     },
   };
 }
@@ -187,6 +210,7 @@ function markShippedJob(deps: SourceJobDeps): JobHandler {
           's.api_secret_key_id',
           's.key_pair',
         ])
+        .select(merchantEnabledSql('so.merchant_id').as('merchant_enabled'))
         .where('so.merchant_id', '=', merchantId)
         .where('so.order_id', '=', orderId)
         .executeTakeFirst();
@@ -217,6 +241,10 @@ function markShippedJob(deps: SourceJobDeps): JobHandler {
         .limit(1)
         .executeTakeFirst();
       if (!shipment) return;
+      if (!link.merchant_enabled) {
+        await ctx.settle(db, paused(ctx));
+        return;
+      }
       const body = {
         orderId: Number(link.ss_order_id),
         carrierCode: carrierCode(shipment.carrier),

@@ -20,7 +20,7 @@ import type { DB, WebhookRow } from '../db/schema.js';
 import type { Metrics, WEBHOOK_OUTCOMES } from '../metrics/metrics.js';
 import { deleteFinished, type Job, type Settlement } from '../jobs/queue.js';
 import type { JobContext, JobHandler } from '../jobs/runner.js';
-import { retrySettlement, WEBHOOK_RETRY_DELAYS_MS } from '../jobs/schedule.js';
+import { MERCHANT_PAUSED_RECHECK_MS, retrySettlement, WEBHOOK_RETRY_DELAYS_MS } from '../jobs/schedule.js';
 import { loadOrders } from '../orders/view.js';
 import { ALERT_COLUMNS, getShipment } from '../shipments/repository.js';
 import { DELIVER_JOB, type WebhooksRepository } from './repository.js';
@@ -34,7 +34,7 @@ export const DISABLE_AFTER_MS = 3 * DAY_MS;
 export const RETENTION_MS = 30 * DAY_MS;
 const DISPATCH_BATCH = 500;
 /** How often a delivery waiting on a disabled merchant looks again. */
-export const PAUSED_RECHECK_MS = 60 * 1000;
+export const PAUSED_RECHECK_MS = MERCHANT_PAUSED_RECHECK_MS;
 const CLEANUP_BATCH = 1000;
 
 export const DISPATCH_JOB = 'webhooks.dispatch';

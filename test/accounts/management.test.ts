@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import t from 'tap';
 import { basic } from '../helpers/app.js';
+import { validateOrdersXml } from '../helpers/xsd.js';
 import { createOrder, createStore, noticeXml, notify, orderRow, setup } from '../shipments/helpers.js';
 
 /** MM/dd/yyyy HH:mm in UTC, as ShipStation sends export windows. */
@@ -108,6 +109,17 @@ t.test('account management', async (t) => {
       const from = new Date(Date.now() - 3600_000);
       const to = new Date(Date.now() + 3600_000);
       const exportUrl = `/shipstation?action=export&start_date=${encodeURIComponent(ssDate(from))}&end_date=${encodeURIComponent(ssDate(to))}`;
+      // What the merchant has, counted: disabling and enabling again deletes none of it.
+      const holdings = async () => {
+        const { rows } = await sql<Record<string, number>>`select
+          (select count(*)::int from orders where merchant_id = m.id) as orders,
+          (select count(*)::int from order_lines where merchant_id = m.id) as lines,
+          (select count(*)::int from stores where merchant_id = m.id) as stores,
+          (select count(*)::int from credentials where merchant_id = m.id and revoked_at is null) as credentials
+          from merchants m where m.code = ${merchant.code}`.execute(db);
+        return rows[0]!;
+      };
+      const held = await holdings();
 
       const off = await app.inject({
         method: 'PATCH',
@@ -131,6 +143,8 @@ t.test('account management', async (t) => {
       const empty = await app.inject({ method: 'GET', url: exportUrl, headers: store.auth });
       t.equal(empty.statusCode, 200);
       t.match(empty.body, /<Orders pages="0"\s*\/>|<Orders pages="0"><\/Orders>/);
+      const valid = await validateOrdersXml(empty.body);
+      t.ok(valid.valid, `the empty page is valid Custom Store XML: ${valid.errors.join('; ')}`);
       t.equal((await orderRow(db, order.id)).served_store_id, null, 'nothing is pinned while disabled');
 
       // A notice for an order ShipStation already had is still stored and applied.
@@ -173,6 +187,7 @@ t.test('account management', async (t) => {
         (await orderRow(db, order.id)).last_modified.getTime() >= beforeEnable.getTime(),
         'orders changed while disabled are modified again, for the next import',
       );
+      t.same(await holdings(), held, 'nothing was deleted');
       const back = await app.inject({ method: 'GET', url: '/v1/merchants', headers: merchant.auth });
       t.equal(back.statusCode, 200, 'its credentials work again');
       const full = await app.inject({ method: 'GET', url: exportUrl, headers: store.auth });

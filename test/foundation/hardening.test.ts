@@ -13,6 +13,13 @@ t.test('redactUrl masks secret parameters by their decoded name', async (t) => {
     ['/s?sS-pAsSwOrD=pw5&SS-Password=pw6', '/s?sS-pAsSwOrD=[REDACTED]&SS-Password=[REDACTED]'],
     ['/s?x=1&api_key=k&token=t', '/s?x=1&api_key=[REDACTED]&token=[REDACTED]'],
     ['/s?SS-UserName=u&bad=%E0%A4%A', '/s?SS-UserName=u&bad=%E0%A4%A'],
+    // A store password pasted into the username field: dropped like the username of a failed sign-in.
+    [
+      '/s?SS-UserName=Zm9vYmFyYmF6cXV1eDEyMzQ1Njc4OTA&SS-Password=x',
+      '/s?SS-UserName=[REDACTED]&SS-Password=[REDACTED]',
+    ],
+    ['/s?ss%2Dusername=Zm9vYmFyYmF6cXV1eDEyMzQ1Njc4OTA', '/s?ss%2Dusername=[REDACTED]'],
+    ['/s?SS-UserName=ss_abcdefghijkm', '/s?SS-UserName=ss_abcdefghijkm'],
     ['/plain', '/plain'],
   ];
   for (const [url, want] of cases) t.equal(redactUrl(url), want, url);

@@ -4,6 +4,7 @@ import { buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/lib/logger.js';
 import { SecretHasher } from '../../src/lib/secrets.js';
+import type { Metrics } from '../../src/metrics/metrics.js';
 import { createTestDb, type TestDb } from './db.js';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
@@ -28,7 +29,8 @@ export interface TestApp {
 export async function buildTestApp(
   t: Teardown,
   env: Record<string, string | undefined> = {},
-  opts: { db?: TestDb } = {},
+  /** db: share another app's database; metrics: share a registry with a jobs runner (as server.ts does). */
+  opts: { db?: TestDb; metrics?: Metrics } = {},
 ): Promise<TestApp> {
   const db = opts.db ?? (await createTestDb(t));
   const config = loadConfig({
@@ -57,6 +59,7 @@ export async function buildTestApp(
     hasher: new SecretHasher(TEST_SECRET_KEY),
     logger: createLogger(config.logLevel, sink),
     schema: db.schema,
+    metrics: opts.metrics,
   });
   t.teardown(() => app.close());
   await app.ready();

@@ -1,5 +1,5 @@
 import { execFile, execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -59,6 +59,50 @@ t.test('the shipbridge CLI end to end', async (t) => {
     const noCreds = await cli(['merchant', 'list'], { SHIPBRIDGE_URL: url });
     t.equal(noCreds.code, 3);
     t.match(noCreds.stderr, /SHIPBRIDGE_API_USER/);
+  });
+
+  t.test('--help on every command and subcommand, and they are the documented ones', async (t) => {
+    /** The names under "Commands:" of a help text (commander's own `help` left out). */
+    const commandsOf = (help: string) => {
+      const section = help.split(/^Commands:\n/m)[1] ?? '';
+      return [...section.matchAll(/^ {2}([a-z]+)\b/gm)].map((m) => m[1]!).filter((c) => c !== 'help');
+    };
+    const top = await cli(['--help'], {});
+    t.equal(top.code, 0);
+    const found: string[] = [];
+    for (const group of commandsOf(top.stdout)) {
+      const g = await cli([group, '--help'], {});
+      t.equal(g.code, 0, `${group} --help`);
+      t.match(g.stdout, new RegExp(`^Usage: shipbridge ${group} `), `${group} --help prints its usage`);
+      const subs = commandsOf(g.stdout);
+      if (subs.length === 0) found.push(group);
+      const helps = await Promise.all(subs.map((sub) => cli([group, sub, '--help'], {})));
+      for (const [i, h] of helps.entries()) {
+        const sub = subs[i]!;
+        t.equal(h.code, 0, `${group} ${sub} --help`);
+        t.match(h.stdout, new RegExp(`^Usage: shipbridge ${group} ${sub} `), `${group} ${sub} --help`);
+        found.push(`${group} ${sub}`);
+      }
+    }
+    t.same(
+      found.sort(),
+      [
+        'alerts list',
+        'credential create',
+        'credential revoke',
+        'merchant create',
+        'merchant list',
+        'migrate',
+        'orders import',
+        'store create',
+        'store list',
+        'store rotate',
+        'store test',
+        'warehouse create',
+        'warehouse list',
+      ],
+      'every command the README documents, and no other',
+    );
   });
 
   // The README's bootstrap: a warehouse, a merchant and a store in three commands.
@@ -212,6 +256,131 @@ t.test('the shipbridge CLI end to end', async (t) => {
     const r = await cli(['--json', 'orders', 'import', 'cli-shop', file], merchantEnv);
     t.equal(r.code, 0, r.stderr);
     t.same(JSON.parse(r.stdout).rows, [{ row: 1, order_number: 'J-1', result: 'created' }]);
+  });
+
+  t.test("orders import: the README's CSV example, and one order per row", async (t) => {
+    const readme = readFileSync(path.resolve('README.md'), 'utf8');
+    const example = /```csv\n([\s\S]*?)```/.exec(readme)?.[1];
+    t.ok(example, 'the README has a CSV example');
+    const grouped = path.join(tmpdir(), `cli-readme-${process.pid}.csv`);
+    writeFileSync(grouped, example!);
+    const r = await cli(['--json', 'orders', 'import', 'cli-shop', grouped], merchantEnv);
+    t.equal(r.code, 0, r.stderr);
+    const report = JSON.parse(r.stdout);
+    t.equal(report.orders, 1, 'one order from the rows of one order number');
+    t.same(
+      report.rows.map((x: { row: number; result: string }) => [x.row, x.result]),
+      [
+        [2, 'created'],
+        [3, 'created'],
+      ],
+    );
+    t.equal(report.failed, 0);
+
+    const perRow = path.join(tmpdir(), `cli-per-row-${process.pid}.csv`);
+    const header = example!.split('\n')[0]!;
+    writeFileSync(
+      perRow,
+      [
+        header,
+        'R-1,web,2026-11-21T10:00:00Z,A One,1 Elm St,Springfield,IL,62704,US,MUG,Mug,1,9.50',
+        'R-2,web,2026-11-21T11:00:00Z,B Two,2 Oak St,Portland,OR,97201,US,TEA,Tea,3,4.00',
+        'R-3,api,2026-11-21T12:00:00Z,C Three,3 Ash St,Austin,TX,73301,US,CUP,Cup,2,5.00',
+        '',
+      ].join('\n'),
+    );
+    const p = await cli(['orders', 'import', 'cli-shop', perRow], merchantEnv);
+    t.equal(p.code, 0, p.stderr);
+    t.match(p.stdout, /3 orders from 3 rows: 3 created/);
+    const listed = await app.inject({
+      method: 'GET',
+      url: '/v1/merchants/cli-shop/orders?order_number=R-2',
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+    });
+    const o = listed.json().orders[0];
+    t.same(
+      o.items.map((i: { sku: string; quantity: number }) => [i.sku, i.quantity]),
+      [['TEA', 3]],
+      'each row is an order of its own',
+    );
+    t.equal(o.ship_to.name, 'B Two');
+  });
+
+  t.test('--json: every answer parses, failures included', async (t) => {
+    const runs: [string, string[], Record<string, string>][] = [
+      ['warehouse list', ['warehouse', 'list'], admin],
+      [
+        'merchant create',
+        ['merchant', 'create', 'cli-json', '--name', 'JSON Shop', '--warehouse', 'cli-3pl'],
+        admin,
+      ],
+      ['merchant list', ['merchant', 'list'], admin],
+      ['store list', ['store', 'list', 'cli-shop'], merchantEnv],
+      ['alerts list', ['alerts', 'list', 'cli-shop'], merchantEnv],
+    ];
+    for (const [what, args, env] of runs) {
+      const r = await cli(['--json', ...args], env);
+      t.equal(r.code, 0, `${what}: ${r.stderr}`);
+      t.doesNotThrow(() => JSON.parse(r.stdout), `${what} prints JSON`);
+    }
+    const c = JSON.parse(
+      (await cli(['--json', 'credential', 'create', '--merchant', 'cli-json'], admin)).stdout,
+    );
+    const revoked = await cli(['--json', 'credential', 'revoke', c.api_user], admin);
+    t.equal(revoked.code, 0, revoked.stderr);
+    t.same(JSON.parse(revoked.stdout), { revoked: c.api_user });
+
+    // Refused by the service: exit 1, the service's error body on stdout, the message on stderr.
+    const refused = await cli(['--json', 'warehouse', 'list'], merchantEnv);
+    t.equal(refused.code, 1);
+    t.equal(JSON.parse(refused.stdout).error.code, 'forbidden');
+    t.match(refused.stderr, /403 forbidden/);
+    const conflict = await cli(['--json', 'warehouse', 'create', 'cli-3pl', '--name', 'again'], admin);
+    t.equal(conflict.code, 1);
+    t.equal(JSON.parse(conflict.stdout).error.code, 'conflict');
+    // Usage errors and an unreachable service: nothing on stdout to mistake for an answer.
+    const usage = await cli(['--json', 'store', 'rotate', 'cli-shop'], merchantEnv);
+    t.equal(usage.code, 2);
+    t.equal(usage.stdout, '');
+    const away = await cli(['--json', 'merchant', 'list'], {
+      ...merchantEnv,
+      SHIPBRIDGE_URL: 'http://127.0.0.1:1',
+    });
+    t.equal(away.code, 3);
+    t.equal(away.stdout, '');
+  });
+
+  t.test("the README's three-command bootstrap runs as written", async (t) => {
+    const readme = readFileSync(path.resolve('README.md'), 'utf8');
+    const block = [...readme.matchAll(/```sh\n([\s\S]*?)```/g)]
+      .map((m) => m[1]!)
+      .find((b) => b.includes('shipbridge -- warehouse create'));
+    t.ok(block, 'the CLI section has the bootstrap');
+    const commands = block!.split('\n').filter((l) => l.startsWith('npm exec shipbridge -- '));
+    t.equal(commands.length, 3, 'three commands');
+    const script = [
+      'set -euo pipefail',
+      ...block!
+        .split('\n')
+        .map((l) => l.replace(/^npm exec shipbridge -- /, `"${process.execPath}" "${BIN}" `)),
+    ].join('\n');
+    const r = await new Promise<Run>((resolve) => {
+      execFile(
+        'bash',
+        ['-c', script],
+        { env: { PATH: process.env.PATH ?? '', SHIPBRIDGE_URL: url, ADMIN_TOKEN } },
+        (err, stdout, stderr) =>
+          resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+      );
+    });
+    t.equal(r.code, 0, r.stderr);
+    t.match(r.stdout, /api_user\s+wh_/, 'the warehouse and its credential');
+    t.match(r.stdout, /api_user\s+mc_/, 'the merchant and its credential');
+    t.match(
+      r.stdout,
+      /In ShipStation \(Selling Channels → Custom Store\), enter:[\s\S]*password/,
+      'the store form',
+    );
   });
 
   t.test('migrate on the embedded database', async (t) => {

@@ -163,10 +163,28 @@ t.test('deterministic: the same order and rules always give the same evaluation'
   );
 });
 
+/**
+ * Whether a set or default of shipping_method runs after the map (in run order: merchant rules by
+ * position, then the warehouse's). A second pass then maps what the first pass wrote after mapping,
+ * one of the cases the rules README names where re-applying is not a no-op.
+ */
+function writesShippingMethodAfterMap(rules: RuleSet): boolean {
+  let mapped = false;
+  const run = [...rules.merchant, ...rules.warehouse].filter((r) => r.enabled);
+  for (const r of run)
+    for (const a of r.then) {
+      if (a.type === 'map_shipping_method') mapped = true;
+      else if (mapped && (a.type === 'set' || a.type === 'default') && a.field === 'shipping_method')
+        return true;
+    }
+  return false;
+}
+
 t.test('idempotent: applying the rules to the effective order changes nothing more', async (t) => {
   t.doesNotThrow(() =>
     fc.assert(
       fc.property(anOrder, ruleSet(readOnlyCondition), fc.boolean(), (o, rules, normalise) => {
+        fc.pre(!writesShippingMethodAfterMap(rules));
         const once = evaluate(o, rules, { normaliseAddresses: normalise });
         const twice = evaluate(withEffective(o, once.fields), rules, {
           normaliseAddresses: normalise,

@@ -128,9 +128,13 @@ async function main() {
       // The plans of the ungrouped queries, to see where the time goes.
       for (const q of [base, { ...base, date: 'shipped' as const }]) {
         const compiled = summaryStatement(q).compile(db);
-        const plan = await db.executeQuery(
-          CompiledQuery.raw(`explain (analyze, buffers) ${compiled.sql}`, [...compiled.parameters]),
-        );
+        // As summarise() runs it: sorting discouraged for its transaction.
+        const plan = await db.transaction().execute(async (trx) => {
+          await sql`set local enable_sort = off`.execute(trx);
+          return trx.executeQuery(
+            CompiledQuery.raw(`explain (analyze, buffers) ${compiled.sql}`, [...compiled.parameters]),
+          );
+        });
         console.log(plan.rows.map((r) => Object.values(r as object)[0]).join('\n'));
       }
     }
@@ -147,6 +151,26 @@ async function main() {
       console.log(
         `| ${name} | ${rows} | ${median(times).toFixed(0)} | ${Math.min(...times).toFixed(0)}–${Math.max(...times).toFixed(0)} |`,
       );
+    }
+    // SUMMARY_SETTINGS="work_mem=64MB;enable_sort=off": the same cases on one connection with each
+    // setting, to see what a planner setting would buy before making it the statement's own.
+    for (const setting of (process.env.SUMMARY_SETTINGS ?? '').split(';').filter(Boolean)) {
+      const [name, value] = setting.split('=');
+      await db.connection().execute(async (c) => {
+        await sql`select set_config(${name}, ${value}, false)`.execute(c);
+        for (const [label, q] of cases) {
+          const times: number[] = [];
+          for (let run = 0; run < RUNS; run++) {
+            const t = performance.now();
+            await summarise(c, q);
+            times.push(performance.now() - t);
+          }
+          console.log(
+            `| ${label}, ${setting} | | ${median(times).toFixed(0)} | ${Math.min(...times).toFixed(0)}–${Math.max(...times).toFixed(0)} |`,
+          );
+        }
+        await sql`select set_config(${name}, default, false)`.execute(c).catch(() => undefined);
+      });
     }
   });
 }

@@ -2,9 +2,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
-import { loadConfig } from '../config.js';
-import { createDatabase } from '../db/database.js';
-import { migrateToLatest } from '../db/migrate.js';
 import { CliError, type ClientOptions, call, clientOptionsFromEnv, EXIT, listAll } from './client.js';
 import { CSV_COLUMNS, ImportFileError, type ImportOrder, parseCsvOrders, parseJsonOrders } from './import.js';
 import { fields, table } from './output.js';
@@ -41,6 +38,13 @@ program
   .command('migrate')
   .description('bring the database to the latest schema (DATABASE_URL, else the embedded database)')
   .action(async () => {
+    // Loaded here, not at the top: the database code (PGlite, pg, the migrations) takes most of a
+    // start-up, and every other command only talks HTTP to a running service.
+    const [{ loadConfig }, { createDatabase }, { migrateToLatest }] = await Promise.all([
+      import('../config.js'),
+      import('../db/database.js'),
+      import('../db/migrate.js'),
+    ]);
     const config = loadConfig();
     const database = await createDatabase({
       url: config.databaseUrl,

@@ -308,6 +308,10 @@ t.test('console journeys in Chromium', { skip: browserSkip }, async (t) => {
     await page.getByRole('link', { name: 'Main store' }).first().click();
     const health = page.getByRole('region', { name: 'Health' });
     await health.waitFor();
+    // Gaps and open alerts are read after the page is drawn ('…' until then).
+    await page.waitForFunction(
+      `!(document.querySelector('section[aria-labelledby="health-h"]')?.textContent ?? '…').includes('…')`,
+    );
     const facts = await health.textContent();
     t.match(facts, /Last export\s*\d/, 'the export ShipStation fetched');
     t.match(facts, /Last shipment notice\s*\d/, 'the notices it sent');

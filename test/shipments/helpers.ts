@@ -32,7 +32,7 @@ export interface ItemInput {
   quantity: number;
   line_id?: string;
   adjustment?: boolean;
-  unit_price?: number;
+  unit_price?: number | string;
 }
 
 let seq = 0;
@@ -66,48 +66,61 @@ export async function createStore(
   };
 }
 
-/** An order through the orders API. */
-export async function createOrder(
-  app: FastifyInstance,
-  who: Who,
-  opts: {
-    number?: string;
-    source?: string;
-    status?: 'new' | 'await_payment' | 'on_hold';
-    items?: ItemInput[];
-  } = {},
-): Promise<SeededOrder> {
+/** The address every test order ships to. */
+export const SHIP_TO = {
+  name: 'Jane Doe',
+  street1: '1 Elm St',
+  city: 'Springfield',
+  state: 'IL',
+  postal_code: '62704',
+  country: 'US',
+};
+
+export interface OrderInput {
+  number?: string;
+  source?: string;
+  status?: 'new' | 'await_payment' | 'on_hold';
+  items?: ItemInput[];
+  /** Further fields of the order as the API takes them (currency, order_total, …). */
+  fields?: Record<string, unknown>;
+}
+
+/** The body of an order for the orders API (POST, or PUT of the same order). */
+export function orderPayload(opts: OrderInput = {}): Record<string, unknown> {
   seq += 1;
   const items = opts.items ?? [
     { sku: 'MUG', quantity: 2 },
     { sku: 'TEA', quantity: 1 },
   ];
+  return {
+    order_number: opts.number ?? `R-${seq}`,
+    ...(opts.source ? { order_source: opts.source } : {}),
+    ...(opts.status ? { status: opts.status } : {}),
+    order_date: '2026-11-20T10:00:00Z',
+    ship_to: SHIP_TO,
+    items: items.map((it, i) => ({
+      line_id: it.line_id ?? `ln-${i + 1}`,
+      sku: it.sku,
+      name: `Item ${it.sku}`,
+      quantity: it.quantity,
+      unit_price: it.unit_price ?? (it.adjustment ? -1 : 5),
+      ...(it.adjustment ? { adjustment: true } : {}),
+    })),
+    ...opts.fields,
+  };
+}
+
+/** An order through the orders API. */
+export async function createOrder(
+  app: FastifyInstance,
+  who: Who,
+  opts: OrderInput = {},
+): Promise<SeededOrder> {
   const r = await app.inject({
     method: 'POST',
     url: `/v1/merchants/${who.code}/orders`,
     headers: who.auth,
-    payload: {
-      order_number: opts.number ?? `R-${seq}`,
-      ...(opts.source ? { order_source: opts.source } : {}),
-      ...(opts.status ? { status: opts.status } : {}),
-      order_date: '2026-11-20T10:00:00Z',
-      ship_to: {
-        name: 'Jane Doe',
-        street1: '1 Elm St',
-        city: 'Springfield',
-        state: 'IL',
-        postal_code: '62704',
-        country: 'US',
-      },
-      items: items.map((it, i) => ({
-        line_id: it.line_id ?? `ln-${i + 1}`,
-        sku: it.sku,
-        name: `Item ${it.sku}`,
-        quantity: it.quantity,
-        unit_price: it.unit_price ?? (it.adjustment ? -1 : 5),
-        ...(it.adjustment ? { adjustment: true } : {}),
-      })),
-    },
+    payload: orderPayload(opts),
   });
   if (r.statusCode !== 201) throw new Error(`order: ${r.statusCode} ${r.body}`);
   const o = r.json();

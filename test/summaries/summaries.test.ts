@@ -3,47 +3,40 @@ import { sql } from 'kysely';
 import t from 'tap';
 import { refreshSummaryFacts } from '../../src/domain/summary-facts.js';
 import { basic } from '../helpers/app.js';
-import { createStore, noticeXml, notify, serve, setup, type Who } from '../shipments/helpers.js';
+import {
+  createOrder,
+  createStore,
+  type ItemInput,
+  noticeXml,
+  notify,
+  serve,
+  setup,
+  type Who,
+} from '../shipments/helpers.js';
 
-const address = {
-  name: 'Jane Doe',
-  street1: '1 Elm St',
-  city: 'Springfield',
-  state: 'IL',
-  postal_code: '62704',
-  country: 'US',
-};
-
-interface Line {
-  sku: string;
-  quantity: number;
-  unit_price: string;
-  adjustment?: boolean;
-}
-
-async function order(
+/** An order of `o.total` (USD unless said) with the given lines, source and shipping paid. */
+const order = (
   app: FastifyInstance,
   who: Who,
-  o: { number: string; source: string; items: Line[]; total: string; shipping?: string; currency?: string },
-) {
-  const r = await app.inject({
-    method: 'POST',
-    url: `/v1/merchants/${who.code}/orders`,
-    headers: who.auth,
-    payload: {
-      order_number: o.number,
-      order_source: o.source,
-      order_date: '2026-11-20T10:00:00Z',
+  o: {
+    number: string;
+    source: string;
+    items: ItemInput[];
+    total: string;
+    shipping?: string;
+    currency?: string;
+  },
+) =>
+  createOrder(app, who, {
+    number: o.number,
+    source: o.source,
+    items: o.items,
+    fields: {
       currency: o.currency ?? 'USD',
       order_total: o.total,
       ...(o.shipping ? { shipping_amount: o.shipping } : {}),
-      ship_to: address,
-      items: o.items.map((it, i) => ({ line_id: `l${i}`, name: it.sku, ...it })),
     },
   });
-  if (r.statusCode !== 201) throw new Error(r.body);
-  return r.json() as { id: number; order_number: string; items: { line_item_id: number }[] };
-}
 
 t.test('order summaries', async (t) => {
   const { app, db, warehouse, merchant, solo } = await setup(t);
@@ -125,7 +118,7 @@ t.test('order summaries', async (t) => {
       tracking: 'T1',
       shipDate: '11/22/2026',
       cost: '7.10',
-      items: [{ lineItemId: o1.items[0]!.line_item_id, quantity: 2 }],
+      items: [{ lineItemId: o1.lines[0]!, quantity: 2 }],
     }),
   });
   t.equal(n1.statusCode, 200, n1.body);
@@ -141,7 +134,7 @@ t.test('order summaries', async (t) => {
       tracking: 'T3',
       shipDate: '11/23/2026',
       cost: '2.05',
-      items: [{ lineItemId: o3.items[0]!.line_item_id, quantity: 5 }],
+      items: [{ lineItemId: o3.lines[0]!, quantity: 5 }],
     }),
   });
   t.equal(n3.statusCode, 200, n3.body);

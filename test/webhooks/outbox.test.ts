@@ -1,20 +1,13 @@
 import t from 'tap';
 import { WEBHOOK_EVENT_TYPES } from '../../src/webhooks/events.js';
-import { createStore, noticeXml, notify } from '../shipments/helpers.js';
+import { createStore, noticeXml, notify, SHIP_TO } from '../shipments/helpers.js';
 import { createWebhook, pump, setupWebhooks } from './helpers.js';
 
 const ORDER = {
   order_source: 'shop',
   order_number: 'OB-1',
   order_date: '2026-11-20T10:00:00Z',
-  ship_to: {
-    name: 'Jane Doe',
-    street1: '1 Elm St',
-    city: 'Springfield',
-    state: 'IL',
-    postal_code: '62704',
-    country: 'US',
-  },
+  ship_to: SHIP_TO,
   items: [{ line_id: 'a', sku: 'MUG', name: 'Mug', quantity: 2, unit_price: 5 }],
 };
 

@@ -6,25 +6,30 @@ import { migrateToLatest } from '../src/db/migrate.js';
 /**
  * Runs `fn` on a freshly migrated scratch schema of the PostgreSQL at `url`, then closes the pool and
  * drops the schema, whatever `fn` did. The micro-benchmarks (export, ingest, notify, reroute) use it.
+ *
+ * With `kept`, the schema is that name instead: created (and migrated) when missing, used as it is
+ * otherwise, and kept afterwards, so a benchmark can time its queries again on the data it seeded
+ * before (seeding can take much longer than the queries); dropping it is left to the user.
  */
 export async function withScratchDatabase<T>(
   url: string,
   prefix: string,
   poolSize: number,
   fn: (database: Database, schema: string) => Promise<T>,
+  kept?: string,
 ): Promise<T> {
-  const schema = `${prefix}_${randomBytes(4).toString('hex')}`;
+  const schema = kept ?? `${prefix}_${randomBytes(4).toString('hex')}`;
   const admin = new pg.Client({ connectionString: url });
   await admin.connect();
   try {
-    await admin.query(`create schema ${schema}`);
+    await admin.query(`create schema ${kept ? 'if not exists ' : ''}${schema}`);
     const database = await createDatabase({ url, searchPath: schema, poolSize });
     try {
       await migrateToLatest(database.db, schema);
       return await fn(database, schema);
     } finally {
       await database.close();
-      await admin.query(`drop schema if exists ${schema} cascade`);
+      if (!kept) await admin.query(`drop schema if exists ${schema} cascade`);
     }
   } finally {
     await admin.end();

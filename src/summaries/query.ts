@@ -130,12 +130,9 @@ export function summaryStatement(q: SummaryQuery): RawBuilder<SummaryRow> {
   // facts hold their live shipments. By shipping: the orders whose last move to shipped from an
   // open status falls in the period (still shipped or confirmed), and every live shipment of a
   // non-canceled order on its ship date (else the local day it was recorded). The orders whose
-  // ship_span meets the period hold both: each is read once through the ship-span index and yields,
-  // through a lateral subquery (shippedRows), its own row and one per live shipment, each with its
-  // day; the rows outside the period are dropped and the rest grouped once. Nothing is
-  // materialised (reading the orders into a CTE and counting them twice wrote and read it back
-  // through temporary files: bench/README.md). `units` is 0, not null, for a day with shipments
-  // and no order.
+  // ship_span meets the period hold both, and each is read once through the ship-span index
+  // (shippedByDay). Nothing is materialised (reading the orders into a CTE and counting them twice
+  // wrote and read it back through temporary files: bench/README.md).
   const parts =
     q.date === 'created'
       ? sql`
@@ -146,20 +143,14 @@ export function summaryStatement(q: SummaryQuery): RawBuilder<SummaryRow> {
         from orders o
         where o.merchant_id ${scope} and ${inPeriod(sql`o.created_at`)} and o.status <> 'canceled'
         group by 1, 2, 3`
-      : sql`
-        select x.k, ${grp} as grp, o.currency,
-          count(*) filter (where x.counted) as orders,
-          coalesce(sum(o.units) filter (where x.counted), 0) as units,
-          sum(o.order_total) filter (where x.counted) as order_total,
-          sum(o.shipping_amount) filter (where x.counted) as shipping_paid,
-          count(*) filter (where not x.counted) as shipments, sum(x.cost) as shipping_cost
-        from orders o
-        cross join lateral (${shippedRows(q, b)}) x
-        where o.ship_span is not null
-          and ${SHIP_SPAN_BOX} && ${shipSpanQueryBox(merchants.lo, merchants.hi, sql`${q.from}::date`, sql`${q.to}::date`)}
-          and o.status <> 'canceled'${merchants.exact ? sql`` : sql` and o.merchant_id ${scope}`}
-          and x.k between 1 and (select n from bounds)
-        group by 1, 2, 3`;
+      : shippedByDay(
+          q,
+          b,
+          grp,
+          sql`o.ship_span is not null
+            and ${SHIP_SPAN_BOX} && ${shipSpanQueryBox(merchants.lo, merchants.hi, sql`${q.from}::date`, sql`${q.to}::date`)}
+            and o.status <> 'canceled'${merchants.exact ? sql`` : sql` and o.merchant_id ${scope}`}`,
+        );
 
   return sql<SummaryRow>`
     with bounds as materialized (${bounds(q)}),
@@ -174,24 +165,53 @@ export function summaryStatement(q: SummaryQuery): RawBuilder<SummaryRow> {
 }
 
 /**
- * The rows one order `o` (whose ship_span meets the period) yields for a summary by ship date:
- * itself (`counted`) when it is still shipped or confirmed, on the day of its `shipped_at`; then
- * each live shipment with its cost, on its ship date, else the day of the instant it was recorded.
- * `k` is the day's number, outside 1..n (or null) when the day is outside the period. Most orders
- * have at most one shipment: its facts are read by subscript, and only orders with more are
- * unnested (measured: unnesting every order's arrays took half again as long, bench/README.md).
+ * `parts` by ship date, from the orders `o` that meet `where`, in one pass. Each order row becomes
+ * one row per live shipment, one when it has none (`i` numbers them; shipment_count is the length
+ * of the shipment arrays, both written together by summary-facts.ts): `own`, the day of the
+ * order's shipped_at on its first row when it is still shipped or confirmed, and `shipment`, the
+ * i-th shipment's ship date (else the day of the instant it was recorded), with its cost. One hash
+ * aggregation then groups the rows both ways at once (grouping sets): by `own`, the orders counted,
+ * and by `shipment`, the shipments; the days outside the period (null, 0 or n + 1) are dropped,
+ * and the two halves of a day added up.
+ *
+ * Why this form: a lateral subquery yielding the order's row and one per shipment cost an Append
+ * rescanned per order, and could not run in parallel (its days read the CTE `bounds`); here the
+ * rows are numbered in a plain scan the planner may run in parallel, the days computed once per
+ * row above it, and no row is made for the order itself (bench/README.md).
  */
-function shippedRows(q: SummaryQuery, b: RawBuilder<unknown>): RawBuilder<unknown> {
-  const shipmentDay = (d: RawBuilder<unknown>, r: RawBuilder<unknown>) =>
-    sql`case when ${d} is null then width_bucket(${r}, ${b}) else ${d} - ${q.from}::date + 1 end`;
+function shippedByDay(
+  q: SummaryQuery,
+  b: RawBuilder<unknown>,
+  grp: RawBuilder<string | null>,
+  where: RawBuilder<unknown>,
+): RawBuilder<unknown> {
   return sql`
-    select true as counted, width_bucket(o.shipped_at, ${b}) as k, null::numeric as cost
-    where o.status in (${SHIPPED_STATUSES_SQL})
-    union all
-    select false, ${shipmentDay(sql`o.shipment_dates[1]`, sql`o.shipment_recorded[1]`)}, o.shipment_costs[1]
-    where o.shipment_count = 1
-    union all
-    select false, ${shipmentDay(sql`u.d`, sql`u.r`)}, u.cost
-    from unnest(o.shipment_dates, o.shipment_recorded, o.shipment_costs) as u(d, r, cost)
-    where o.shipment_count > 1`;
+    select k, grp, currency,
+      coalesce(sum(rows) filter (where counted), 0) as orders, coalesce(sum(units) filter (where counted), 0) as units,
+      sum(order_total) filter (where counted) as order_total,
+      sum(shipping_amount) filter (where counted) as shipping_paid,
+      coalesce(sum(rows) filter (where not counted), 0) as shipments,
+      sum(cost) filter (where not counted) as shipping_cost
+    from (
+      select grouping(z.own) = 0 as counted, case when grouping(z.own) = 0 then z.own else z.shipment end as k,
+        z.grp, z.currency, count(*) as rows, sum(z.units) as units, sum(z.order_total) as order_total,
+        sum(z.shipping_amount) as shipping_amount, sum(z.cost) as cost
+      from (
+        select y.grp, y.currency, y.units, y.order_total, y.shipping_amount,
+          case when y.i = 1 and y.status in (${SHIPPED_STATUSES_SQL}) then width_bucket(y.shipped_at, ${b}) end as own,
+          case when y.shipment_dates[y.i] is null then width_bucket(y.shipment_recorded[y.i], ${b})
+            else y.shipment_dates[y.i] - ${q.from}::date + 1 end as shipment,
+          y.shipment_costs[y.i] as cost
+        from (
+          select ${grp} as grp, o.currency, o.units, o.order_total, o.shipping_amount, o.status, o.shipped_at,
+            o.shipment_dates, o.shipment_recorded, o.shipment_costs,
+            generate_series(1, greatest(o.shipment_count, 1)) as i
+          from orders o
+          where ${where}
+        ) y
+      ) z
+      group by grouping sets ((z.own, z.grp, z.currency), (z.shipment, z.grp, z.currency))
+    ) g
+    where k between 1 and (select n from bounds)
+    group by 1, 2, 3`;
 }

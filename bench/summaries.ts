@@ -18,7 +18,7 @@
 import { CompiledQuery, type Kysely, sql } from 'kysely';
 import type { DB } from '../src/db/schema.js';
 import { refreshSummaryFacts } from '../src/domain/summary-facts.js';
-import { type SummaryQuery, summarise, summaryStatement } from '../src/summaries/query.js';
+import { type SummaryQuery, summarise, summaryPlanner, summaryStatement } from '../src/summaries/query.js';
 import { withScratchDatabase } from './scratch.js';
 
 const url = process.env.DATABASE_URL ?? '';
@@ -164,9 +164,9 @@ async function measure(db: Kysely<DB>, merchantId: number) {
     // The plans of the ungrouped queries, to see where the time goes.
     for (const q of [base, { ...base, date: 'shipped' as const }]) {
       const compiled = summaryStatement(q).compile(db);
-      // As summarise() runs it: sorting discouraged for its transaction.
+      // As summarise() runs it: with its planner settings for the transaction.
       const plan = await db.transaction().execute(async (trx) => {
-        await sql`set local enable_sort = off`.execute(trx);
+        await summaryPlanner(trx, q);
         return trx.executeQuery(
           CompiledQuery.raw(`explain (analyze, buffers) ${compiled.sql}`, [...compiled.parameters]),
         );

@@ -64,17 +64,28 @@ export function groupOf(group: SummaryGroup | undefined): RawBuilder<string | nu
 const money = (expr: RawBuilder<unknown>) => sql`coalesce(${expr}, 0)::numeric(20, 2)::text`;
 
 /**
- * Runs the statement with sorting discouraged (`enable_sort = off`, for this transaction only).
- * Without statistics the planner expects a handful of rows in the period and groups them by
- * sorting, which for a busy month is a million rows sorted (spilling to disk) into at most
- * days × groups × currencies: hashing is right whatever the statistics say. Measured at 1 M orders,
- * a month by creation: 733 → 533 ms (bench/README.md).
+ * Runs the statement with the planner settings of summaryPlanner, for its transaction only.
  */
 export async function summarise(db: Kysely<DB>, q: SummaryQuery): Promise<SummaryRow[]> {
   return db.transaction().execute(async (trx) => {
-    await sql`set local enable_sort = off`.execute(trx);
+    await summaryPlanner(trx, q);
     return (await summaryStatement(q).execute(trx)).rows;
   });
+}
+
+/**
+ * The planner settings a summary runs with (`set local`: in the transaction `trx` only), for what
+ * is right whatever the statistics say. Sorting discouraged (`enable_sort = off`): without
+ * statistics the planner expects a handful of rows in the period and groups them by sorting, which
+ * for a busy month is a million rows sorted (spilling to disk) into at most days × groups ×
+ * currencies; measured at 1 M orders, a month by creation: 733 → 533 ms. By ship date, sequential
+ * scans too (`enable_seqscan = off`): at 400 000 orders the planner chose to read every merchant's
+ * orders in parallel rather than the merchant's period through the ship-span index, which on a
+ * shared table is all the other merchants' orders read for nothing (bench/README.md).
+ */
+export async function summaryPlanner(trx: Kysely<DB>, q: SummaryQuery): Promise<void> {
+  await sql`set local enable_sort = off`.execute(trx);
+  if (q.date === 'shipped') await sql`set local enable_seqscan = off`.execute(trx);
 }
 
 /**
@@ -167,17 +178,18 @@ export function summaryStatement(q: SummaryQuery): RawBuilder<SummaryRow> {
 /**
  * `parts` by ship date, from the orders `o` that meet `where`, in one pass. Each order row becomes
  * one row per live shipment, one when it has none (`i` numbers them; shipment_count is the length
- * of the shipment arrays, both written together by summary-facts.ts): `own`, the day of the
- * order's shipped_at on its first row when it is still shipped or confirmed, and `shipment`, the
- * i-th shipment's ship date (else the day of the instant it was recorded), with its cost. One hash
- * aggregation then groups the rows both ways at once (grouping sets): by `own`, the orders counted,
- * and by `shipment`, the shipments; the days outside the period (null, 0 or n + 1) are dropped,
- * and the two halves of a day added up.
+ * of the shipment arrays, both written together by summary-facts.ts), with two days: `own`, the
+ * day of the order's shipped_at, on its first row only and only when it is still shipped or
+ * confirmed; and `shipment`, the i-th shipment's ship date (else the day of the instant it was
+ * recorded), with its cost. One hash aggregation sums those rows per (own, shipment, group,
+ * currency) — (days + 3)² at most per group and currency, whatever the orders — and only those
+ * few sums are then counted twice: by `own` for the orders, by `shipment` for the shipments. Days
+ * outside the period (null, 0 or n + 1) are dropped.
  *
- * Why this form: a lateral subquery yielding the order's row and one per shipment cost an Append
- * rescanned per order, and could not run in parallel (its days read the CTE `bounds`); here the
- * rows are numbered in a plain scan the planner may run in parallel, the days computed once per
- * row above it, and no row is made for the order itself (bench/README.md).
+ * Why this form (bench/README.md): a lateral subquery yielding each order's row and one per
+ * shipment rescanned an Append per order, which cost what the dropped CTE saved; grouping sets over
+ * the numbered rows hash every row twice, and without statistics the planner expects so many groups
+ * that it will not hash grouping sets past a few hundred thousand orders (it sorted them, spilling).
  */
 function shippedByDay(
   q: SummaryQuery,
@@ -186,16 +198,16 @@ function shippedByDay(
   where: RawBuilder<unknown>,
 ): RawBuilder<unknown> {
   return sql`
-    select k, grp, currency,
-      coalesce(sum(rows) filter (where counted), 0) as orders, coalesce(sum(units) filter (where counted), 0) as units,
-      sum(order_total) filter (where counted) as order_total,
-      sum(shipping_amount) filter (where counted) as shipping_paid,
-      coalesce(sum(rows) filter (where not counted), 0) as shipments,
-      sum(cost) filter (where not counted) as shipping_cost
+    select v.k, p.grp, p.currency,
+      coalesce(sum(p.rows) filter (where v.counted), 0) as orders,
+      coalesce(sum(p.units) filter (where v.counted), 0) as units,
+      sum(p.order_total) filter (where v.counted) as order_total,
+      sum(p.shipping_amount) filter (where v.counted) as shipping_paid,
+      coalesce(sum(p.rows) filter (where not v.counted), 0) as shipments,
+      sum(p.cost) filter (where not v.counted) as shipping_cost
     from (
-      select grouping(z.own) = 0 as counted, case when grouping(z.own) = 0 then z.own else z.shipment end as k,
-        z.grp, z.currency, count(*) as rows, sum(z.units) as units, sum(z.order_total) as order_total,
-        sum(z.shipping_amount) as shipping_amount, sum(z.cost) as cost
+      select z.own, z.shipment, z.grp, z.currency, count(*) as rows, sum(z.units) as units,
+        sum(z.order_total) as order_total, sum(z.shipping_amount) as shipping_amount, sum(z.cost) as cost
       from (
         select y.grp, y.currency, y.units, y.order_total, y.shipping_amount,
           case when y.i = 1 and y.status in (${SHIPPED_STATUSES_SQL}) then width_bucket(y.shipped_at, ${b}) end as own,
@@ -210,8 +222,9 @@ function shippedByDay(
           where ${where}
         ) y
       ) z
-      group by grouping sets ((z.own, z.grp, z.currency), (z.shipment, z.grp, z.currency))
-    ) g
-    where k between 1 and (select n from bounds)
+      group by 1, 2, 3, 4
+    ) p
+    cross join lateral (values (true, p.own), (false, p.shipment)) as v(counted, k)
+    where v.k between 1 and (select n from bounds)
     group by 1, 2, 3`;
 }

@@ -37,7 +37,7 @@ import { syncHoldAlerts } from '../rules/holds.js';
 import { loadRuleContext, type RuleContext } from '../rules/repository.js';
 import { lockMerchantForRouting, routeOrdersLocked } from '../stores/assign.js';
 import type { RoutingConnection, RoutingDecision } from '../stores/routing.js';
-import { canonicalJson, contentHash, hashOf, orderContent } from './content.js';
+import { canonicalJson, contentHash, hashOf, orderContent, sameJson } from './content.js';
 import {
   type HeldFrom,
   isEditable,
@@ -558,10 +558,10 @@ export async function reevaluateOpenOrders(
   for (const r of rows) {
     const order: NormalizedOrder = { ...r.content, items: r.items };
     const effective = storedEffective(order, applyRules(order, rules));
-    if (canonicalJson(effective) === canonicalJson(r.effective)) continue;
+    if (sameJson(effective, r.effective)) continue;
     writes.push({ id: r.id, content_hash: r.content_hash, effective });
     if ((r.effective?.holds.length ?? 0) > 0 || (effective?.holds.length ?? 0) > 0) holdsMoved.push(r.id);
-    if (canonicalJson(excludedPositions(r.effective)) !== canonicalJson(excludedPositions(effective))) {
+    if (!sameJson(excludedPositions(r.effective), excludedPositions(effective))) {
       exclusionsMoved.push(r.id);
     }
   }

@@ -404,6 +404,56 @@ t.test('re-evaluation: open orders follow rule changes; served and closed orders
   });
 });
 
+t.test(
+  're-evaluation writes only what changed: units follow exclusions, an unchanged order is left alone',
+  async (t) => {
+    const { db, call, M, runner } = await setup(t, 'rp6');
+    await call('POST', `${M}/stores`, { name: 'Main' });
+    const o = (await call('POST', `${M}/orders`, order('U-1'))).json();
+    const row = async () =>
+      (
+        await sql<{ units: number; updated_at: Date; last_modified: Date; events: number }>`
+        select units, updated_at, last_modified,
+          (select count(*)::int from order_events e where e.order_id = o.id) as events
+        from orders o where id = ${o.id}`.execute(db.db)
+      ).rows[0]!;
+    const change = async (method: 'POST' | 'DELETE', url: string, body?: unknown) => {
+      const r = await call(method, url, body);
+      t.ok(r.statusCode === 200 || r.statusCode === 201, r.body);
+      await runner.runDue();
+      return r.json();
+    };
+    t.equal((await row()).units, 2, 'both lines count');
+
+    await change('POST', `${M}/rules`, { name: 'Tag', then: [{ type: 'add_tags', tags: ['t'] }] });
+    const tagged = await row();
+    t.equal(tagged.units, 2, 'a change that excludes nothing keeps the units');
+
+    const noSamples = (
+      await change('POST', `${M}/rules`, {
+        name: 'No samples',
+        then: [{ type: 'exclude_items', skus: ['SAMPLE'] }],
+      })
+    ).rule;
+    t.equal((await row()).units, 1, 'the excluded line no longer counts');
+
+    const before = await row();
+    await change('POST', `${M}/rules`, {
+      name: 'Never',
+      when: [{ field: 'order_number', op: 'equals', value: 'none' }],
+      then: [{ type: 'add_tags', tags: ['x'] }],
+    });
+    t.same(
+      await row(),
+      before,
+      'a rule change that leaves the order as it was writes nothing: no event, no timestamp',
+    );
+
+    await change('DELETE', `${M}/rules/${noSamples.id}`);
+    t.equal((await row()).units, 2, 'the line counts again');
+  },
+);
+
 t.test('excluded lines: not needed for shipped; a notice naming one is recorded with an alert', async (t) => {
   const { app, call, M, alertsOf } = await setup(t, 'rp4');
   const store = (await call('POST', `${M}/stores`, { name: 'Main' })).json();

@@ -319,7 +319,8 @@ async function explainWrite(db: Kysely<DB>, merchantId: number): Promise<void> {
     const plan = await trx.executeQuery<{ 'QUERY PLAN': string }>(
       CompiledQuery.raw(`explain (analyze, buffers, verbose) ${w.sql}`, [...w.parameters]),
     );
-    console.log(plan.rows.map((x) => x['QUERY PLAN']).join('\n'));
+    // (Lines cut at 200 characters: the input's JSON would fill pages.)
+    console.log(plan.rows.map((x) => x['QUERY PLAN'].slice(0, 200)).join('\n'));
     const stats = await sql<{ relname: string; upd: number; hot: number; ins: number }>`
       select relname, pg_stat_get_xact_tuples_updated(oid)::int as upd,
         pg_stat_get_xact_tuples_hot_updated(oid)::int as hot,

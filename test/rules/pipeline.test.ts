@@ -454,6 +454,57 @@ t.test(
   },
 );
 
+t.test(
+  'a large chunk, evaluated in two halves, writes each changed order once, events in order',
+  async (t) => {
+    const { db, call, M, runner } = await setup(t, 'rp7');
+    const main = (await call('POST', `${M}/stores`, { name: 'Main', exclude_tags: ['big'] })).json();
+    const tagged = (await call('POST', `${M}/stores`, { name: 'Tagged', include_tags: ['big'] })).json();
+    const batch = await call('POST', `${M}/orders`, {
+      orders: Array.from({ length: 301 }, (_, i) =>
+        order(`B-${i}`, { tags: i % 3 === 0 ? ['skip-me'] : [] }),
+      ),
+    });
+    t.equal(batch.statusCode, 200, batch.body);
+    const r = await call('POST', `${M}/rules`, {
+      name: 'Big',
+      when: [{ field: 'tags', op: 'lacks_tag', value: 'skip-me' }],
+      then: [{ type: 'add_tags', tags: ['big'] }],
+    });
+    t.equal(r.statusCode, 201, r.body);
+    await runner.runDue();
+    const job = (await call('GET', `${M}/rules/jobs/${r.json().reevaluation.id}`)).json().reevaluation;
+    t.match(job, { state: 'succeeded', seen: 301, changed: 200 });
+    const { rows } = await sql<{ store_id: number; n: number; applied: number; routed: number }>`
+    select o.store_id, count(*)::int as n,
+      sum((select count(*) from order_events e where e.order_id = o.id and e.type = 'rules_applied'
+        and e.data -> 'applied' @> '[{"name": "Big"}]'))::int as applied,
+      sum((select count(*) from order_events e where e.order_id = o.id and e.type = 'routed'
+        and (e.data ->> 'store_id')::bigint = ${tagged.store.id}))::int as routed
+    from orders o where o.merchant_id = (select merchant_id from stores where id = ${main.store.id})
+    group by o.store_id order by o.store_id`.execute(db.db);
+    t.same(
+      rows.map((x) => [x.store_id, x.n, x.applied, x.routed]),
+      [
+        [main.store.id, 101, 0, 0],
+        [tagged.store.id, 200, 200, 200],
+      ].sort((a, b) => a[0]! - b[0]!),
+      'each changed order got one rules_applied and one routed event; the others none',
+    );
+    const ids = await sql<{ order_id: number }>`
+    select e.order_id from order_events e
+    where e.type = 'routed' and (e.data ->> 'store_id')::bigint = ${tagged.store.id} order by e.id`.execute(
+      db.db,
+    );
+    const seq = ids.rows.map((x) => Number(x.order_id));
+    t.same(
+      seq,
+      [...seq].sort((a, b) => a - b),
+      'events are written in order id order across the halves',
+    );
+  },
+);
+
 t.test('excluded lines: not needed for shipped; a notice naming one is recorded with an alert', async (t) => {
   const { app, call, M, alertsOf } = await setup(t, 'rp4');
   const store = (await call('POST', `${M}/stores`, { name: 'Main' })).json();

@@ -10,15 +10,26 @@
  * - "disable": the same rule disabled (every order changes back);
  * - "no-op": a rule whose condition holds for no order (every order read and evaluated, none written).
  * Works in a scratch schema that is dropped at the end.
+ *
+ * Each scenario also prints the job's chunks as the query log saw them (medians over its chunks, so
+ * less sensitive to a busy machine than the totals): each statement, and `js` — the rest of the
+ * chunk's wall time, mostly evaluating the rules. REEVAL_EXPLAIN=1 first prints the plan
+ * (`explain (analyze, buffers)`, rolled back) of one chunk's write as "tag all" runs it, with the
+ * updates it made that were HOT.
  */
-import { sql } from 'kysely';
+import { CompiledQuery, type Kysely, type LogEvent, sql } from 'kysely';
+import type { DB } from '../src/db/schema.js';
 import { createJobRunner } from '../src/background.js';
 import { SecretHasher } from '../src/lib/secrets.js';
 import { parseOrder } from '../src/orders/schema.js';
 import { orderContent } from '../src/orders/content.js';
 import { parseRule } from '../src/rules/model.js';
+import { reevaluateOpenOrders } from '../src/orders/service.js';
+import { CHUNK, chunkSettings } from '../src/rules/reevaluate-job.js';
 import { RulesRepository } from '../src/rules/repository.js';
+import { lockMerchantForRouting } from '../src/stores/assign.js';
 import { withScratchDatabase } from './scratch.js';
+import type { Database } from '../src/db/database.js';
 
 const url = process.env.DATABASE_URL ?? '';
 if (!url) {
@@ -30,6 +41,77 @@ const RUNS = 3;
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const ms = (n: number) => `${n.toFixed(0)} ms`;
+
+/** The statements of a chunk's transaction, by what they do (the first match names a statement). */
+const STEPS: [string, RegExp][] = [
+  ['begin', /^begin/i],
+  ['settings', /shipbridge\.no_webhooks/],
+  ['routing lock', /^select 1 from merchants where id = \$1 and true for share/],
+  ['rules', /select m\.normalise_addresses/],
+  ['read', /select o\.id, o\.content_hash, o\.content, o\.effective/],
+  ['write', /^\s*with input as materialized/],
+  ['hold alerts', /with held as materialized/],
+  ['excluded lines', /update order_lines l set excluded/],
+  ['progress', /^update "jobs" set "payload"/],
+  ['commit', /^commit/i],
+];
+const stepOf = (text: string) => STEPS.find(([, re]) => re.test(text))?.[0] ?? 'other';
+
+/** The query log of the pool: each statement's step, end and duration. */
+class ChunkLog {
+  private events: { step: string; end: number; took: number }[] = [];
+  /** The next 'write' statement, once asked for (REEVAL_EXPLAIN). */
+  capture: ((q: CompiledQuery) => void) | undefined;
+  readonly log = (e: LogEvent) => {
+    const step = stepOf(e.query.sql);
+    if (step === 'write' && this.capture) {
+      this.capture(e.query);
+      this.capture = undefined;
+    }
+    this.events.push({ step, end: performance.now(), took: e.queryDurationMillis });
+  };
+  clear() {
+    this.events = [];
+  }
+  /** Per chunk (a transaction that read orders): each step's time, and js = wall time less statements. */
+  chunks(): Map<string, number>[] {
+    const out: Map<string, number>[] = [];
+    let cur: Map<string, number> | undefined;
+    let began = 0;
+    for (const e of this.events) {
+      if (e.step === 'begin') {
+        cur = new Map();
+        began = e.end - e.took;
+      }
+      if (!cur) continue;
+      cur.set(e.step, (cur.get(e.step) ?? 0) + e.took);
+      if (e.step === 'commit') {
+        if (cur.has('read')) {
+          const wall = e.end - began;
+          let statements = 0;
+          for (const v of cur.values()) statements += v;
+          cur.set('js', wall - statements);
+          cur.set('chunk', wall);
+          out.push(cur);
+        }
+        cur = undefined;
+      }
+    }
+    return out;
+  }
+  /** One line: the median of each step over the chunks logged since clear(). */
+  summary(): string {
+    const chunks = this.chunks();
+    const steps = [...STEPS.map(([name]) => name), 'other', 'js', 'chunk'];
+    const parts = steps
+      .map((name) => {
+        const xs = chunks.map((c) => c.get(name) ?? 0);
+        return xs.some((x) => x > 0) ? `${name} ${median(xs).toFixed(1)}` : null;
+      })
+      .filter((x) => x !== null);
+    return `${chunks.length} chunks, median ms: ${parts.join(', ')}`;
+  }
+}
 
 function template() {
   const r = parseOrder(
@@ -65,8 +147,14 @@ function template() {
   return r.value.order;
 }
 
+const chunkLog = new ChunkLog();
+
 async function main() {
-  await withScratchDatabase(url, 'bench_rules', 4, async (database) => {
+  await withScratchDatabase(url, 'bench_rules', 4, scenarios, { log: chunkLog.log });
+}
+
+async function scenarios(database: Database): Promise<void> {
+  {
     const db = database.db;
     const m = await db
       .insertInto('merchants')
@@ -158,6 +246,8 @@ async function main() {
         owner,
         valid({ name: `tag ${run}`, then: [{ type: 'add_tags', tags: ['bench-tag'] }] }),
       );
+      if (run === 0 && process.env.REEVAL_EXPLAIN === '1') await explainWrite(db, m.id);
+      chunkLog.clear();
       t0 = performance.now();
       await runner.runDue(10_000);
       r = { ...r, took: performance.now() - t0 };
@@ -169,19 +259,75 @@ async function main() {
       const p1 = job1.payload as { seen: number; changed: number };
       tagAll.push(r.took);
       console.log(`  tag all: ${p1.seen} seen, ${p1.changed} changed in ${ms(r.took)} (${job1.status})`);
+      console.log(`    ${chunkLog.summary()}`);
 
+      chunkLog.clear();
       r = await follow(() => rules.update(owner, created.value.id, { enabled: false }));
       disable.push(r.took);
       console.log(`  disable: ${r.seen} seen, ${r.changed} changed in ${ms(r.took)} (${r.status})`);
+      console.log(`    ${chunkLog.summary()}`);
 
+      chunkLog.clear();
       r = await follow(() => rules.remove(owner, created.value.id));
       noop.push(r.took);
       console.log(`  delete (no-op): ${r.seen} seen, ${r.changed} changed in ${ms(r.took)} (${r.status})`);
+      console.log(`    ${chunkLog.summary()}`);
     }
     console.log(`\nre-evaluation of ${ORDERS} open orders, median of ${RUNS}:`);
     console.log(`  a rule tags every order (all change, all re-routed): ${ms(median(tagAll))}`);
     console.log(`  the rule disabled (all change back):                 ${ms(median(disable))}`);
     console.log(`  a disabled rule deleted (nothing changes):           ${ms(median(noop))}`);
+  }
+}
+
+class Rollback extends Error {}
+async function rolledBack(db: Kysely<DB>, fn: (trx: Kysely<DB>) => Promise<void>): Promise<void> {
+  try {
+    await db.transaction().execute(async (trx) => {
+      await fn(trx);
+      throw new Rollback();
+    });
+  } catch (e) {
+    if (!(e instanceof Rollback)) throw e;
+  }
+}
+
+/**
+ * Prints the plan of one chunk's write as the job about to run will do it (a chunk from the middle
+ * of the merchant's orders), with how many of its updates were HOT; rolled back, so the job then
+ * finds every order as it was.
+ */
+async function explainWrite(db: Kysely<DB>, merchantId: number): Promise<void> {
+  const { rows } = await sql<{ after: number }>`
+    select id as after from orders where merchant_id = ${merchantId} order by id offset ${Math.floor(ORDERS / 2)} limit 1
+  `.execute(db);
+  const after = Number(rows[0]?.after ?? 0);
+  let write: CompiledQuery | undefined;
+  await rolledBack(db, async (trx) => {
+    await chunkSettings(trx);
+    chunkLog.capture = (q) => {
+      write = q;
+    };
+    await reevaluateOpenOrders(trx, merchantId, after, CHUNK);
+    chunkLog.capture = undefined;
+  });
+  const w = write;
+  if (!w) throw new Error('no write statement was logged');
+  await rolledBack(db, async (trx) => {
+    await chunkSettings(trx);
+    await lockMerchantForRouting(trx, merchantId);
+    const plan = await trx.executeQuery<{ 'QUERY PLAN': string }>(
+      CompiledQuery.raw(`explain (analyze, buffers, verbose) ${w.sql}`, [...w.parameters]),
+    );
+    // (Lines cut at 200 characters: the input's JSON would fill pages.)
+    console.log(plan.rows.map((x) => x['QUERY PLAN'].slice(0, 200)).join('\n'));
+    const stats = await sql<{ relname: string; upd: number; hot: number; ins: number }>`
+      select relname, pg_stat_get_xact_tuples_updated(oid)::int as upd,
+        pg_stat_get_xact_tuples_hot_updated(oid)::int as hot,
+        pg_stat_get_xact_tuples_inserted(oid)::int as ins
+      from pg_class where relname in ('orders', 'order_events') and relnamespace = current_schema()::regnamespace
+    `.execute(trx);
+    console.log('in that transaction:', JSON.stringify(stats.rows));
   });
 }
 

@@ -54,7 +54,7 @@ async function main() {
       }
       return measure(db, await seed(db));
     },
-    kept,
+    { kept },
   );
 }
 

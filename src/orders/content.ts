@@ -54,6 +54,40 @@ export function canonicalJson(value: unknown): string {
   return `${out}}`;
 }
 
+/**
+ * Whether canonicalJson(a) === canonicalJson(b), without building either text: re-evaluation asks
+ * it of every order it reads (is the new effective form the stored one?), and building two texts
+ * per order was a third of its JavaScript time.
+ */
+export function sameJson(a: unknown, b: unknown): boolean {
+  const objectA = a !== null && typeof a === 'object';
+  const objectB = b !== null && typeof b === 'object';
+  // An object's text starts with { or [, a primitive's never does.
+  if (objectA !== objectB) return false;
+  // Primitives (and undefined, NaN…, which canonicalJson writes as null): compare their texts.
+  if (!objectA) return a === b || canonicalJson(a) === canonicalJson(b);
+  if (Array.isArray(a) || Array.isArray(b)) {
+    if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) {
+      const hole = !(i in a);
+      if (hole !== !(i in b)) return false;
+      if (!hole && !sameJson(a[i], b[i])) return false;
+    }
+    return true;
+  }
+  const x = a as Record<string, unknown>;
+  const y = b as Record<string, unknown>;
+  // Keys whose value is undefined are left out of canonicalJson, so they do not count here either.
+  let keys = 0;
+  for (const k of Object.keys(x)) {
+    if (x[k] === undefined) continue;
+    keys++;
+    if (!Object.hasOwn(y, k) || !sameJson(x[k], y[k])) return false;
+  }
+  for (const k of Object.keys(y)) if (y[k] !== undefined) keys--;
+  return keys === 0;
+}
+
 /** sha256 (hex) of a canonical JSON text. */
 export function hashOf(canonical: string): string {
   return createHash('sha256').update(canonical, 'utf8').digest('hex');

@@ -163,6 +163,10 @@ const ROUTED_TAGS = (content: string, effective: string) =>
 const EXCLUDED_AT = (effective: string | RawBuilder<unknown>, position: RawBuilder<unknown>) =>
   sql`coalesce(${typeof effective === 'string' ? sql.raw(effective) : effective} -> 'fields' -> 'excluded' @> to_jsonb((${position})::integer), false)`;
 
+/** The line positions the stored effective (jsonb `effective`) excludes, as a jsonb array. */
+const EXCLUDED_OF = (effective: string) =>
+  sql.raw(`coalesce(${effective} -> 'fields' -> 'excluded', '[]'::jsonb)`);
+
 /**
  * The order's units (a summary fact, src/domain/summary-facts.ts): the quantities of its stored
  * lines that are not adjustments and not excluded by `effective` (jsonb) — the effective being
@@ -297,9 +301,10 @@ export interface EffectiveWrite {
  * apply to, and has the content it was evaluated from (a PUT that committed meanwhile evaluated it
  * itself). Routing is routingDecisions of src/stores/assign.ts (the one set-wise definition) on the
  * NEW effective tags and rules' decision. Moves the routed tags, store and reason, last_modified
- * and updated_at; writes a 'rules_applied' event (as `actor`) for each order written and a 'routed'
- * event (as routing) for each that moved, one insert ordered by order. The caller holds the
- * merchant's routing lock from an earlier statement. Answers the ids written.
+ * and updated_at, and the units when the order's line exclusions moved; writes a 'rules_applied'
+ * event (as `actor`) for each order written and a 'routed' event (as routing) for each that moved,
+ * one insert ordered by order. The caller holds the merchant's routing lock from an earlier
+ * statement. Answers the ids written.
  */
 export async function writeEffectiveAndRoute(
   trx: Kysely<DB>,
@@ -330,7 +335,9 @@ export async function writeEffectiveAndRoute(
       update orders o
       set effective = r.effective, tags = r.tags, store_id = d.new_store_id, routing_reason = d.new_reason,
         last_modified = now(), updated_at = now(),
-        units = ${unitsOfLines(sql`o.merchant_id`, sql`o.id`, 'r.effective')}
+        -- units follow the lines' exclusions only: summed again only for an order whose exclusions moved
+        units = case when ${EXCLUDED_OF('r.effective')} = ${EXCLUDED_OF('o.effective')} then o.units
+          else ${unitsOfLines(sql`o.merchant_id`, sql`o.id`, 'r.effective')} end
       from routable r
       join decisions d on ${DECISION_OF_ROW}
       where o.merchant_id = r.merchant_id and o.id = r.id

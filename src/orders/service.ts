@@ -37,7 +37,7 @@ import { syncHoldAlerts } from '../rules/holds.js';
 import { loadRuleContext, type RuleContext } from '../rules/repository.js';
 import { lockMerchantForRouting, routeOrdersLocked } from '../stores/assign.js';
 import type { RoutingConnection, RoutingDecision } from '../stores/routing.js';
-import { canonicalJson, contentHash, hashOf, orderContent } from './content.js';
+import { canonicalJson, contentHash, hashOf, orderContent, sameJson } from './content.js';
 import {
   type HeldFrom,
   isEditable,
@@ -523,6 +523,9 @@ export async function previewOrder(
 
 // ---------------------------------------------------------------- re-evaluation
 
+/** From this many orders read, a re-evaluation step evaluates its second half during the first's write. */
+const SPLIT_FROM = 200;
+
 /** Who re-evaluation acts as in order events. */
 export const REEVALUATION_ACTOR: Actor = { actor_type: 'system', actor: 'rules' };
 
@@ -540,7 +543,8 @@ export interface ReevaluationStep {
  * caller's transaction: the routing lock first (its own statement, as every order writer), then
  * the rules, the orders (with their lines only when a rule reads lines), evaluation in JS, and
  * set-wise writes of what changed — one statement for the effective form, the routing and the
- * events of every changed order, then hold alerts and excluded lines when those moved. Served,
+ * events of every changed order (two for a large step: its second half is evaluated while the
+ * first half's is written), then hold alerts and excluded lines when those moved. Served,
  * shipped, confirmed and canceled orders are never read, so never changed.
  */
 export async function reevaluateOpenOrders(
@@ -552,21 +556,41 @@ export async function reevaluateOpenOrders(
   await lockMerchantForRouting(trx, merchantId);
   const rules = await loadRuleContext(trx, merchantId);
   const rows = await openOrdersAfter(trx, merchantId, afterId, limit, { lines: rulesReadLines(rules.rules) });
-  const writes: EffectiveWrite[] = [];
   const holdsMoved: number[] = [];
   const exclusionsMoved: number[] = [];
-  for (const r of rows) {
-    const order: NormalizedOrder = { ...r.content, items: r.items };
-    const effective = storedEffective(order, applyRules(order, rules));
-    if (canonicalJson(effective) === canonicalJson(r.effective)) continue;
-    writes.push({ id: r.id, content_hash: r.content_hash, effective });
-    if ((r.effective?.holds.length ?? 0) > 0 || (effective?.holds.length ?? 0) > 0) holdsMoved.push(r.id);
-    if (canonicalJson(excludedPositions(r.effective)) !== canonicalJson(excludedPositions(effective))) {
-      exclusionsMoved.push(r.id);
+  /** Evaluates rows[from, to): the orders whose effective form differs from the stored one. */
+  const evaluateRows = (from: number, to: number): EffectiveWrite[] => {
+    const writes: EffectiveWrite[] = [];
+    for (let i = from; i < to; i++) {
+      const r = rows[i]!;
+      const order: NormalizedOrder = { ...r.content, items: r.items };
+      const effective = storedEffective(order, applyRules(order, rules));
+      if (sameJson(effective, r.effective)) continue;
+      writes.push({ id: r.id, content_hash: r.content_hash, effective });
+      if ((r.effective?.holds.length ?? 0) > 0 || (effective?.holds.length ?? 0) > 0) holdsMoved.push(r.id);
+      if (!sameJson(excludedPositions(r.effective), excludedPositions(effective))) {
+        exclusionsMoved.push(r.id);
+      }
     }
-  }
+    return writes;
+  };
   // The effective form and the routing of each changed order, in one statement (one row version).
-  const changed = await writeEffectiveAndRoute(trx, merchantId, writes, REEVALUATION_ACTOR);
+  // Evaluating is JavaScript and writing is the database's, on different cores: a large chunk's
+  // second half is evaluated while the first half's write runs. The second write locks its orders
+  // after the first, both in id order, so the chunk still locks in id order.
+  const half = rows.length >= SPLIT_FROM ? Math.ceil(rows.length / 2) : rows.length;
+  const firstWrite = writeEffectiveAndRoute(trx, merchantId, evaluateRows(0, half), REEVALUATION_ACTOR);
+  let changed: number[];
+  if (half < rows.length) {
+    // Awaited below; without a handler now, a failure during the evaluation would count as unhandled.
+    firstWrite.catch(() => undefined);
+    await nextTurn(); // the statement goes out before the evaluation below holds the thread
+    const rest = evaluateRows(half, rows.length);
+    const first = await firstWrite;
+    changed = first.concat(await writeEffectiveAndRoute(trx, merchantId, rest, REEVALUATION_ACTOR));
+  } else {
+    changed = await firstWrite;
+  }
   const written = new Set(changed);
   await syncHoldAlerts(
     trx,

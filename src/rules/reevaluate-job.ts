@@ -24,9 +24,17 @@ export const CHUNK = 1000;
 /** A run settles `again` after this long, well inside the runner's lease (60 s by default). */
 const SLICE_MS = 20_000;
 
-/** Turns webhook events off for the rest of the transaction (the outbox triggers read it). */
-export async function withoutWebhooks(trx: Kysely<DB>): Promise<void> {
-  await sql`select set_config('shipbridge.no_webhooks', 'on', true)`.execute(trx);
+/**
+ * Settings of a chunk's transaction, in one statement: webhook events off (the outbox triggers read
+ * it), and an asynchronous commit — the commit answers before its WAL is flushed. A crash may then
+ * lose the last chunks committed (PostgreSQL never loses a part of one, nor one that a later
+ * synchronous commit depended on), which the job redoes from the progress that was kept: a chunk
+ * writes only what differs from the rules' result, so redoing one gives the same orders.
+ */
+export async function chunkSettings(trx: Kysely<DB>): Promise<void> {
+  await sql`select set_config('shipbridge.no_webhooks', 'on', true), set_config('synchronous_commit', 'off', true)`.execute(
+    trx,
+  );
 }
 
 /** Saves the progress with the chunk, only while the job is still ours (else LeaseLost rolls it back). */
@@ -54,7 +62,7 @@ export async function runReevaluation(
     const done = await db.transaction().execute(async (trx) => {
       const merchantId = p.merchants[p.next];
       if (merchantId !== undefined) {
-        await withoutWebhooks(trx);
+        await chunkSettings(trx);
         const step = await reevaluateOpenOrders(trx, merchantId, p.after, chunk);
         p.seen += step.seen;
         p.changed += step.changed;

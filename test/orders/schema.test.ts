@@ -1,6 +1,7 @@
+import fc from 'fast-check';
 import t from 'tap';
 import { countryCode, inferCountry, regionCode } from '../../src/orders/address.js';
-import { canonicalJson, contentHash } from '../../src/orders/content.js';
+import { canonicalJson, contentHash, sameJson } from '../../src/orders/content.js';
 import { parseOrder } from '../../src/orders/schema.js';
 import { sampleOrder } from './fixtures.js';
 
@@ -270,6 +271,41 @@ t.test('content hash: canonical, status-blind, content-sensitive', async (t) => 
   t.equal(contentHash(ok({ ...sampleOrder(1), tax_amount: 1.5 }).order), contentHash(a), 'money normalised');
   t.not(contentHash(ok({ ...sampleOrder(1), tax_amount: 1.51 }).order), contentHash(a));
   t.equal(canonicalJson({ b: 1, a: [{ d: null, c: 'x' }] }), '{"a":[{"c":"x","d":null}],"b":1}');
+});
+
+t.test('sameJson answers whether two values have the same canonical JSON', async (t) => {
+  const same = (a: unknown, b: unknown) => sameJson(a, b) === (canonicalJson(a) === canonicalJson(b));
+  t.ok(sameJson({ b: 1, a: [null, 'x'] }, { a: [null, 'x'], b: 1 }), 'key order does not matter');
+  t.notOk(sameJson({ a: null }, {}), 'a null value is not a missing key');
+  t.ok(sameJson({ a: undefined, b: 1 }, { b: 1 }), 'an undefined value is a missing key');
+  t.notOk(sameJson({ a: 1 }, null));
+  t.notOk(sameJson([1, 2], { 0: 1, 1: 2 }));
+  t.notOk(sameJson({ toString: 1 }, {}), 'only own keys count');
+  fc.assert(
+    fc.property(
+      fc.jsonValue(),
+      fc.jsonValue(),
+      (a, b) => same(a, b) && same(a, a) && same(a, structuredClone(a)),
+    ),
+  );
+  // Near misses: one value changed somewhere inside a copy.
+  fc.assert(
+    fc.property(fc.jsonValue({ maxDepth: 3 }), fc.jsonValue({ maxDepth: 1 }), fc.nat(), (a, v, pick) => {
+      const b = structuredClone(a);
+      const slots: [Record<string, unknown>, string][] = [];
+      const walk = (x: unknown) => {
+        if (x === null || typeof x !== 'object') return;
+        for (const k of Object.keys(x)) {
+          slots.push([x as Record<string, unknown>, k]);
+          walk((x as Record<string, unknown>)[k]);
+        }
+      };
+      walk(b);
+      const slot = slots[pick % Math.max(1, slots.length)];
+      if (slot) slot[0][slot[1]] = v;
+      return same(a, b);
+    }),
+  );
 });
 
 t.test('text that PostgreSQL cannot store is refused, not a 500', async (t) => {

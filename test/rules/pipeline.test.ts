@@ -404,6 +404,107 @@ t.test('re-evaluation: open orders follow rule changes; served and closed orders
   });
 });
 
+t.test(
+  're-evaluation writes only what changed: units follow exclusions, an unchanged order is left alone',
+  async (t) => {
+    const { db, call, M, runner } = await setup(t, 'rp6');
+    await call('POST', `${M}/stores`, { name: 'Main' });
+    const o = (await call('POST', `${M}/orders`, order('U-1'))).json();
+    const row = async () =>
+      (
+        await sql<{ units: number; updated_at: Date; last_modified: Date; events: number }>`
+        select units, updated_at, last_modified,
+          (select count(*)::int from order_events e where e.order_id = o.id) as events
+        from orders o where id = ${o.id}`.execute(db.db)
+      ).rows[0]!;
+    const change = async (method: 'POST' | 'DELETE', url: string, body?: unknown) => {
+      const r = await call(method, url, body);
+      t.ok(r.statusCode === 200 || r.statusCode === 201, r.body);
+      await runner.runDue();
+      return r.json();
+    };
+    t.equal((await row()).units, 2, 'both lines count');
+
+    await change('POST', `${M}/rules`, { name: 'Tag', then: [{ type: 'add_tags', tags: ['t'] }] });
+    const tagged = await row();
+    t.equal(tagged.units, 2, 'a change that excludes nothing keeps the units');
+
+    const noSamples = (
+      await change('POST', `${M}/rules`, {
+        name: 'No samples',
+        then: [{ type: 'exclude_items', skus: ['SAMPLE'] }],
+      })
+    ).rule;
+    t.equal((await row()).units, 1, 'the excluded line no longer counts');
+
+    const before = await row();
+    await change('POST', `${M}/rules`, {
+      name: 'Never',
+      when: [{ field: 'order_number', op: 'equals', value: 'none' }],
+      then: [{ type: 'add_tags', tags: ['x'] }],
+    });
+    t.same(
+      await row(),
+      before,
+      'a rule change that leaves the order as it was writes nothing: no event, no timestamp',
+    );
+
+    await change('DELETE', `${M}/rules/${noSamples.id}`);
+    t.equal((await row()).units, 2, 'the line counts again');
+  },
+);
+
+t.test(
+  'a large chunk, evaluated in two halves, writes each changed order once, events in order',
+  async (t) => {
+    const { db, call, M, runner } = await setup(t, 'rp7');
+    const main = (await call('POST', `${M}/stores`, { name: 'Main', exclude_tags: ['big'] })).json();
+    const tagged = (await call('POST', `${M}/stores`, { name: 'Tagged', include_tags: ['big'] })).json();
+    const batch = await call('POST', `${M}/orders`, {
+      orders: Array.from({ length: 301 }, (_, i) =>
+        order(`B-${i}`, { tags: i % 3 === 0 ? ['skip-me'] : [] }),
+      ),
+    });
+    t.equal(batch.statusCode, 200, batch.body);
+    const r = await call('POST', `${M}/rules`, {
+      name: 'Big',
+      when: [{ field: 'tags', op: 'lacks_tag', value: 'skip-me' }],
+      then: [{ type: 'add_tags', tags: ['big'] }],
+    });
+    t.equal(r.statusCode, 201, r.body);
+    await runner.runDue();
+    const job = (await call('GET', `${M}/rules/jobs/${r.json().reevaluation.id}`)).json().reevaluation;
+    t.match(job, { state: 'succeeded', seen: 301, changed: 200 });
+    const { rows } = await sql<{ store_id: number; n: number; applied: number; routed: number }>`
+    select o.store_id, count(*)::int as n,
+      sum((select count(*) from order_events e where e.order_id = o.id and e.type = 'rules_applied'
+        and e.data -> 'applied' @> '[{"name": "Big"}]'))::int as applied,
+      sum((select count(*) from order_events e where e.order_id = o.id and e.type = 'routed'
+        and (e.data ->> 'store_id')::bigint = ${tagged.store.id}))::int as routed
+    from orders o where o.merchant_id = (select merchant_id from stores where id = ${main.store.id})
+    group by o.store_id order by o.store_id`.execute(db.db);
+    t.same(
+      rows.map((x) => [x.store_id, x.n, x.applied, x.routed]),
+      [
+        [main.store.id, 101, 0, 0],
+        [tagged.store.id, 200, 200, 200],
+      ].sort((a, b) => a[0]! - b[0]!),
+      'each changed order got one rules_applied and one routed event; the others none',
+    );
+    const ids = await sql<{ order_id: number }>`
+    select e.order_id from order_events e
+    where e.type = 'routed' and (e.data ->> 'store_id')::bigint = ${tagged.store.id} order by e.id`.execute(
+      db.db,
+    );
+    const seq = ids.rows.map((x) => Number(x.order_id));
+    t.same(
+      seq,
+      [...seq].sort((a, b) => a - b),
+      'events are written in order id order across the halves',
+    );
+  },
+);
+
 t.test('excluded lines: not needed for shipped; a notice naming one is recorded with an alert', async (t) => {
   const { app, call, M, alertsOf } = await setup(t, 'rp4');
   const store = (await call('POST', `${M}/stores`, { name: 'Main' })).json();

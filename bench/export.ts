@@ -1,11 +1,5 @@
-import { withScratchDatabase } from './scratch.js';
-import type { AddressInfo } from 'node:net';
-import { Writable } from 'node:stream';
 import { sql } from 'kysely';
-import { buildApp } from '../src/app.js';
-import { loadConfig } from '../src/config.js';
 import type { Store } from '../src/db/schema.js';
-import { createLogger } from '../src/lib/logger.js';
 import { SecretHasher } from '../src/lib/secrets.js';
 import { Metrics } from '../src/metrics/metrics.js';
 import {
@@ -18,6 +12,7 @@ import {
   type Window,
   windowOf,
 } from '../src/shipstation/export.js';
+import { benchApp, insertMerchant, insertStore, withScratchDatabase } from './scratch.js';
 
 /**
  * `npx tsx bench/export.ts`: the export endpoint on a 10 000-order window, on the local PostgreSQL
@@ -55,16 +50,11 @@ async function main() {
     const db = database.db;
     const hasher = new SecretHasher(SECRET);
     const started = performance.now();
-    const { rows: mrows } = await sql<{ id: number }>`
-      insert into merchants (code, name) values ('bench-m', 'Bench merchant') returning id`.execute(db);
-    const m = mrows[0]!.id;
-    const { rows: srows } = await sql<{ id: number }>`
-      insert into stores (merchant_id, name, username, password_hash, lookback_minutes)
-      values (${m}, 'Bench store', 'bench-store', ${hasher.hash(PASSWORD)}, 0),
-             (${m}, 'Other store', 'other-store', ${hasher.hash(PASSWORD)}, 0)
-      returning id`.execute(db);
-    const storeId = srows[0]!.id;
-    const otherId = srows[1]!.id;
+    const m = await insertMerchant(db, 'bench-m', 'Bench merchant');
+    const addStore = (name: string, username: string) =>
+      insertStore(db, m, { name, username, passwordHash: hasher.hash(PASSWORD), lookbackMinutes: 0 });
+    const storeId = await addStore('Bench store', 'bench-store');
+    const otherId = await addStore('Other store', 'other-store');
     // The window: 2026-03-01 10:00–11:59 UTC. WINDOW orders in it, NOISE around it (other days,
     // the other store), all with two lines, content in the shape of src/orders/types.ts.
     const seedOrders = async (
@@ -124,11 +114,12 @@ async function main() {
     const setPageSize = (n: number) =>
       sql`update stores set page_size = ${n} where id = ${storeId}`.execute(db);
 
-    const config = loadConfig({ DATABASE_URL: URL_, LOG_LEVEL: 'warn', SECRET_KEY: SECRET });
-    const sink = new Writable({ write: (_c, _e, cb) => cb() });
-    const app = await buildApp({ config, database, hasher, logger: createLogger('warn', sink), schema });
-    await app.listen({ port: 0, host: '127.0.0.1' });
-    const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+    const { app, config, base } = await benchApp(database, schema, {
+      env: { DATABASE_URL: URL_, SECRET_KEY: SECRET },
+      hasher,
+      quiet: true,
+      listen: true,
+    });
     const auth = { authorization: `Basic ${Buffer.from(`bench-store:${PASSWORD}`).toString('base64')}` };
     const START = '03/01/2026 10:00';
     const END = '03/01/2026 11:59';

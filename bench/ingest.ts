@@ -8,22 +8,15 @@
  * runs; then inserts the same normalised rows with plain multi-row INSERTs (no HTTP, no validation)
  * for the database's floor. The scratch schema is dropped at the end.
  */
-import { withScratchDatabase } from './scratch.js';
-import type { AddressInfo } from 'node:net';
 import pg from 'pg';
-import { buildApp } from '../src/app.js';
-import { loadConfig } from '../src/config.js';
-import { createLogger } from '../src/lib/logger.js';
 import { SecretHasher } from '../src/lib/secrets.js';
 import { contentHash, orderContent } from '../src/orders/content.js';
 import { parseOrder } from '../src/orders/schema.js';
+import { benchApp, benchDatabaseUrl, median, withScratchDatabase } from './scratch.js';
 
 const BATCH = 500;
-const url = process.env.DATABASE_URL ?? '';
-if (!url) {
-  console.error('set DATABASE_URL to a PostgreSQL server (a scratch schema is created and dropped)');
-  process.exit(2);
-}
+const ADMIN = 'bench-admin-token-0123456789';
+const url = benchDatabaseUrl();
 const runs = Number(process.argv[2] ?? 5);
 const batchesPerRun = Number(process.argv[3] ?? 4);
 
@@ -70,31 +63,16 @@ function order(run: string, n: number): Record<string, unknown> {
   };
 }
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
-
 async function main() {
   await withScratchDatabase(url, 'bench_ingest', 10, async (database, schema) => {
-    const config = loadConfig({
-      ...process.env,
-      ADMIN_TOKEN: 'bench-admin-token-0123456789',
-      LOG_LEVEL: 'warn',
-    });
-    const app = await buildApp({
-      config,
-      database,
+    const { app, base } = await benchApp(database, schema, {
+      env: { ...process.env, ADMIN_TOKEN: ADMIN },
       hasher: new SecretHasher('bench-secret-key-0123456789abcdef0123456789'),
-      logger: createLogger('warn'),
-      schema,
+      listen: true,
     });
-    await app.listen({ port: 0, host: '127.0.0.1' });
-    const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
     const m = await fetch(`${base}/v1/merchants`, {
       method: 'POST',
-      headers: { authorization: 'Bearer bench-admin-token-0123456789', 'content-type': 'application/json' },
+      headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
       body: JSON.stringify({ code: 'bench', name: 'Bench' }),
     });
     const cred = ((await m.json()) as { credential: { api_user: string; api_key: string } }).credential;

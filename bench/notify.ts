@@ -1,12 +1,7 @@
-import { withScratchDatabase } from './scratch.js';
-import type { AddressInfo } from 'node:net';
-import { Writable } from 'node:stream';
 import { sql } from 'kysely';
-import { buildApp } from '../src/app.js';
-import { loadConfig } from '../src/config.js';
-import { createLogger } from '../src/lib/logger.js';
 import { SecretHasher } from '../src/lib/secrets.js';
 import { basic, closedLoop, HttpClient, type LoadResult, openLoop, pct, type Req } from './load.js';
+import { benchApp, insertMerchant, insertStore, withScratchDatabase } from './scratch.js';
 
 /**
  * `npx tsx bench/notify.ts`: shipment notices (POST /shipstation?action=shipnotify) over HTTP against
@@ -63,13 +58,12 @@ async function main() {
     const db = database.db;
     const hasher = new SecretHasher(SECRET);
     const t0 = performance.now();
-    const { rows: mrows } = await sql<{ id: number }>`
-      insert into merchants (code, name) values ('bench-m', 'Bench merchant') returning id`.execute(db);
-    const m = mrows[0]!.id;
-    const { rows: srows } = await sql<{ id: number }>`
-      insert into stores (merchant_id, name, username, password_hash)
-      values (${m}, 'Bench store', 'bench-notify', ${hasher.hash(PASSWORD)}) returning id`.execute(db);
-    const storeId = srows[0]!.id;
+    const m = await insertMerchant(db, 'bench-m', 'Bench merchant');
+    const storeId = await insertStore(db, m, {
+      name: 'Bench store',
+      username: 'bench-notify',
+      passwordHash: hasher.hash(PASSWORD),
+    });
     await sql`
       insert into orders (merchant_id, order_source, order_number, status, order_date, order_total, content,
         content_hash, store_id, served_store_id, served_at)
@@ -83,11 +77,12 @@ async function main() {
     await sql`analyze`.execute(db);
     console.log(`seeded ${ORDERS} orders × 3 lines in ${(performance.now() - t0).toFixed(0)} ms`);
 
-    const config = loadConfig({ DATABASE_URL: URL_, LOG_LEVEL: 'warn', SECRET_KEY: SECRET });
-    const sink = new Writable({ write: (_c, _e, cb) => cb() });
-    const app = await buildApp({ config, database, hasher, logger: createLogger('warn', sink), schema });
-    await app.listen({ port: 0, host: '127.0.0.1' });
-    const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+    const { app, base } = await benchApp(database, schema, {
+      env: { DATABASE_URL: URL_, SECRET_KEY: SECRET },
+      hasher,
+      quiet: true,
+      listen: true,
+    });
     const client = new HttpClient(base, 64);
     const authorization = basic('bench-notify', PASSWORD);
     const req = (n: number, tracking: string, partial: boolean, tag: string): Req => ({

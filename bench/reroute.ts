@@ -6,39 +6,30 @@
  *
  * Works in a scratch schema that is dropped at the end. Reports the median of 3 runs per scenario.
  */
-import { withScratchDatabase } from './scratch.js';
 import { sql } from 'kysely';
 import { SecretHasher } from '../src/lib/secrets.js';
 import { rerouteMerchant } from '../src/stores/assign.js';
 import { StoresService } from '../src/stores/service.js';
+import { benchDatabaseUrl, insertMerchant, median, withScratchDatabase } from './scratch.js';
 
-const url = process.env.DATABASE_URL ?? '';
-if (!url) {
-  console.error('set DATABASE_URL=postgres://… (the benchmark measures PostgreSQL)');
-  process.exit(2);
-}
+const url = benchDatabaseUrl();
 const ORDERS = Number(process.argv[2] ?? 100_000);
 const RUNS = 3;
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const ms = (n: number) => `${n.toFixed(0)} ms`;
 
 async function main() {
   await withScratchDatabase(url, 'bench_reroute', 2, async (database) => {
     const db = database.db;
     const service = new StoresService(db, new SecretHasher('bench-secret-0123456789abcdef0123456789'));
-    const m = await db
-      .insertInto('merchants')
-      .values({ code: 'bench', name: 'Bench' })
-      .returning('id')
-      .executeTakeFirstOrThrow();
+    const merchantId = await insertMerchant(db);
 
     // Seed: one set-wise multi-row insert; mixed sources, tags and statuses.
     let t0 = performance.now();
     await sql`
       insert into orders (merchant_id, order_source, order_number, status, order_date, tags,
                           order_total, content, content_hash)
-      select ${m.id}, (array['shopify-us', 'amazon', 'api'])[1 + i % 3], 'B-' || i,
+      select ${merchantId}, (array['shopify-us', 'amazon', 'api'])[1 + i % 3], 'B-' || i,
              (array['new', 'new', 'new', 'at_wms', 'await_payment', 'on_hold', 'shipped', 'canceled'])[1 + i % 8],
              now() - (i || ' seconds')::interval,
              case when i % 10 = 0 then array['HOLD'] when i % 7 = 0 then array['VIP', 'gift'] else '{}' end,
@@ -49,30 +40,30 @@ async function main() {
     console.log(`seeded ${ORDERS} orders in ${ms(performance.now() - t0)}`);
 
     t0 = performance.now();
-    const a = await service.create(m.id, { name: 'All A', priority: 100 });
+    const a = await service.create(merchantId, { name: 'All A', priority: 100 });
     console.log(`first store created: ${a.rerouted} orders routed in ${ms(performance.now() - t0)}`);
 
     // Scenario 1 (worst case): a second catch-all store takes every open order, then gives them back.
-    const b = await service.create(m.id, { name: 'All B', priority: 200 });
+    const b = await service.create(merchantId, { name: 'All B', priority: 200 });
     const moveAll: number[] = [];
     for (let run = 0; run < RUNS; run++) {
       t0 = performance.now();
-      const r = await service.update(m.id, b.store.id, { priority: run % 2 === 0 ? 50 : 200 });
+      const r = await service.update(merchantId, b.store.id, { priority: run % 2 === 0 ? 50 : 200 });
       const took = performance.now() - t0;
       moveAll.push(took);
       console.log(`  PATCH priority: ${r.rerouted} orders moved in ${ms(took)}`);
     }
 
     // Scenario 2: filters that leave most orders unrouted, each with a reason naming every store.
-    await service.update(m.id, b.store.id, { priority: 200 });
-    await service.update(m.id, a.store.id, { order_sources: ['shopify-us'], exclude_tags: ['HOLD'] });
+    await service.update(merchantId, b.store.id, { priority: 200 });
+    await service.update(merchantId, a.store.id, { order_sources: ['shopify-us'], exclude_tags: ['HOLD'] });
     const unrouted: number[] = [];
     for (let run = 0; run < RUNS; run++) {
       t0 = performance.now();
       const r =
         run % 2 === 0
-          ? await service.retire(m.id, b.store.id)
-          : await service.create(m.id, { name: `All ${run}`, priority: 300 });
+          ? await service.retire(merchantId, b.store.id)
+          : await service.create(merchantId, { name: `All ${run}`, priority: 300 });
       const took = performance.now() - t0;
       unrouted.push(took);
       console.log(`  ${run % 2 === 0 ? 'retire' : 'create'}: ${r.rerouted} orders moved in ${ms(took)}`);
@@ -83,7 +74,7 @@ async function main() {
     const noop: number[] = [];
     for (let run = 0; run < RUNS; run++) {
       t0 = performance.now();
-      await db.transaction().execute((trx) => rerouteMerchant(trx, m.id));
+      await db.transaction().execute((trx) => rerouteMerchant(trx, merchantId));
       noop.push(performance.now() - t0);
     }
 

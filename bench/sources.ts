@@ -10,31 +10,18 @@
  * batches of 500 under another order source. Medians over the runs (default 3). A scratch schema is
  * created and dropped.
  */
-import { withScratchDatabase } from './scratch.js';
-import { buildApp } from '../src/app.js';
-import { loadConfig } from '../src/config.js';
 import { JobRunner } from '../src/jobs/runner.js';
-import { createLogger } from '../src/lib/logger.js';
 import { SecretHasher } from '../src/lib/secrets.js';
 import { sourceJobHandlers } from '../src/sources/jobs.js';
 import { ssOrderSchema, toOrderInput } from '../src/sources/mapping.js';
 import { ShipStationSim } from '../test/helpers/shipstation-api-sim.js';
+import { benchApp, benchDatabaseUrl, median, withScratchDatabase } from './scratch.js';
 
-const url = process.env.DATABASE_URL ?? '';
-if (!url) {
-  console.error('set DATABASE_URL to a PostgreSQL server (a scratch schema is created and dropped)');
-  process.exit(2);
-}
+const url = benchDatabaseUrl();
 const total = Number(process.argv[2] ?? 5000);
 const runs = Number(process.argv[3] ?? 3);
 const SECRET = 'bench-secret-key-0123456789abcdef0123456789';
 const ADMIN = 'bench-admin-token-0123456789';
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 
 async function main() {
   const sim = new ShipStationSim({ limit: 1_000_000 });
@@ -46,15 +33,11 @@ async function main() {
   await sim.caughtUp();
   try {
     await withScratchDatabase(url, 'bench_sources', 10, async (database, schema) => {
-      const config = loadConfig({
-        ...process.env,
-        ADMIN_TOKEN: ADMIN,
-        SECRET_KEY: SECRET,
-        SHIPSTATION_API_URL: sim.url,
-        LOG_LEVEL: 'warn',
-      });
       const hasher = new SecretHasher(SECRET);
-      const app = await buildApp({ config, database, hasher, logger: createLogger('warn'), schema });
+      const { app } = await benchApp(database, schema, {
+        env: { ...process.env, ADMIN_TOKEN: ADMIN, SECRET_KEY: SECRET, SHIPSTATION_API_URL: sim.url },
+        hasher,
+      });
       const admin = { authorization: `Bearer ${ADMIN}` };
       await app.inject({
         method: 'POST',

@@ -14,13 +14,9 @@ import { sql } from 'kysely';
 import { createJobRunner } from '../src/background.js';
 import { SecretHasher } from '../src/lib/secrets.js';
 import { WebhooksRepository } from '../src/webhooks/repository.js';
-import { withScratchDatabase } from './scratch.js';
+import { benchDatabaseUrl, insertMerchant, withScratchDatabase } from './scratch.js';
 
-const url = process.env.DATABASE_URL ?? '';
-if (!url) {
-  console.error('set DATABASE_URL to a PostgreSQL server (a scratch schema is created and dropped)');
-  process.exit(2);
-}
+const url = benchDatabaseUrl();
 const events = Number(process.argv[2] ?? 2000);
 const concurrency = Number(process.argv[3] ?? 8);
 
@@ -37,18 +33,14 @@ const target = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`
 await withScratchDatabase(url, 'bench_webhooks', 10, async (database) => {
   const db = database.db;
   const box = new SecretHasher('bench-secret-key-0123456789abcdef0123456789').box;
-  const m = await db
-    .insertInto('merchants')
-    .values({ code: 'm', name: 'm' })
-    .returning('id')
-    .executeTakeFirstOrThrow();
+  const merchantId = await insertMerchant(db, 'm', 'm');
   await new WebhooksRepository(db, box, true).create(
-    { kind: 'merchant', id: m.id, code: 'm' },
+    { kind: 'merchant', id: merchantId, code: 'm' },
     { url: target, events: ['order.status_changed'] },
   );
   await sql`
     insert into order_events (merchant_id, order_id, type, from_status, to_status, actor_type, actor)
-    select ${m.id}, g, 'pay', 'await_payment', 'new', 'system', 'bench' from generate_series(1, ${events}) g
+    select ${merchantId}, g, 'pay', 'await_payment', 'new', 'system', 'bench' from generate_series(1, ${events}) g
   `.execute(db);
   const runner = createJobRunner(db, { webhookAllowPrivate: true }, box, undefined, {
     concurrency,

@@ -181,6 +181,37 @@ export function useAction() {
   };
 }
 
+/**
+ * A form that saves, then reads its page again with `reload` (a useLoad's). It shows `form(shown)`:
+ * what was typed, else `shown` (the record as loaded, or a new one's blank form). `submit(send)` is
+ * the form's onSubmit: `send` saves and answers what the form shows next — the record as saved (not
+ * as it was until the page is read again), or null for `shown` — and the page is read again;
+ * undefined (nothing was sent) changes neither. Errors and the busy flag are useAction's.
+ */
+export function useSaveForm(reload) {
+  const [typed, setForm] = useState(null);
+  const action = useAction();
+  return {
+    ...action,
+    setForm,
+    form: (shown) => typed ?? shown,
+    submit: (send) => (e) => {
+      e.preventDefault();
+      action.run(async () => {
+        const next = await send();
+        if (next === undefined) return;
+        setForm(next);
+        reload();
+      });
+    },
+  };
+}
+
+/** The error of a form that no field shows (one the API did not pin on a field). */
+export function FormError({ error }) {
+  return error && !error.details?.length ? html`<${ErrorBanner} error=${error} />` : null;
+}
+
 /** A number field's text as the API's number; text that is no number stays text, so the API names the field. */
 export const num = (v) => (v.trim() !== '' && Number.isFinite(Number(v)) ? Number(v) : v);
 

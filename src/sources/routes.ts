@@ -10,7 +10,7 @@ import { conflict, errorBodySchema } from '../http/errors.js';
 import { parseInstant } from '../orders/schema.js';
 import { orderView } from '../orders/view.js';
 import { ApiFailure, ShipStationApi } from './api.js';
-import { POLL_MINUTES, SOURCE_ORDER_STATES, SS_ORDER_STATUSES } from './model.js';
+import { DEFAULT_ORDER_STATUSES, POLL_MINUTES, SOURCE_ORDER_STATES, SS_ORDER_STATUSES } from './model.js';
 import { SourcesRepository } from './repository.js';
 
 const errors = { 400: errorBodySchema, 401: errorBodySchema, 404: errorBodySchema, 409: errorBodySchema };
@@ -46,7 +46,7 @@ const orderStatuses = z
   .max(SS_ORDER_STATUSES.length)
   .transform((s) => [...new Set(s)])
   .describe(
-    'ShipStation statuses an order must have to be taken the first time it is seen (default awaiting_shipment)',
+    `ShipStation statuses an order must have to be taken the first time it is seen (default ${DEFAULT_ORDER_STATUSES.join(', ')})`,
   );
 const tag = z
   .strictObject({
@@ -141,6 +141,32 @@ const sourceSchema = z
     },
   });
 
+/**
+ * What a ShipStation source can be set to, built from the constants the routes judge with: a form
+ * (the console's) offers exactly these instead of keeping a copy that could drift.
+ */
+const shipstationType = {
+  type: 'shipstation' as const,
+  order_statuses: [...SS_ORDER_STATUSES],
+  default_order_statuses: [...DEFAULT_ORDER_STATUSES],
+  poll_minutes: { ...POLL_MINUTES },
+};
+
+const sourceTypeSchema = z
+  .object({
+    type: z.literal('shipstation'),
+    order_statuses: z
+      .array(z.enum(SS_ORDER_STATUSES))
+      .describe("every ShipStation status a source's order_statuses may name, in ShipStation's order"),
+    default_order_statuses: z
+      .array(z.enum(SS_ORDER_STATUSES))
+      .describe('the statuses a source takes when it is created without order_statuses'),
+    poll_minutes: z
+      .object({ min: z.number().int(), max: z.number().int(), default: z.number().int() })
+      .describe("poll_minutes' bounds, and its value when it is left out"),
+  })
+  .meta({ id: 'SourceType', example: shipstationType });
+
 const sourceOrderStates = z.string().transform((v, c) => {
   const states = [...new Set(v.split(',').map((x) => x.trim()))];
   const bad = states.filter((x) => !(SOURCE_ORDER_STATES as readonly string[]).includes(x));
@@ -198,6 +224,19 @@ export function sourcesRoutes(ctx: AppContext): FastifyPluginAsyncZod {
     const merchantOf = (req: Parameters<typeof callerOf>[0], code: string) =>
       ctx.accounts.merchantFor(callerOf(req), code);
     const tags = ['sources'];
+
+    app.get(
+      '/source-types/shipstation',
+      {
+        schema: {
+          tags,
+          summary:
+            'What a ShipStation source can be set to: the order statuses it may take and those it takes by default, and the poll interval (the same for every caller)',
+          response: { 200: sourceTypeSchema, 401: errorBodySchema },
+        },
+      },
+      async () => shipstationType,
+    );
 
     app.post(
       '/merchants/:merchant/sources',

@@ -164,3 +164,49 @@ t.test('on PostgreSQL a source needs SECRET_KEY from the environment', async (t)
     t.match(r.json().error.message, /SECRET_KEY/);
   } else t.equal(r.statusCode, 201, 'the embedded database keeps its key beside it, not in it');
 });
+
+t.test('the ShipStation source type: what a form may offer is what the API does', async (t) => {
+  const s = await sourceTest(t);
+  const url = '/v1/source-types/shipstation';
+  t.equal((await s.app.inject({ method: 'GET', url })).statusCode, 401, 'a credential is needed');
+  const r = await s.app.inject({ method: 'GET', url, headers: s.acc.warehouse.auth });
+  t.equal(r.statusCode, 200, r.body);
+  const type = r.json();
+  t.same(
+    type,
+    await (await s.app.inject({ method: 'GET', url, headers: s.acc.merchant.auth })).json(),
+    'the same for every caller',
+  );
+  t.equal(type.type, 'shipstation');
+
+  const plain = await s.createSource();
+  t.same(
+    plain.order_statuses,
+    type.default_order_statuses,
+    'a source made without statuses takes the default',
+  );
+  t.equal(plain.poll_minutes, type.poll_minutes.default, 'and the default poll interval');
+  const every = await s.createSource({
+    order_statuses: type.order_statuses,
+    poll_minutes: type.poll_minutes.max,
+  });
+  t.same(every.order_statuses, type.order_statuses, 'every status offered is accepted');
+  const base = `/v1/merchants/${s.acc.merchant.code}/sources/${every.id}`;
+  for (const poll_minutes of [type.poll_minutes.min - 1, type.poll_minutes.max + 1]) {
+    const p = await s.app.inject({
+      method: 'PATCH',
+      url: base,
+      headers: s.acc.merchant.auth,
+      payload: { poll_minutes },
+    });
+    t.equal(p.statusCode, 400, `poll_minutes ${poll_minutes} is outside the bounds answered`);
+  }
+  const other = await s.app.inject({
+    method: 'PATCH',
+    url: base,
+    headers: s.acc.merchant.auth,
+    payload: { order_statuses: ['awaiting_shipment', 'lost'] },
+  });
+  t.equal(other.statusCode, 400, 'a status not offered is refused');
+  t.notOk(type.order_statuses.includes('lost'));
+});

@@ -3,6 +3,7 @@ import {
   CopyValue,
   ErrorBanner,
   Field,
+  FormError,
   fmtDate,
   html,
   Loading,
@@ -11,6 +12,7 @@ import {
   useAction,
   useLoad,
   usePager,
+  useSaveForm,
 } from '../ui.js';
 import { useState } from '/console/vendor/preact-htm.js';
 
@@ -21,23 +23,18 @@ export function MerchantsPage({ user }) {
     () => api.get(`/v1/merchants?limit=50${pager.cursor ? `&cursor=${enc(pager.cursor)}` : ''}`),
     [pager.cursor],
   );
-  const [form, setForm] = useState({ code: '', name: '', warehouse: '' });
   const [created, setCreated] = useState(null);
-  const action = useAction();
-  const set = (k) => (v) => setForm({ ...form, [k]: v });
-  const submit = (e) => {
-    e.preventDefault();
-    action.run(async () => {
-      const body = { code: form.code, name: form.name };
-      if (user.kind === 'admin' && form.warehouse) body.warehouse = form.warehouse;
-      const r = await api.post('/v1/merchants', body);
-      setCreated(r);
-      setForm({ code: '', name: '', warehouse: '' });
-      list.reload();
-      // The shell's merchant picker lists it at once.
-      window.dispatchEvent(new Event('merchants-changed'));
-    });
-  };
+  const action = useSaveForm(list.reload);
+  const form = action.form({ code: '', name: '', warehouse: '' });
+  const set = (k) => (v) => action.setForm({ ...form, [k]: v });
+  const submit = action.submit(async () => {
+    const body = { code: form.code, name: form.name };
+    if (user.kind === 'admin' && form.warehouse) body.warehouse = form.warehouse;
+    setCreated(await api.post('/v1/merchants', body));
+    // The shell's merchant picker lists it at once.
+    window.dispatchEvent(new Event('merchants-changed'));
+    return null;
+  });
   return html`<section aria-labelledby="merchants-h">
     <h1 id="merchants-h">Merchants</h1>
     ${list.loading && html`<${Loading} />`}
@@ -72,7 +69,7 @@ export function MerchantsPage({ user }) {
         html`<${Field} label="Warehouse code" name="warehouse" value=${form.warehouse} onInput=${set('warehouse')}
           error=${action.fieldError('warehouse')} hint="empty for a standalone merchant" />`
       }
-      ${action.error && !action.error.details?.length && html`<${ErrorBanner} error=${action.error} />`}
+      <${FormError} error=${action.error} />
       <button type="submit" class="primary" disabled=${action.busy}>Create merchant</button>
     </form>
     ${
@@ -87,6 +84,9 @@ export function MerchantsPage({ user }) {
   </section>`;
 }
 
+/** The settings a merchant's own page edits, as loaded. */
+const settingsOf = (m) => ({ name: m.name, normalise_addresses: m.normalise_addresses });
+
 /**
  * A merchant's own settings: its name, address tidying (which re-evaluates its open orders like a
  * rule change), and — for its warehouse or the operator only — disabling it.
@@ -94,24 +94,19 @@ export function MerchantsPage({ user }) {
 export function MerchantSettingsPage({ merchant, user }) {
   const url = `/v1/merchants/${enc(merchant)}`;
   const data = useLoad(() => api.get(url), [url]);
-  const [form, setForm] = useState(null);
   const [done, setDone] = useState(null);
-  const edit = useAction();
+  const edit = useSaveForm(data.reload);
   const act = useAction();
   if (data.loading && !data.data) return html`<${Loading} />`;
   if (data.error) return html`<${ErrorBanner} error=${data.error} />`;
   const m = data.data.merchant;
-  const current = form ?? { name: m.name, normalise_addresses: m.normalise_addresses };
-  const save = (e) => {
-    e.preventDefault();
-    edit.run(async () => {
-      await api.patch(url, current);
-      setDone('Settings saved.');
-      setForm(null);
-      data.reload();
-      window.dispatchEvent(new Event('merchants-changed'));
-    });
-  };
+  const current = edit.form(settingsOf(m));
+  const save = edit.submit(async () => {
+    const r = await api.patch(url, current);
+    setDone('Settings saved.');
+    window.dispatchEvent(new Event('merchants-changed'));
+    return settingsOf(r.merchant);
+  });
   const setDisabled = (disabled) =>
     act.run(async () => {
       if (
@@ -137,15 +132,15 @@ export function MerchantSettingsPage({ merchant, user }) {
         <dt>Warehouse</dt><dd>${m.warehouse ?? 'none (standalone)'}</dd>
         <dt>Created</dt><dd>${fmtDate(m.created_at)}</dd>
       </dl>
-      <${Field} label="Name" name="name" value=${current.name} onInput=${(v) => setForm({ ...current, name: v })}
+      <${Field} label="Name" name="name" value=${current.name} onInput=${(v) => edit.setForm({ ...current, name: v })}
         error=${edit.fieldError('name')} required />
       <fieldset class="choice">
         <legend>Addresses</legend>
         <label><input type="checkbox" name="normalise_addresses" checked=${current.normalise_addresses}
-          onChange=${(e) => setForm({ ...current, normalise_addresses: e.target.checked })} />
+          onChange=${(e) => edit.setForm({ ...current, normalise_addresses: e.target.checked })} />
           tidy ship-to and bill-to addresses (white space, ATTN and c/o lines) before rules and routing</label>
       </fieldset>
-      ${edit.error && !edit.error.details?.length && html`<${ErrorBanner} error=${edit.error} />`}
+      <${FormError} error=${edit.error} />
       <button type="submit" class="primary" disabled=${edit.busy}>Save settings</button>
     </form>
     ${

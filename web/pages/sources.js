@@ -1,5 +1,17 @@
 import { api, enc, query } from '../api.js';
-import { ErrorBanner, Field, fmtDate, html, Loading, Notice, num, useAction, useLoad } from '../ui.js';
+import {
+  ErrorBanner,
+  Field,
+  FormError,
+  fmtDate,
+  html,
+  Loading,
+  Notice,
+  num,
+  useAction,
+  useLoad,
+  useSaveForm,
+} from '../ui.js';
 import { useEffect, useState } from '/console/vendor/preact-htm.js';
 
 // A merchant's source connections: ShipStation accounts shipbridge pulls orders from.
@@ -8,19 +20,11 @@ const base = (merchant) => `/v1/merchants/${enc(merchant)}/sources`;
 /** The orders list filtered to one source's orders (a source's name is their order_source). */
 const ordersOfSource = (merchant, name) => `#/m/${enc(merchant)}/orders${query({ order_source: name })}`;
 
-// ShipStation's order statuses as the API documents them (it refuses any other), and the ones a new
-// source takes when none is chosen. Keep them in step with src/sources/model.ts (the browser test
-// compares them).
-const SS_STATUSES = [
-  'awaiting_payment',
-  'awaiting_shipment',
-  'pending_fulfillment',
-  'shipped',
-  'on_hold',
-  'cancelled',
-  'rejected_fulfillment',
-];
-const DEFAULT_STATUSES = ['awaiting_shipment'];
+/**
+ * What a ShipStation source can be set to — its statuses, the ones a new source takes, the poll
+ * interval's bounds — as the API answers it, so the form offers exactly what the API accepts.
+ */
+const loadSourceType = () => api.get('/v1/source-types/shipstation');
 
 const TAG_MODES = [
   { value: '', label: 'none: every order' },
@@ -33,7 +37,8 @@ const formOf = (s) => ({
   api_key: s?.api_key ?? '',
   api_secret: '',
   store_id: s?.store_id == null ? '' : String(s.store_id),
-  order_statuses: s?.order_statuses ?? DEFAULT_STATUSES,
+  // null: the API's default statuses (shown ticked; a new source's body leaves them out).
+  order_statuses: s?.order_statuses ?? null,
   tag_mode: s?.tag?.mode ?? '',
   tag_name: s?.tag?.name ?? '',
   poll_minutes: s ? String(s.poll_minutes) : '',
@@ -86,15 +91,17 @@ const stateText = (s) =>
   s.enabled ? 'enabled' : `disabled${s.disabled_reason ? ` (${s.disabled_reason})` : ''}`;
 
 /** The fields of a source, for a new one and for a change (the name is set once, by the caller). */
-function SourceFields({ form, setForm, action, creating }) {
+function SourceFields({ form, setForm, action, creating, type }) {
   const set = (k) => (v) => setForm({ ...form, [k]: v });
+  const statuses = form.order_statuses ?? type.default_order_statuses;
   const toggle = (st) => (e) =>
     setForm({
       ...form,
       order_statuses: e.target.checked
-        ? SS_STATUSES.filter((x) => x === st || form.order_statuses.includes(x))
-        : form.order_statuses.filter((x) => x !== st),
+        ? type.order_statuses.filter((x) => x === st || statuses.includes(x))
+        : statuses.filter((x) => x !== st),
     });
+  const poll = type.poll_minutes;
   const err = (p) => action.fieldError(p);
   const statusesErr = err('order_statuses');
   const errId = `statuses-err-${creating ? 'new' : 'edit'}`;
@@ -107,7 +114,7 @@ function SourceFields({ form, setForm, action, creating }) {
       <${Field} label="ShipStation store id" name="store_id" type="number" value=${form.store_id} onInput=${set('store_id')}
         error=${err('store_id')} hint="empty: every store of the account; Test connection lists their ids" />
       <${Field} label="Poll minutes" name="poll_minutes" type="number" value=${form.poll_minutes} onInput=${set('poll_minutes')}
-        error=${err('poll_minutes')} hint="minutes between pulls, 5–1440; empty: 15" />
+        error=${err('poll_minutes')} hint=${`minutes between pulls, ${poll.min}–${poll.max}; empty: ${poll.default}`} />
       <${Field} label="Tag filter" name="tag_mode" value=${form.tag_mode} onInput=${set('tag_mode')}
         error=${err('tag.mode') ?? (err('tag') && !err('tag.name') ? err('tag') : undefined)} options=${TAG_MODES} />
       <${Field} label="Tag name" name="tag_name" value=${form.tag_name} onInput=${set('tag_name')} error=${err('tag.name')}
@@ -118,9 +125,9 @@ function SourceFields({ form, setForm, action, creating }) {
     </div>
     <fieldset class=${`choice${statusesErr ? ' has-error' : ''}`} aria-describedby=${statusesErr ? errId : undefined}>
       <legend>ShipStation statuses taken</legend>
-      ${SS_STATUSES.map(
+      ${type.order_statuses.map(
         (st) =>
-          html`<label><input type="checkbox" name="order_statuses" value=${st} checked=${form.order_statuses.includes(st)} onChange=${toggle(st)} /> ${st}</label>`,
+          html`<label><input type="checkbox" name="order_statuses" value=${st} checked=${statuses.includes(st)} onChange=${toggle(st)} /> ${st}</label>`,
       )}
       <p class="hint">An order is taken the first time it is seen with one of these; once taken, it follows every later change.</p>
       ${statusesErr && html`<p class="field-error" id=${errId} role="alert">${statusesErr}</p>`}
@@ -129,20 +136,17 @@ function SourceFields({ form, setForm, action, creating }) {
 
 export function SourcesPage({ merchant }) {
   const list = useLoad(() => api.get(base(merchant)), [merchant]);
+  const type = useLoad(loadSourceType, []);
   const [name, setName] = useState('');
-  const [form, setForm] = useState(formOf());
   const [created, setCreated] = useState(null);
-  const action = useAction();
-  const submit = (e) => {
-    e.preventDefault();
-    action.run(async () => {
-      const r = await api.post(base(merchant), createBody(name, form));
-      setCreated(r.source);
-      setName('');
-      setForm(formOf());
-      list.reload();
-    });
-  };
+  const action = useSaveForm(list.reload);
+  const form = action.form(formOf());
+  const submit = action.submit(async () => {
+    const r = await api.post(base(merchant), createBody(name, form));
+    setCreated(r.source);
+    setName('');
+    return null;
+  });
   return html`<section aria-labelledby="sources-h">
     <h1 id="sources-h">Source connections <span class="muted">${merchant}</span></h1>
     <p class="hint">ShipStation accounts of the merchant that shipbridge pulls orders from; each order's source is the connection's name.</p>
@@ -177,14 +181,18 @@ export function SourcesPage({ merchant }) {
       html`<${Notice}>Source <a href=${`#/m/${enc(merchant)}/sources/${created.id}`}>${created.name}</a> created; its first pull
         starts now. The API secret is stored encrypted and is never shown again.</${Notice}>`
     }
-    <form class="card" onSubmit=${submit} novalidate aria-labelledby="new-source-h">
+    <${ErrorBanner} error=${type.error} />
+    ${
+      type.data &&
+      html`<form class="card" onSubmit=${submit} novalidate aria-labelledby="new-source-h">
       <h2 id="new-source-h">New ShipStation source</h2>
       <${Field} label="Name" name="name" value=${name} onInput=${setName} error=${action.fieldError('name')} required
         hint="becomes the order source of its orders; cannot change later" />
-      <${SourceFields} form=${form} setForm=${setForm} action=${action} creating />
-      ${action.error && !action.error.details?.length && html`<${ErrorBanner} error=${action.error} />`}
+      <${SourceFields} form=${form} setForm=${action.setForm} action=${action} type=${type.data} creating />
+      <${FormError} error=${action.error} />
       <button type="submit" class="primary" disabled=${action.busy}>Create source</button>
-    </form>
+    </form>`
+    }
   </section>`;
 }
 
@@ -219,13 +227,13 @@ function TestResult({ test, source }) {
 export function SourcePage({ merchant, id }) {
   const url = `${base(merchant)}/${enc(id)}`;
   const data = useLoad(() => api.get(url), [url]);
-  const [form, setForm] = useState(null);
+  const type = useLoad(loadSourceType, []);
   const [test, setTest] = useState(null);
   const [done, setDone] = useState(null);
   // Pull now: the source is read again until a pull has finished since the request (for two minutes
   // at most: an instance that runs no background jobs leaves the pull to another one).
   const [pulling, setPulling] = useState(null);
-  const edit = useAction();
+  const edit = useSaveForm(data.reload);
   const act = useAction();
   const lastPull = data.data?.source.health.last_pull_at;
   useEffect(() => {
@@ -243,26 +251,21 @@ export function SourcePage({ merchant, id }) {
     const timer = setTimeout(() => data.reload(), 1500);
     return () => clearTimeout(timer);
   }, [pulling, lastPull, data.loading]);
-  if (data.loading && !data.data) return html`<${Loading} />`;
-  if (data.error) return html`<${ErrorBanner} error=${data.error} />`;
+  if ((data.loading && !data.data) || (type.loading && !type.data)) return html`<${Loading} />`;
+  if (data.error || type.error) return html`<${ErrorBanner} error=${data.error ?? type.error} />`;
   const s = data.data.source;
   const h = s.health;
-  const current = form ?? formOf(s);
-  const save = (e) => {
-    e.preventDefault();
-    edit.run(async () => {
-      const body = patchBody(s, current);
-      if (Object.keys(body).length === 0) {
-        setDone('Nothing changed.');
-        return;
-      }
-      const r = await api.patch(url, body);
-      setDone('Saved.');
-      // The form shows what was saved, not the source as it was until the page is read again.
-      setForm(formOf(r.source));
-      data.reload();
-    });
-  };
+  const current = edit.form(formOf(s));
+  const save = edit.submit(async () => {
+    const body = patchBody(s, current);
+    if (Object.keys(body).length === 0) {
+      setDone('Nothing changed.');
+      return undefined;
+    }
+    const r = await api.patch(url, body);
+    setDone('Saved.');
+    return formOf(r.source);
+  });
   const setEnabled = (enabled) =>
     act.run(async () => {
       await api.patch(url, { enabled });
@@ -336,8 +339,8 @@ export function SourcePage({ merchant, id }) {
       <h2 id="source-edit-h">Settings</h2>
       <p class="hint">The name, ${s.name}, is its orders' source and cannot change. New keys after regenerating them in ShipStation
         also re-enable a source that ShipStation refused.</p>
-      <${SourceFields} form=${current} setForm=${setForm} action=${edit} />
-      ${edit.error && !edit.error.details?.length && html`<${ErrorBanner} error=${edit.error} />`}
+      <${SourceFields} form=${current} setForm=${edit.setForm} action=${edit} type=${type.data} />
+      <${FormError} error=${edit.error} />
       <button type="submit" class="primary" disabled=${edit.busy}>Save changes</button>
     </form>
   </section>`;

@@ -3,6 +3,7 @@ import {
   CopyValue,
   ErrorBanner,
   Field,
+  FormError,
   fmtDate,
   html,
   Loading,
@@ -11,6 +12,7 @@ import {
   splitList,
   useAction,
   useLoad,
+  useSaveForm,
 } from '../ui.js';
 import { useState } from '/console/vendor/preact-htm.js';
 
@@ -81,18 +83,13 @@ function SettingsFields({ form, setForm, action }) {
 
 export function StoresPage({ merchant }) {
   const list = useLoad(() => api.get(`${base(merchant)}?limit=500`), [merchant]);
-  const [form, setForm] = useState(formOf());
   const [created, setCreated] = useState(null);
-  const action = useAction();
-  const submit = (e) => {
-    e.preventDefault();
-    action.run(async () => {
-      const r = await api.post(base(merchant), bodyOf(form));
-      setCreated(r);
-      setForm(formOf());
-      list.reload();
-    });
-  };
+  const action = useSaveForm(list.reload);
+  const form = action.form(formOf());
+  const submit = action.submit(async () => {
+    setCreated(await api.post(base(merchant), bodyOf(form)));
+    return null;
+  });
   return html`<section aria-labelledby="stores-h">
     <h1 id="stores-h">Store connections <span class="muted">${merchant}</span></h1>
     ${list.loading && html`<${Loading} />`}
@@ -126,8 +123,8 @@ export function StoresPage({ merchant }) {
     }
     <form class="card" onSubmit=${submit} novalidate aria-labelledby="new-store-h">
       <h2 id="new-store-h">New store connection</h2>
-      <${SettingsFields} form=${form} setForm=${setForm} action=${action} />
-      ${action.error && !action.error.details?.length && html`<${ErrorBanner} error=${action.error} />`}
+      <${SettingsFields} form=${form} setForm=${action.setForm} action=${action} />
+      <${FormError} error=${action.error} />
       <button type="submit" class="primary" disabled=${action.busy}>Create store</button>
     </form>
   </section>`;
@@ -144,26 +141,20 @@ export function StorePage({ merchant, id }) {
       ),
     [url, data.data?.health?.open_alerts],
   );
-  const [form, setForm] = useState(null);
   const [rotated, setRotated] = useState(null);
   const [test, setTest] = useState(null);
   const [saved, setSaved] = useState(null);
-  const edit = useAction();
+  const edit = useSaveForm(data.reload);
   const act = useAction();
   if (data.loading && !data.data) return html`<${Loading} />`;
   if (data.error) return html`<${ErrorBanner} error=${data.error} />`;
   const { store, health, shipstation } = data.data;
-  const current = form ?? formOf(store);
-  const save = (e) => {
-    e.preventDefault();
-    edit.run(async () => {
-      const r = await api.patch(url, bodyOf(current));
-      setSaved(`Saved; ${r.rerouted} order(s) re-routed.`);
-      // The form shows what was saved, not the store as it was until the page is read again.
-      setForm(formOf(r.store));
-      data.reload();
-    });
-  };
+  const current = edit.form(formOf(store));
+  const save = edit.submit(async () => {
+    const r = await api.patch(url, bodyOf(current));
+    setSaved(`Saved; ${r.rerouted} order(s) re-routed.`);
+    return formOf(r.store);
+  });
   const rotate = () =>
     act.run(async () => {
       if (
@@ -242,8 +233,8 @@ export function StorePage({ merchant, id }) {
     </div>
     <form class="card" onSubmit=${save} novalidate aria-labelledby="edit-h">
       <h2 id="edit-h">Settings</h2>
-      <${SettingsFields} form=${current} setForm=${setForm} action=${edit} />
-      ${edit.error && !edit.error.details?.length && html`<${ErrorBanner} error=${edit.error} />`}
+      <${SettingsFields} form=${current} setForm=${edit.setForm} action=${edit} />
+      <${FormError} error=${edit.error} />
       <button type="submit" class="primary" disabled=${edit.busy}>Save changes</button>
     </form>
   </section>`;

@@ -1,5 +1,5 @@
 import { api, download, ownerUrl, query } from '../api.js';
-import { ErrorBanner, Field, html, Loading, useAction } from '../ui.js';
+import { Field, FormError, html, Loading, useAction } from '../ui.js';
 import { useState } from '/console/vendor/preact-htm.js';
 
 const COLUMNS = [
@@ -51,7 +51,6 @@ export function SummariesPage({ owner }) {
   const err = (k) => action.fieldError(`query.${k}`);
   const f = (k, label, extra = {}) =>
     html`<${Field} label=${label} name=${k} value=${form[k]} onInput=${set(k)} error=${err(k)} ...${extra} />`;
-  const general = action.error && !action.error.details?.length;
   const cols = COLUMNS.filter(([k]) => k !== 'group' || result?.group);
   return html`<section aria-labelledby="summaries-h">
     <h1 id="summaries-h">Order summaries <span class="muted">${owner.kind === 'warehouse' ? `warehouse ${owner.code}, all merchants` : owner.code}</span></h1>
@@ -75,7 +74,7 @@ export function SummariesPage({ owner }) {
           ],
         })}
       </div>
-      ${general && html`<${ErrorBanner} error=${action.error} />`}
+      <${FormError} error=${action.error} />
       <div class="actions">
         <button type="submit" class="primary" disabled=${action.busy}>Show</button>
         <button type="button" onClick=${csv} disabled=${action.busy}>Download CSV</button>

@@ -3,6 +3,7 @@ import {
   CopyValue,
   ErrorBanner,
   Field,
+  FormError,
   fmtDate,
   html,
   Loading,
@@ -12,6 +13,7 @@ import {
   useAction,
   useLoad,
   usePager,
+  useSaveForm,
 } from '../ui.js';
 import { useState } from '/console/vendor/preact-htm.js';
 
@@ -62,24 +64,21 @@ function Secret({ secret, what }) {
 
 export function WebhooksPage({ owner }) {
   const list = useLoad(() => api.get(base(owner)), [owner.kind, owner.code]);
-  const [form, setForm] = useState({ url: '', events: [], description: '' });
   const [created, setCreated] = useState(null);
-  const action = useAction();
+  const action = useSaveForm(list.reload);
+  const form = action.form({ url: '', events: [], description: '' });
+  const setForm = action.setForm;
   const toggle = (ev) => (e) =>
     setForm({
       ...form,
       events: e.target.checked ? [...form.events, ev] : form.events.filter((x) => x !== ev),
     });
-  const submit = (e) => {
-    e.preventDefault();
-    action.run(async () => {
-      const body = { url: form.url, events: form.events };
-      if (form.description) body.description = form.description;
-      setCreated(await api.post(base(owner), body));
-      setForm({ url: '', events: [], description: '' });
-      list.reload();
-    });
-  };
+  const submit = action.submit(async () => {
+    const body = { url: form.url, events: form.events };
+    if (form.description) body.description = form.description;
+    setCreated(await api.post(base(owner), body));
+    return null;
+  });
   const eventsErr = action.fieldError('events');
   return html`<section aria-labelledby="webhooks-h">
     <h1 id="webhooks-h">${owner.kind === 'warehouse' ? 'Warehouse webhooks' : 'Webhooks'} <span class="muted">${owner.code}</span></h1>
@@ -123,7 +122,7 @@ export function WebhooksPage({ owner }) {
       </fieldset>
       <${Field} label="Description" name="description" value=${form.description}
         onInput=${(v) => setForm({ ...form, description: v })} error=${action.fieldError('description')} />
-      ${action.error && !action.error.details?.length && html`<${ErrorBanner} error=${action.error} />`}
+      <${FormError} error=${action.error} />
       <button type="submit" class="primary" disabled=${action.busy}>Create webhook</button>
     </form>
   </section>`;

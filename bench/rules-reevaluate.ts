@@ -28,18 +28,13 @@ import { reevaluateOpenOrders } from '../src/orders/service.js';
 import { CHUNK, chunkSettings } from '../src/rules/reevaluate-job.js';
 import { RulesRepository } from '../src/rules/repository.js';
 import { lockMerchantForRouting } from '../src/stores/assign.js';
-import { withScratchDatabase } from './scratch.js';
+import { benchDatabaseUrl, insertMerchant, insertStore, median, withScratchDatabase } from './scratch.js';
 import type { Database } from '../src/db/database.js';
 
-const url = process.env.DATABASE_URL ?? '';
-if (!url) {
-  console.error('set DATABASE_URL=postgres://… (the benchmark measures PostgreSQL)');
-  process.exit(2);
-}
+const url = benchDatabaseUrl();
 const ORDERS = Number(process.argv[2] ?? 100_000);
 const RUNS = 3;
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const ms = (n: number) => `${n.toFixed(0)} ms`;
 
 /** The statements of a chunk's transaction, by what they do (the first match names a statement). */
@@ -156,14 +151,9 @@ async function main() {
 async function scenarios(database: Database): Promise<void> {
   {
     const db = database.db;
-    const m = await db
-      .insertInto('merchants')
-      .values({ code: 'bench', name: 'Bench' })
-      .returning('id')
-      .executeTakeFirstOrThrow();
-    await sql`insert into stores (merchant_id, name, username, password_hash, order_sources, include_tags, exclude_tags)
-      values (${m.id}, 'Main', 'bench-main', '\\x00', '{}', '{}', '{bench-tag}'),
-             (${m.id}, 'Tagged', 'bench-tagged', '\\x00', '{}', '{bench-tag}', '{}')`.execute(db);
+    const m = { id: await insertMerchant(db) };
+    await insertStore(db, m.id, { name: 'Main', username: 'bench-main', excludeTags: ['bench-tag'] });
+    await insertStore(db, m.id, { name: 'Tagged', username: 'bench-tagged', includeTags: ['bench-tag'] });
 
     const o = template();
     const content = JSON.stringify(orderContent(o));

@@ -19,16 +19,11 @@ import { CompiledQuery, type Kysely, sql } from 'kysely';
 import type { DB } from '../src/db/schema.js';
 import { refreshSummaryFacts } from '../src/domain/summary-facts.js';
 import { type SummaryQuery, summarise, summaryPlanner, summaryStatement } from '../src/summaries/query.js';
-import { withScratchDatabase } from './scratch.js';
+import { benchDatabaseUrl, insertMerchant, insertStore, median, withScratchDatabase } from './scratch.js';
 
-const url = process.env.DATABASE_URL ?? '';
-if (!url) {
-  console.error('set DATABASE_URL=postgres://… (the benchmark measures PostgreSQL)');
-  process.exit(2);
-}
+const url = benchDatabaseUrl();
 const ORDERS = Number(process.argv[2] ?? 100_000);
 const RUNS = 3;
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 async function main() {
   const kept = process.env.SUMMARY_REUSE ? `bench_summaries_keep_${ORDERS}` : undefined;
@@ -60,24 +55,14 @@ async function main() {
 
 /** Seeds the month of the merchant (and the other's); returns the merchant's id. */
 async function seed(db: Kysely<DB>): Promise<number> {
-  const m = await db
-    .insertInto('merchants')
-    .values({ code: 'bench', name: 'Bench' })
-    .returning('id')
-    .executeTakeFirstOrThrow();
-  const other = await db
-    .insertInto('merchants')
-    .values({ code: 'other', name: 'Other' })
-    .returning('id')
-    .executeTakeFirstOrThrow();
+  const m = { id: await insertMerchant(db) };
+  const other = { id: await insertMerchant(db, 'other', 'Other') };
   const t0 = performance.now();
   for (const [merchant, n] of [
     [m.id, ORDERS],
     [other.id, Math.ceil(ORDERS / 4)],
   ] as const) {
-    await sql`
-      insert into stores (merchant_id, name, username, password_hash, order_sources, include_tags, exclude_tags)
-      values (${merchant}, 'Main', ${`ss_bench_${merchant}`}, '\\x00', '{}', '{}', '{}')`.execute(db);
+    await insertStore(db, merchant, { name: 'Main', username: `ss_bench_${merchant}` });
     // November 2026, spread evenly; statuses: 60 % shipped/confirmed, 5 % canceled, the rest open.
     // The summary facts are written with each row, as the service does (the order's id is drawn
     // first: its lines and units follow from it); a shipped order ships 20 hours after creation.

@@ -19,6 +19,25 @@ const eventType = z
     SUBSCRIBABLE.map((t) => `${t}: ${EVENT_DESCRIPTIONS[t as keyof typeof EVENT_DESCRIPTIONS]}`).join('; '),
   );
 
+/**
+ * What a webhook may subscribe to, built from the list the routes judge with, so a form (the
+ * console's) offers exactly these instead of keeping a copy that could drift.
+ */
+const eventTypes = {
+  event_types: SUBSCRIBABLE.map((type) => ({
+    type,
+    description: EVENT_DESCRIPTIONS[type as keyof typeof EVENT_DESCRIPTIONS],
+  })),
+};
+
+const eventTypesSchema = z
+  .object({
+    event_types: z
+      .array(z.object({ type: z.enum(SUBSCRIBABLE), description: z.string() }))
+      .describe("every event type a webhook's events may name, with what it reports"),
+  })
+  .meta({ id: 'WebhookEventTypes', example: eventTypes });
+
 const urlField = z
   .string()
   .max(2000)
@@ -139,6 +158,19 @@ export function webhooksRoutes(ctx: AppContext): FastifyPluginAsyncZod {
       allowPrivate: ctx.config.webhookAllowPrivate,
       metrics: ctx.metrics,
     };
+
+    app.get(
+      '/webhook-event-types',
+      {
+        schema: {
+          tags: ['webhooks'],
+          summary:
+            'The event types a webhook can subscribe to, each with what it reports (the same for every caller)',
+          response: { 200: eventTypesSchema, 401: errorBodySchema },
+        },
+      },
+      async () => eventTypes,
+    );
 
     const scopes = [
       {

@@ -144,3 +144,36 @@ t.test('webhook routes: create (secret once), read, list, change, delete; scopes
     404,
   );
 });
+
+t.test(
+  'the event types a webhook can subscribe to: the same for every caller, each one accepted',
+  async (t) => {
+    const { app } = await buildTestApp(t);
+    const acc = await seedAccounts(app, `wt${process.pid % 10000}`);
+    const url = '/v1/webhook-event-types';
+    t.equal((await app.inject({ method: 'GET', url })).statusCode, 401, 'a credential is needed');
+    const r = await app.inject({ method: 'GET', url, headers: acc.warehouse.auth });
+    t.equal(r.statusCode, 200, r.body);
+    const { event_types } = r.json() as { event_types: { type: string; description: string }[] };
+    t.same(
+      r.json(),
+      (await app.inject({ method: 'GET', url, headers: acc.merchant.auth })).json(),
+      'the same for every caller',
+    );
+    t.ok(event_types.length > 0);
+    t.notOk(
+      event_types.some((e) => e.type === 'ping'),
+      'ping is a test delivery, not something to subscribe to',
+    );
+    for (const e of event_types) t.ok(e.description.length > 0, `${e.type} says what it reports`);
+    // Every type offered is accepted, all at once.
+    const c = await app.inject({
+      method: 'POST',
+      url: `/v1/merchants/${acc.merchant.code}/webhooks`,
+      headers: acc.merchant.auth,
+      payload: { url: 'https://93.184.216.34/hook', events: event_types.map((e) => e.type) },
+    });
+    t.equal(c.statusCode, 201, c.body);
+    t.same(c.json().webhook.events.toSorted(), event_types.map((e) => e.type).toSorted());
+  },
+);

@@ -20,17 +20,8 @@ import { useState } from '/console/vendor/preact-htm.js';
 // One page for both owners: a merchant's webhooks and a warehouse's (events of all its merchants).
 const base = (owner) => ownerUrl(owner, '/webhooks');
 
-// The event types a webhook can take, as the API documents them (it refuses any other).
-const EVENTS = [
-  'order.created',
-  'order.updated',
-  'order.status_changed',
-  'order.unrouted',
-  'shipment.created',
-  'shipment.voided',
-  'shipnotice.unmatched',
-  'alert.created',
-];
+// The event types a webhook can take, as the API answers them (it refuses any other).
+const loadEventTypes = () => api.get('/v1/webhook-event-types');
 
 /** A delivery's order: a link for a merchant's webhook; a warehouse's deliveries do not say whose order it is. */
 function OrderRef({ owner, id }) {
@@ -64,6 +55,7 @@ function Secret({ secret, what }) {
 
 export function WebhooksPage({ owner }) {
   const list = useLoad(() => api.get(base(owner)), [owner.kind, owner.code]);
+  const types = useLoad(loadEventTypes, []);
   const [created, setCreated] = useState(null);
   const action = useSaveForm(list.reload);
   const form = action.form({ url: '', events: [], description: '' });
@@ -114,9 +106,11 @@ export function WebhooksPage({ owner }) {
         error=${action.fieldError('url')} hint="https; receives signed POSTs" required />
       <fieldset class=${`choice${eventsErr ? ' has-error' : ''}`} aria-describedby=${eventsErr ? 'events-err' : undefined}>
         <legend>Events</legend>
-        ${EVENTS.map(
+        ${types.loading && html`<${Loading} />`}
+        <${ErrorBanner} error=${types.error} />
+        ${types.data?.event_types.map(
           (ev) =>
-            html`<label><input type="checkbox" checked=${form.events.includes(ev)} onChange=${toggle(ev)} /> ${ev}</label>`,
+            html`<label title=${ev.description}><input type="checkbox" checked=${form.events.includes(ev.type)} onChange=${toggle(ev.type)} /> ${ev.type}</label>`,
         )}
         ${eventsErr && html`<p class="field-error" id="events-err" role="alert">${eventsErr}</p>`}
       </fieldset>

@@ -1984,7 +1984,7 @@ function targets(results: SizeResults[]): TargetRow[] {
     judge(big, `ingestion, batches of 500 ≥ 5 000 orders/s${at}`, 'ingest.batch.ops', '>=', 5000, 'orders/s'),
   );
   rows.push(
-    judge(big, `ingestion, batches ≥ 25 % of raw insert${at}`, 'ingest.batch.pct_raw', '>=', 25, '%'),
+    judge(big, `ingestion, batches ≥ 50 % of raw insert${at}`, 'ingest.batch.pct_raw', '>=', 50, '%'),
   );
   rows.push(judge(big, `single-order POST at 200/s: p50 ≤ 5 ms${at}`, 'ingest.single.p50', '<=', 5, 'ms'));
   rows.push(judge(big, `single-order POST at 200/s: p99 ≤ 25 ms${at}`, 'ingest.single.p99', '<=', 25, 'ms'));

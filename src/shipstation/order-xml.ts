@@ -2,7 +2,7 @@
  * The ShipStation order export writer (pure, no I/O): ExportOrder → `<Order>` XML.
  *
  * Hand-written string building: one string per order, joined once per page, so the cost is linear
- * in the page and about 25× cheaper than a DOM builder (bench/render.ts). The output is valid
+ * in the page and tens of times cheaper than a DOM builder (bench/render.ts). The output is valid
  * against schemas/shipstation-orders.xsd (our schema, written from ShipStation's field table) for
  * ANY input: every rule that keeps it valid lives here, not in the caller.
  *

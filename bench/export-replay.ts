@@ -18,8 +18,9 @@ import {
  * largest merchant's Main store, newest 10 000-order window (the window `npm run bench` walks), on
  * an existing bench database, WITHOUT changing it: every run takes the snapshot and serves the page
  * inside a transaction that is rolled back, so each run pins what of the page is still unpinned, as
- * a first serving would, and leaves nothing behind but dead row versions. Prints per run (medians): the page statement in process (servePageRows: SQL, transfer,
- * parse, row mapping), the same statement replayed through plain pg, the render of its rows; then
+ * a first serving would, and leaves nothing behind but dead row versions. Prints (medians): the page
+ * statement in process (servePageRows: SQL, transfer, parse, row mapping), the same statement
+ * replayed through plain pg, the render of its rows; then
  * EXPLAIN (ANALYZE, BUFFERS) of the page statement and where the service's CPU goes on that page
  * (a CPU profile of parse + map + render, top functions by self time; REPLAY_PROFILE=file.cpuprofile
  * keeps it; REPLAY_RENDER_ONLY=1 profiles the render of already parsed rows). REPLAY_UNPIN=1 first

@@ -414,6 +414,14 @@ t.test('console journeys in Chromium', { skip: browserSkip }, async (t) => {
       // Edited by keyboard: the form opens below the list and takes the focus.
       await page.getByRole('button', { name: 'Edit Tag 3PL orders' }).press('Enter');
       await page.getByRole('heading', { name: 'Edit rule “Tag 3PL orders”' }).waitFor();
+      // The form takes the focus in an effect after it renders, so the heading can be on screen a
+      // moment before the focus moves: wait for it (a bounded wait; the assertion reports a miss).
+      const heading = 'Edit rule “Tag 3PL orders”';
+      await page
+        .waitForFunction(`document.activeElement?.textContent === ${JSON.stringify(heading)}`, undefined, {
+          timeout: 5000,
+        })
+        .catch(() => undefined);
       t.equal(
         await page.evaluate('document.activeElement.textContent'),
         'Edit rule “Tag 3PL orders”',

@@ -2,7 +2,7 @@
  * The ShipStation order export writer (pure, no I/O): ExportOrder → `<Order>` XML.
  *
  * Hand-written string building: one string per order, joined once per page, so the cost is linear
- * in the page and tens of times cheaper than a DOM builder (bench/render.ts). The output is valid
+ * in the page and about 25× cheaper than a DOM builder (bench/render.ts). The output is valid
  * against schemas/shipstation-orders.xsd (our schema, written from ShipStation's field table) for
  * ANY input: every rule that keeps it valid lives here, not in the caller.
  *
@@ -47,7 +47,7 @@
 import { HTTP_URL, SECOND_LINE_JOIN, SECOND_LINE_MAX } from '../orders/schema.js';
 import type { NormalizedItem, NormalizedOrder, WeightUnit } from '../orders/types.js';
 import { formatShipStationDate } from './dates.js';
-import { cdataBody, charLength, clean, truncateChars } from './xml.js';
+import { cdataClean, charLength, clean, truncateChars } from './xml.js';
 
 export interface ExportAddress {
   name: string | null;
@@ -366,68 +366,10 @@ export function imageUrl(v: string | null): string | undefined {
 // ---------------------------------------------------------------------------------------------
 // Writer
 
-/**
- * An element's markup around its value, built once per element name: writing `<Name>`, the CDATA
- * opening, the value, its close and `</Name>` as three strings instead of seven halves the string
- * pieces (and the short intermediate strings) a page is built from, which the final join walks.
- */
-interface Tag {
-  cdataOpen: string;
-  cdataClose: string;
-  open: string;
-  close: string;
-}
-const TAG_NAMES = [
-  'Address1',
-  'Address2',
-  'City',
-  'Company',
-  'Country',
-  'CustomField1',
-  'CustomField2',
-  'CustomField3',
-  'CustomerCode',
-  'CustomerNotes',
-  'Email',
-  'GiftMessage',
-  'ImageUrl',
-  'InternalNotes',
-  'LastModified',
-  'LineItemID',
-  'Location',
-  'Name',
-  'OrderDate',
-  'OrderID',
-  'OrderNumber',
-  'OrderStatus',
-  'OrderTotal',
-  'PaymentMethod',
-  'Phone',
-  'PostalCode',
-  'Quantity',
-  'RequestedWarehouse',
-  'SKU',
-  'ShippingAmount',
-  'ShippingMethod',
-  'Source',
-  'State',
-  'TaxAmount',
-  'UnitPrice',
-  'Value',
-  'Weight',
-  'WeightUnits',
-] as const;
-const T = Object.fromEntries(
-  TAG_NAMES.map((name) => [
-    name,
-    { cdataOpen: `<${name}><![CDATA[`, cdataClose: `]]></${name}>`, open: `<${name}>`, close: `</${name}>` },
-  ]),
-) as Record<(typeof TAG_NAMES)[number], Tag>;
-
-/** `<name>` + cdataClean(value) + `</name>`, from the tag's prebuilt halves. */
-const el = (t: Tag, value: string): string => t.cdataOpen + cdataBody(value) + t.cdataClose;
-const opt = (t: Tag, value: string | undefined): string => (value === undefined ? '' : el(t, value));
-const raw = (t: Tag, value: string): string => t.open + value + t.close;
+const el = (name: string, value: string): string => `<${name}>${cdataClean(value)}</${name}>`;
+const opt = (name: string, value: string | undefined): string =>
+  value === undefined ? '' : `<${name}>${cdataClean(value)}</${name}>`;
+const raw = (name: string, value: string): string => `<${name}>${value}</${name}>`;
 
 function renderItem(item: ExportItem): string {
   const sku = firstText(100, item.sku, item.lineId) ?? (item.adjustment ? 'ADJUSTMENT' : 'ITEM');
@@ -438,15 +380,15 @@ function renderItem(item: ExportItem): string {
   else if (qty > 99_999) qty = 99_999;
   let s =
     '<Item>' +
-    opt(T.LineItemID, text(item.lineItemId, 50)) +
-    el(T.SKU, sku) +
-    el(T.Name, name) +
-    opt(T.ImageUrl, imageUrl(item.imageUrl));
-  if (w.weight !== undefined) s += raw(T.Weight, w.weight) + raw(T.WeightUnits, w.unit!);
+    opt('LineItemID', text(item.lineItemId, 50)) +
+    el('SKU', sku) +
+    el('Name', name) +
+    opt('ImageUrl', imageUrl(item.imageUrl));
+  if (w.weight !== undefined) s += raw('Weight', w.weight) + raw('WeightUnits', w.unit!);
   s +=
-    raw(T.Quantity, String(qty)) +
-    raw(T.UnitPrice, formatMoney92(item.unitPrice) ?? '0.00') +
-    opt(T.Location, text(item.location, 100));
+    raw('Quantity', String(qty)) +
+    raw('UnitPrice', formatMoney92(item.unitPrice) ?? '0.00') +
+    opt('Location', text(item.location, 100));
   if (item.adjustment) s += '<Adjustment>true</Adjustment>';
   let options = '';
   let count = 0;
@@ -459,9 +401,9 @@ function renderItem(item: ExportItem): string {
     const ow = w.weight === undefined ? undefined : w.options[i];
     options +=
       '<Option>' +
-      el(T.Name, on) +
-      el(T.Value, ov) +
-      (ow === undefined ? '' : raw(T.Weight, ow)) +
+      el('Name', on) +
+      el('Value', ov) +
+      (ow === undefined ? '' : raw('Weight', ow)) +
       '</Option>';
   }
   if (options !== '') s += '<Options>' + options + '</Options>';
@@ -480,47 +422,47 @@ export function renderOrder(order: ExportOrder, zone = 'UTC'): string {
 
   let s =
     '<Order>' +
-    el(T.OrderID, orderId) +
-    el(T.OrderNumber, orderNumber) +
-    raw(T.OrderDate, formatShipStationDate(order.orderDate, zone)) +
-    el(T.OrderStatus, text(order.status, 50) ?? 'unknown') +
-    raw(T.LastModified, formatShipStationDate(order.lastModified, zone)) +
-    opt(T.ShippingMethod, text(order.shippingMethod, 100)) +
-    opt(T.PaymentMethod, text(order.paymentMethod, 50)) +
-    raw(T.OrderTotal, formatMoney92(order.orderTotal) ?? '0.00');
+    el('OrderID', orderId) +
+    el('OrderNumber', orderNumber) +
+    raw('OrderDate', formatShipStationDate(order.orderDate, zone)) +
+    el('OrderStatus', text(order.status, 50) ?? 'unknown') +
+    raw('LastModified', formatShipStationDate(order.lastModified, zone)) +
+    opt('ShippingMethod', text(order.shippingMethod, 100)) +
+    opt('PaymentMethod', text(order.paymentMethod, 50)) +
+    raw('OrderTotal', formatMoney92(order.orderTotal) ?? '0.00');
   const tax = formatMoney92(order.taxAmount);
-  if (tax !== undefined) s += raw(T.TaxAmount, tax);
+  if (tax !== undefined) s += raw('TaxAmount', tax);
   s +=
-    raw(T.ShippingAmount, formatMoney92(order.shippingAmount) ?? '0.00') +
-    opt(T.CustomerNotes, text(order.customerNotes, 1000)) +
-    opt(T.InternalNotes, text(order.internalNotes, 1000)) +
+    raw('ShippingAmount', formatMoney92(order.shippingAmount) ?? '0.00') +
+    opt('CustomerNotes', text(order.customerNotes, 1000)) +
+    opt('InternalNotes', text(order.internalNotes, 1000)) +
     (order.gift ? '<Gift>true</Gift>' : '<Gift>false</Gift>') +
-    opt(T.GiftMessage, text(order.giftMessage, 1000)) +
-    opt(T.CustomField1, text(cf[0], 100)) +
-    opt(T.CustomField2, text(cf[1], 100)) +
-    opt(T.CustomField3, text(cf[2], 100)) +
-    opt(T.RequestedWarehouse, text(order.requestedWarehouse, 100)) +
-    opt(T.Source, text(order.source, 50)) +
+    opt('GiftMessage', text(order.giftMessage, 1000)) +
+    opt('CustomField1', text(cf[0], 100)) +
+    opt('CustomField2', text(cf[1], 100)) +
+    opt('CustomField3', text(cf[2], 100)) +
+    opt('RequestedWarehouse', text(order.requestedWarehouse, 100)) +
+    opt('Source', text(order.source, 50)) +
     '<Customer>' +
     el(
-      T.CustomerCode,
+      'CustomerCode',
       firstText(100, order.customer.code, customerEmail, bill.email, ship.email) ?? orderNumber,
     ) +
     '<BillTo>' +
-    el(T.Name, firstText(100, bill.name, bill.company, ship.name, customerEmail) ?? '(no name)') +
-    opt(T.Company, text(bill.company, 100)) +
-    opt(T.Phone, text(bill.phone, 50)) +
-    opt(T.Email, firstText(100, bill.email, customerEmail)) +
+    el('Name', firstText(100, bill.name, bill.company, ship.name, customerEmail) ?? '(no name)') +
+    opt('Company', text(bill.company, 100)) +
+    opt('Phone', text(bill.phone, 50)) +
+    opt('Email', firstText(100, bill.email, customerEmail)) +
     '</BillTo><ShipTo>' +
-    el(T.Name, firstText(100, ship.name, ship.company, bill.name, customerEmail) ?? '(no name)') +
-    opt(T.Company, text(ship.company, 100)) +
-    el(T.Address1, address1) +
-    opt(T.Address2, address2) +
-    el(T.City, text(ship.city, 100) ?? '(no city)') +
-    opt(T.State, text(ship.state, 100)) +
-    el(T.PostalCode, text(ship.postalCode, 50) ?? '') +
-    raw(T.Country, countryCode(order)) +
-    opt(T.Phone, firstText(50, ship.phone, bill.phone)) +
+    el('Name', firstText(100, ship.name, ship.company, bill.name, customerEmail) ?? '(no name)') +
+    opt('Company', text(ship.company, 100)) +
+    el('Address1', address1) +
+    opt('Address2', address2) +
+    el('City', text(ship.city, 100) ?? '(no city)') +
+    opt('State', text(ship.state, 100)) +
+    el('PostalCode', text(ship.postalCode, 50) ?? '') +
+    raw('Country', countryCode(order)) +
+    opt('Phone', firstText(50, ship.phone, bill.phone)) +
     '</ShipTo></Customer><Items>';
   for (const item of order.items) s += renderItem(item);
   return s + '</Items></Order>';

@@ -64,12 +64,7 @@ export function cdata(s: string): string {
 
 /** `cdata()` for a value that is already clean (skips the cleaning pass). */
 export function cdataClean(s: string): string {
-  return '<![CDATA[' + cdataBody(s) + ']]>';
-}
-
-/** What goes between `<![CDATA[` and `]]>` for a clean value: a `]]>` inside split across two sections. */
-export function cdataBody(s: string): string {
-  return s.includes(']]>') ? s.replaceAll(']]>', ']]]]><![CDATA[>') : s;
+  return '<![CDATA[' + (s.includes(']]>') ? s.replaceAll(']]>', ']]]]><![CDATA[>') : s) + ']]>';
 }
 
 /**

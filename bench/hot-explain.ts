@@ -40,6 +40,7 @@ import { SecretHasher } from '../src/lib/secrets.js';
 import { basic } from './load.js';
 import { median } from './scratch.js';
 import { BENCH_SECRET_KEY, merchantDefs, storeDefs } from './seed.js';
+import { noticeXml } from './shipnotice.js';
 
 const url = process.env.DATABASE_URL ?? '';
 if (!/\/shipbridge_bench_/.test(url)) {
@@ -421,28 +422,6 @@ interface Line {
   id: number;
   sku: string | null;
   name: string | null;
-}
-
-function noticeXml(
-  t: { id: number; order_number: string; lines: Line[] },
-  tracking: string,
-  partial: boolean,
-) {
-  const l = t.lines[0]!;
-  const items = partial
-    ? `<Items><Item><LineItemID>${l.id}</LineItemID><SKU><![CDATA[${l.sku ?? ''}]]></SKU>` +
-      `<Name><![CDATA[${l.name ?? ''}]]></Name><Quantity>1</Quantity></Item></Items>`
-    : '';
-  return (
-    '<?xml version="1.0" encoding="utf-8"?><ShipNotice>' +
-    `<OrderNumber><![CDATA[${t.order_number}]]></OrderNumber><OrderID>${t.id}</OrderID>` +
-    '<CustomerCode>C1</CustomerCode><NotifyCustomer>false</NotifyCustomer>' +
-    '<LabelCreateDate>11/22/2026 04:30</LabelCreateDate><ShipDate>11/22/2026</ShipDate>' +
-    `<Carrier>UPS</Carrier><Service>UPS Ground</Service><TrackingNumber>${tracking}</TrackingNumber>` +
-    '<ShippingCost>7.45</ShippingCost><Recipient><Name><![CDATA[Zoë Ängström]]></Name>' +
-    '<Address1>1 Main St</Address1><City>Austin</City><State>TX</State><PostalCode>73301</PostalCode>' +
-    `<Country>US</Country></Recipient>${items}</ShipNotice>`
-  );
 }
 
 /** An order like run.ts's single POSTs: 2–3 lines, tags on one in two. */

@@ -42,6 +42,7 @@ import {
   type StoreDef,
   seedDetails,
 } from './seed.js';
+import { noticeXml } from './shipnotice.js';
 
 /**
  * `npm run bench`: seeds (or reuses) one database per size, starts the service as a child process
@@ -1286,23 +1287,6 @@ interface NoticeTarget {
   order_number: string;
   store_id: number;
   lines: { id: number; sku: string | null; name: string | null; q: number }[];
-}
-
-function noticeXml(t: NoticeTarget, tracking: string, partial: boolean): string {
-  const items = partial
-    ? `<Items><Item><LineItemID>${t.lines[0]!.id}</LineItemID><SKU><![CDATA[${t.lines[0]!.sku ?? ''}]]></SKU>` +
-      `<Name><![CDATA[${t.lines[0]!.name ?? ''}]]></Name><Quantity>1</Quantity></Item></Items>`
-    : '';
-  return (
-    '<?xml version="1.0" encoding="utf-8"?><ShipNotice>' +
-    `<OrderNumber><![CDATA[${t.order_number}]]></OrderNumber><OrderID>${t.id}</OrderID>` +
-    '<CustomerCode>C1</CustomerCode><NotifyCustomer>false</NotifyCustomer>' +
-    '<LabelCreateDate>11/22/2026 04:30</LabelCreateDate><ShipDate>11/22/2026</ShipDate>' +
-    `<Carrier>UPS</Carrier><Service>UPS Ground</Service><TrackingNumber>${tracking}</TrackingNumber>` +
-    '<ShippingCost>7.45</ShippingCost><Recipient><Name><![CDATA[Zoë Ängström]]></Name>' +
-    '<Address1>1 Main St</Address1><City>Austin</City><State>TX</State><PostalCode>73301</PostalCode>' +
-    `<Country>US</Country></Recipient>${items}</ShipNotice>`
-  );
 }
 
 async function scenarioNotices(b: Bench): Promise<void> {
